@@ -1,0 +1,243 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/apierror"
+	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+)
+
+// ControlRoom holds the Automation Anywhere activities and their dependencies.
+type ControlRoom struct {
+	Registry *Registry
+	Sessions Sessions
+	Budget   *Budget
+}
+
+// Credential is a platform token with its lifetime.
+type Credential struct {
+	Token    string    `json:"token"`
+	IssuedAt time.Time `json:"issuedAt"`
+	Expiry   time.Time `json:"expiry"`
+}
+
+// Renewal actions a session asks for.
+const (
+	RenewNone     = ""
+	RenewLogin    = "login"
+	RenewRefresh  = "refresh"
+	RenewValidate = "validate" // keep a carried-over token if the platform still accepts it
+)
+
+// RenewInput asks for one renewal cycle of a Control Room session: renew the
+// token (if Action says so) and fetch access details for Paths, in one
+// activity so a cycle costs one Temporal action.
+type RenewInput struct {
+	Profile string   `json:"profile"`
+	Action  string   `json:"action,omitempty"`
+	Token   string   `json:"token,omitempty"`
+	Paths   []string `json:"paths,omitempty"`
+}
+
+// RenewResult is what changed.
+type RenewResult struct {
+	Credential *Credential                     `json:"credential,omitempty"` // set when the token changed
+	LoggedIn   bool                            `json:"loggedIn,omitempty"`
+	Refreshed  bool                            `json:"refreshed,omitempty"`
+	Details    map[string]contract.CachedPath  `json:"details,omitempty"`
+	PathErrors map[string]string               `json:"pathErrors,omitempty"`
+}
+
+// AARenewSession logs in, refreshes or validates, then fetches access details.
+// A refresh the Control Room refuses (expired or revoked token) falls back to
+// a login in the same attempt.
+func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewResult, error) {
+	c, err := a.Registry.AA(in.Profile)
+	if err != nil {
+		return RenewResult{}, err
+	}
+	var res RenewResult
+	token := in.Token
+	login := func() error {
+		t, err := c.Login(ctx)
+		if err != nil {
+			return classify(err, callKind{})
+		}
+		token = t.Value
+		res.Credential = &Credential{Token: t.Value, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
+		res.LoggedIn = true
+		return nil
+	}
+	switch in.Action {
+	case RenewLogin:
+		err = login()
+	case RenewRefresh:
+		t, rerr := c.Refresh(ctx, token)
+		switch {
+		case rerr == nil:
+			token = t.Value
+			res.Credential = &Credential{Token: t.Value, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
+			res.Refreshed = true
+		case refusedToken(rerr):
+			activity.GetLogger(ctx).Info("Control Room refused the refresh; logging in again", "profile", in.Profile)
+			err = login()
+		default:
+			err = classify(rerr, callKind{cachedToken: true})
+		}
+	case RenewValidate:
+		ok, verr := c.Validate(ctx, token)
+		switch {
+		case verr == nil && ok:
+			t := tokenTimes(token)
+			res.Credential = &Credential{Token: token, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
+		case verr == nil || refusedToken(verr):
+			err = login()
+		default:
+			err = classify(verr, callKind{cachedToken: true})
+		}
+	}
+	if err != nil {
+		return RenewResult{}, err
+	}
+	if len(in.Paths) == 0 {
+		return res, nil
+	}
+	details, err := c.AccessDetails(ctx, token, in.Paths)
+	if err != nil && refusedToken(err) && !res.LoggedIn {
+		if err = login(); err == nil {
+			details, err = c.AccessDetails(ctx, token, in.Paths)
+		}
+	}
+	if err != nil {
+		if res.Credential != nil {
+			// Keep the new token even though the paths failed: the session
+			// must not lose a login it already paid for.
+			res.PathErrors = map[string]string{}
+			for _, p := range in.Paths {
+				res.PathErrors[p] = "retry: " + err.Error()
+			}
+			return res, nil
+		}
+		return RenewResult{}, classify(err, callKind{cachedToken: true})
+	}
+	now := activity.GetInfo(ctx).StartedTime
+	res.Details = make(map[string]contract.CachedPath, len(details.Details))
+	for p, d := range details.Details {
+		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now}
+	}
+	if len(details.Errors) > 0 {
+		res.PathErrors = details.Errors
+	}
+	return res, nil
+}
+
+// AALogout ends the Control Room session of token.
+func (a *ControlRoom) AALogout(ctx context.Context, profile, token string) error {
+	c, err := a.Registry.AA(profile)
+	if err != nil {
+		return err
+	}
+	return classify(c.Logout(ctx, token), callKind{cachedToken: true})
+}
+
+// ExecuteInput runs one API Task.
+type ExecuteInput struct {
+	Profile    string                    `json:"profile"`
+	Path       string                    `json:"path"`
+	BotInput   map[string]botvalue.Value `json:"botInput,omitempty"`
+	Idempotent bool                      `json:"idempotent,omitempty"`
+}
+
+// ExecuteResult is the task's typed output.
+type ExecuteResult struct {
+	BotOutput map[string]botvalue.Value `json:"botOutput"`
+}
+
+// executePhase is the execute activity's heartbeat: once Sent is recorded,
+// a retried attempt knows the task may already have run.
+type executePhase struct {
+	Sent bool `json:"sent"`
+}
+
+// AAExecuteAPITask gets access details from the session and executes the API
+// Task. It alone ever holds the task token. A 401 is reported to the session
+// (once) and the task is executed with fresh details: it did not run.
+func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (ExecuteResult, error) {
+	c, err := a.Registry.AA(in.Profile)
+	if err != nil {
+		return ExecuteResult{}, err
+	}
+	unsafe := callKind{cachedToken: true, unsafe: !in.Idempotent}
+	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) && !in.Idempotent {
+		var ph executePhase
+		if activity.GetHeartbeatDetails(ctx, &ph) == nil && ph.Sent {
+			return ExecuteResult{}, newError(contract.ErrAmbiguous,
+				"a previous attempt sent the execute request and its outcome is unknown; not executing again because the input is not idempotent (set \"idempotent\": true if the task may run twice)",
+				ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
+		}
+	}
+	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	minValidity := c.ExecuteTimeout() + 15*time.Second
+	for try := 0; ; try++ {
+		var det contract.AccessDetailsResult
+		req := contract.AccessDetailsRequest{Paths: []string{in.Path}, MinValidity: contract.Duration(minValidity)}
+		if err := a.Sessions.Update(ctx, ref, contract.UpdateAccessDetails, req, &det); err != nil {
+			return ExecuteResult{}, err
+		}
+		d, ok := det.Details[in.Path]
+		if !ok {
+			return ExecuteResult{}, newError(contract.ErrUnavailable, "session returned no access details for "+in.Path, ErrorInfo{}, 0)
+		}
+		activity.RecordHeartbeat(ctx, executePhase{Sent: true})
+		stop := heartbeatEvery(ctx, 5*time.Second, executePhase{Sent: true})
+		out, err := c.Execute(ctx, aa.AccessDetail{URL: d.URL, Headers: d.Headers}, in.BotInput)
+		stop()
+		if err == nil {
+			return ExecuteResult{BotOutput: out}, nil
+		}
+		if try == 0 && apierror.StatusOf(err) == 401 {
+			activity.GetLogger(ctx).Info("API Task token rejected; asking the session for fresh access details", "profile", in.Profile, "generation", d.Generation)
+			if err := reportRejected(ctx, a.Sessions, ref, d.Generation, in.Path); err != nil {
+				return ExecuteResult{}, err
+			}
+			continue
+		}
+		return ExecuteResult{}, classify(err, unsafe)
+	}
+}
+
+// heartbeatEvery keeps heartbeating details while a long call runs, so a
+// dead worker is noticed within the heartbeat timeout.
+func heartbeatEvery(ctx context.Context, d time.Duration, details any) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, details)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// refusedToken reports whether err means the Control Room no longer accepts
+// the token (so a login is the way forward).
+func refusedToken(err error) bool {
+	return apierror.StatusOf(err) == 401
+}
+
+func tokenTimes(token string) aa.Token {
+	return aa.TokenTimes(token, time.Now())
+}

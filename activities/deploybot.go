@@ -1,0 +1,118 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/apierror"
+	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+)
+
+// DeployInput deploys a bot (or an on-demand API Task) once.
+type DeployInput struct {
+	Profile string           `json:"profile"`
+	Request aa.DeployRequest `json:"request"`
+}
+
+// AADeployBot deploys through the Control Room and returns the deployment id.
+// A 401 with the session's token is reported once and the deploy repeated
+// (the Control Room refused it, so nothing was deployed); a failure after the
+// request was sent is Ambiguous.
+func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (string, error) {
+	c, err := a.Registry.AA(in.Profile)
+	if err != nil {
+		return "", err
+	}
+	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	for try := 0; ; try++ {
+		tok, err := sessionToken(ctx, a.Sessions, ref, time.Minute)
+		if err != nil {
+			return "", err
+		}
+		id, err := c.Deploy(ctx, tok.Token, in.Request)
+		if err == nil {
+			return id, nil
+		}
+		if try == 0 && apierror.StatusOf(err) == 401 {
+			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
+				return "", err
+			}
+			continue
+		}
+		return "", classify(err, callKind{cachedToken: true, unsafe: true})
+	}
+}
+
+// WaitDeploymentInput waits for a deployment to reach a terminal status.
+type WaitDeploymentInput struct {
+	Profile      string        `json:"profile"`
+	DeploymentID string        `json:"deploymentId"`
+	PollInitial  time.Duration `json:"pollInitial,omitempty"` // default 2s
+	PollMax      time.Duration `json:"pollMax,omitempty"`     // default 30s
+}
+
+// DeploymentResult is a deployment's terminal state.
+type DeploymentResult struct {
+	DeploymentID string                    `json:"deploymentId"`
+	Status       string                    `json:"status"`
+	Message      string                    `json:"message,omitempty"`
+	BotOutput    map[string]botvalue.Value `json:"botOutput,omitempty"`
+}
+
+// AAWaitDeployment polls the activity list in one heartbeating activity until
+// the deployment is terminal. It survives a worker restart through its
+// heartbeat and stops when the workflow is cancelled.
+func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInput) (DeploymentResult, error) {
+	c, err := a.Registry.AA(in.Profile)
+	if err != nil {
+		return DeploymentResult{}, err
+	}
+	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	var tok contract.TokenResult
+	var last *aa.Activity
+	check := func(ctx context.Context) (string, bool, error) {
+		if tok.Token == "" || time.Until(tok.Expiry) < time.Minute {
+			t, err := sessionToken(ctx, a.Sessions, ref, 2*time.Minute)
+			if err != nil {
+				return "", false, err
+			}
+			tok = t
+		}
+		act, err := c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
+		if apierror.StatusOf(err) == 401 {
+			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
+				return "", false, err
+			}
+			tok = contract.TokenResult{}
+			return "", false, newError(contract.ErrUnavailable, "the Control Room rejected the session token; polling again with a new one", ErrorInfo{}, 0)
+		}
+		if err != nil {
+			return "", false, classify(err, callKind{cachedToken: true})
+		}
+		if act == nil {
+			return "NOT_LISTED", false, nil // the documented race right after deploy
+		}
+		if last == nil || last.Status != act.Status {
+			activity.GetLogger(ctx).Info("deployment status", "deploymentId", in.DeploymentID, "status", act.Status)
+		}
+		last = act
+		return act.Status, aa.IsTerminal(act.Status), nil
+	}
+	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
+		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
+	if err := pollUntil(ctx, o, check); err != nil {
+		return DeploymentResult{}, err
+	}
+	return DeploymentResult{DeploymentID: in.DeploymentID, Status: last.Status, Message: last.Message, BotOutput: last.BotOutput}, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,197 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+)
+
+// Orchestrator holds the UiPath Orchestrator activities.
+type Orchestrator struct {
+	Registry *Registry
+	Sessions Sessions
+	Budget   *Budget
+}
+
+// OrchAuthenticate gets a new Orchestrator token (client credentials or ROPC;
+// there is no refresh token, so every renewal is a new token request).
+func (a *Orchestrator) OrchAuthenticate(ctx context.Context, profile string) (Credential, error) {
+	c, err := a.Registry.Orchestrator(profile)
+	if err != nil {
+		return Credential{}, err
+	}
+	t, err := c.Authenticate(ctx)
+	if err != nil {
+		return Credential{}, classify(err, callKind{})
+	}
+	return Credential{Token: t.Value, IssuedAt: activity.GetInfo(ctx).StartedTime, Expiry: t.Expiry}, nil
+}
+
+// withToken runs call with a session token, reporting a 401 once and
+// retrying with the renewed token (the platform refused the call, so it did
+// not act on it).
+func (a *Orchestrator) withToken(ctx context.Context, profile string, call func(token string) error) error {
+	ref := SessionRef{WorkflowType: contract.OrchestratorSessionWorkflow, Profile: profile}
+	for try := 0; ; try++ {
+		tok, err := sessionToken(ctx, a.Sessions, ref, time.Minute)
+		if err != nil {
+			return err
+		}
+		err = call(tok.Token)
+		if err == nil || try > 0 || apierror.StatusOf(err) != 401 {
+			return err
+		}
+		if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
+			return err
+		}
+	}
+}
+
+// StartJobInput starts one job of a process in a folder.
+type StartJobInput struct {
+	Profile        string         `json:"profile"`
+	Folder         string         `json:"folder"`
+	Process        string         `json:"process"`
+	InputArguments map[string]any `json:"inputArguments,omitempty"`
+	Priority       string         `json:"priority,omitempty"`
+	Reference      string         `json:"reference,omitempty"`
+	Idempotent     bool           `json:"idempotent,omitempty"`
+}
+
+// JobRef identifies a started job.
+type JobRef struct {
+	ID       int64  `json:"id"`
+	Key      string `json:"key"`
+	FolderID int64  `json:"folderId"`
+	Folder   string `json:"folder"`
+}
+
+// OrchStartJob resolves the folder and the process's release and starts a job.
+func (a *Orchestrator) OrchStartJob(ctx context.Context, in StartJobInput) (JobRef, error) {
+	c, err := a.Registry.Orchestrator(in.Profile)
+	if err != nil {
+		return JobRef{}, err
+	}
+	var ref JobRef
+	var sent bool
+	err = a.withToken(ctx, in.Profile, func(token string) error {
+		f, err := c.Folder(ctx, token, in.Folder)
+		if err != nil {
+			return err
+		}
+		rel, err := c.Release(ctx, token, f, in.Process)
+		if err != nil {
+			return err
+		}
+		sent = true
+		job, err := c.StartJob(ctx, token, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key,
+			InputArguments: in.InputArguments, Priority: in.Priority, Reference: in.Reference})
+		if err != nil {
+			return err
+		}
+		ref = JobRef{ID: job.ID, Key: job.Key, FolderID: f.ID, Folder: f.FullyQualifiedName}
+		return nil
+	})
+	return ref, classify(err, callKind{cachedToken: true, unsafe: sent && !in.Idempotent})
+}
+
+// WaitJobInput waits for a job to finish.
+type WaitJobInput struct {
+	Profile     string        `json:"profile"`
+	Job         JobRef        `json:"job"`
+	PollInitial time.Duration `json:"pollInitial,omitempty"`
+	PollMax     time.Duration `json:"pollMax,omitempty"`
+}
+
+// JobResult is a job's terminal state.
+type JobResult struct {
+	ID              int64          `json:"jobId"`
+	Key             string         `json:"jobKey"`
+	State           string         `json:"state"`
+	Info            string         `json:"info,omitempty"`
+	OutputArguments map[string]any `json:"outputArguments,omitempty"`
+}
+
+// OrchWaitJob polls the job by id (not the rate-limited collection) within the
+// worker's job-read budget until it is Successful, Faulted or Stopped.
+func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (JobResult, error) {
+	c, err := a.Registry.Orchestrator(in.Profile)
+	if err != nil {
+		return JobResult{}, err
+	}
+	f := orchestrator.Folder{ID: in.Job.FolderID, FullyQualifiedName: in.Job.Folder}
+	var job orchestrator.Job
+	check := func(ctx context.Context) (string, bool, error) {
+		err := a.withToken(ctx, in.Profile, func(token string) error {
+			j, err := c.Job(ctx, token, f, in.Job.ID)
+			if err == nil {
+				job = j
+			}
+			return err
+		})
+		if err != nil {
+			return "", false, classify(err, callKind{cachedToken: true})
+		}
+		return job.State, orchestrator.IsTerminalJobState(job.State), nil
+	}
+	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
+		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
+	if err := pollUntil(ctx, o, check); err != nil {
+		return JobResult{}, err
+	}
+	return JobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}, nil
+}
+
+// QueueItemInput adds one queue item.
+type QueueItemInput struct {
+	Profile         string         `json:"profile"`
+	Folder          string         `json:"folder"`
+	Queue           string         `json:"queue"`
+	Reference       string         `json:"reference,omitempty"`
+	Priority        string         `json:"priority,omitempty"`
+	SpecificContent map[string]any `json:"specificContent,omitempty"`
+	DeferDate       *time.Time     `json:"deferDate,omitempty"`
+	DueDate         *time.Time     `json:"dueDate,omitempty"`
+}
+
+// QueueItemResult is the added (or already present) item.
+type QueueItemResult struct {
+	ID        int64  `json:"id,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Status    string `json:"status"`
+	Reference string `json:"reference,omitempty"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// OrchAddQueueItem adds a queue item. With a reference, a 409 duplicate means
+// an earlier attempt (or caller) already added it: reported, not failed.
+func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in QueueItemInput) (QueueItemResult, error) {
+	c, err := a.Registry.Orchestrator(in.Profile)
+	if err != nil {
+		return QueueItemResult{}, err
+	}
+	var res QueueItemResult
+	err = a.withToken(ctx, in.Profile, func(token string) error {
+		f, err := c.Folder(ctx, token, in.Folder)
+		if err != nil {
+			return err
+		}
+		item, err := c.AddQueueItem(ctx, token, f, orchestrator.QueueItemRequest{Queue: in.Queue, Reference: in.Reference,
+			Priority: in.Priority, SpecificContent: in.SpecificContent, DeferDate: in.DeferDate, DueDate: in.DueDate})
+		if in.Reference != "" && orchestrator.IsDuplicateReference(err) {
+			res = QueueItemResult{Status: "Duplicate", Reference: in.Reference, Duplicate: true}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res = QueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
+		return nil
+	})
+	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
+}

@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"golang.org/x/time/rate"
+)
+
+// Budget bounds status calls per profile across every wait running on this
+// worker (UiPath allows 100 job reads per minute per tenant; AA publishes no
+// limit, so the same budget protects it). The zero value allows 60/min.
+type Budget struct {
+	PerMinute int
+	mu        sync.Mutex
+	limiters  map[string]*rate.Limiter
+}
+
+// Wait blocks until profile may make one more status call.
+func (b *Budget) Wait(ctx context.Context, profile string) error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	if b.limiters == nil {
+		b.limiters = map[string]*rate.Limiter{}
+	}
+	l, ok := b.limiters[profile]
+	if !ok {
+		per := b.PerMinute
+		if per <= 0 {
+			per = 60
+		}
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(per)), 1)
+		b.limiters[profile] = l
+	}
+	b.mu.Unlock()
+	return l.Wait(ctx)
+}
+
+// PollProgress is a wait's heartbeat: it lets a restarted attempt resume
+// where the last one was, and lets the starter print status changes.
+type PollProgress struct {
+	Polls    int           `json:"polls"`
+	Status   string        `json:"status"`
+	Interval time.Duration `json:"interval"`
+	Failures int           `json:"failures"`
+	Since    time.Time     `json:"since"` // when Status was first seen
+}
+
+// pollOptions tune a wait.
+type pollOptions struct {
+	profile  string
+	initial  time.Duration // first interval (2s)
+	max      time.Duration // longest interval (30s)
+	budget   *Budget
+	maxFails int // consecutive transient failures tolerated (then the error is returned)
+}
+
+// pollUntil calls check until it reports done, backing off between calls
+// and heartbeating progress. check returns the current status, whether it is
+// terminal, and a classified error. Retryable errors are tolerated up to
+// maxFails in a row; others end the wait.
+func pollUntil(ctx context.Context, o pollOptions, check func(ctx context.Context) (status string, done bool, err error)) error {
+	p := PollProgress{Interval: o.initial}
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &p) // resume; a decode failure just restarts the backoff
+	}
+	if p.Interval <= 0 {
+		p.Interval = o.initial
+	}
+	for {
+		if err := o.budget.Wait(ctx, o.profile); err != nil {
+			return err
+		}
+		status, done, err := check(ctx)
+		p.Polls++
+		switch {
+		case err != nil && isNonRetryable(ErrorType(err)):
+			return err
+		case err != nil:
+			p.Failures++
+			if p.Failures > o.maxFails {
+				return err
+			}
+			activity.GetLogger(ctx).Warn("status poll failed; will retry", "error", err, "failures", p.Failures)
+		case done:
+			return nil
+		default:
+			p.Failures = 0
+			if status != p.Status {
+				p.Status, p.Since = status, time.Now()
+				p.Interval = o.initial // a change means things are moving: look again soon
+			}
+		}
+		activity.RecordHeartbeat(ctx, p)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(p.Interval):
+		}
+		p.Interval = min(o.max, p.Interval*3/2)
+	}
+}

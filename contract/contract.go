@@ -1,0 +1,82 @@
+// Package contract holds rpaflow's public names and the messages exchanged
+// with session workflows: what users type on the Temporal CLI and what
+// workflows, activities and the starter share. It has no dependencies so
+// every layer can import it.
+package contract
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultTaskQueue is the task queue when RPAFLOW_TASK_QUEUE is not set.
+const DefaultTaskQueue = "rpaflow"
+
+// Workflow types.
+const (
+	ControlRoomSessionWorkflow      = "ControlRoomSession"
+	DeployAPITaskWorkflow           = "DeployAPITask"
+	DeployBotWorkflow               = "DeployBot"
+	OrchestratorSessionWorkflow     = "OrchestratorSession"
+	StartJobWorkflow                = "StartJob"
+	AddQueueItemWorkflow            = "AddQueueItem"
+	AutomationHubTokenWatchWorkflow = "AutomationHubTokenWatch"
+)
+
+// Session update and query names.
+const (
+	UpdateToken         = "token"
+	UpdateAccessDetails = "accessDetails"
+	UpdateInvalidate    = "invalidate"
+	UpdateLogout        = "logout"
+	QueryStatus         = "status"
+)
+
+// Error types carried by Temporal application errors (DESIGN §5).
+const (
+	ErrInvalidInput   = "InvalidInput"
+	ErrInvalidRequest = "InvalidRequest"
+	ErrNotFound       = "NotFound"
+	ErrAuthFailed     = "AuthFailed"
+	ErrForbidden      = "Forbidden"
+	ErrTokenRejected  = "TokenRejected"
+	ErrThrottled      = "Throttled"
+	ErrUnavailable    = "Unavailable"
+	ErrAmbiguous      = "Ambiguous"
+	ErrRunFailed      = "RunFailed" // the platform ran the work and reported failure
+	ErrSessionClosed  = "SessionClosed"
+)
+
+// NonRetryable lists the error types a retry can never fix. Ambiguous is
+// added per call unless the caller declared the work idempotent.
+var NonRetryable = []string{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed,
+	ErrForbidden, ErrTokenRejected, ErrRunFailed, ErrSessionClosed}
+
+// AASessionID is the workflow ID of the Control Room session for profile.
+func AASessionID(profile string) string { return "aa-session:" + profile }
+
+// OrchestratorSessionID is the workflow ID of the Orchestrator session for profile.
+func OrchestratorSessionID(profile string) string { return "uipath-session:" + profile }
+
+// HubWatchID is the workflow ID of the Automation Hub token watch for profile.
+func HubWatchID(profile string) string { return "hub-watch:" + profile }
+
+// CheckProfileName reports whether name can be a profile (the same rule the
+// configuration applies), so inputs fail before any session is created.
+func CheckProfileName(name string) error {
+	if name == "" {
+		return fmt.Errorf("profile is empty; give the name of a profile listed in RPAFLOW_PROFILES")
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || (r == '-' && i > 0)
+		if !ok {
+			return fmt.Errorf("profile %q is not a profile name (lower-case letters, digits and '-'); use a name listed in RPAFLOW_PROFILES", name)
+		}
+	}
+	return nil
+}
+
+// SessionKind names the platform a session workflow serves.
+func SessionKind(workflowType string) string {
+	return strings.TrimSuffix(workflowType, "Session")
+}

@@ -1,0 +1,246 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
+)
+
+var (
+	k1 = Key{ID: "k1", Key: bytes.Repeat([]byte{1}, 32)}
+	k2 = Key{ID: "k2", Key: bytes.Repeat([]byte{2}, 32)}
+)
+
+
+func mustNew(t *testing.T, active Key, old ...Key) *Codec {
+	t.Helper()
+	c, err := New(active, old...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func payloads(t *testing.T) []*commonpb.Payload {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayload(map[string]string{"token": "super-secret-token-value"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*commonpb.Payload{p}
+}
+
+func TestRoundTrip(t *testing.T) {
+	c := mustNew(t, k1)
+	in := payloads(t)
+	enc, err := c.Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(enc[0].Metadata[converter.MetadataEncoding]); got != EncodingEncrypted {
+		t.Errorf("encoding = %q", got)
+	}
+	if got := string(enc[0].Metadata[MetadataKeyID]); got != "k1" {
+		t.Errorf("key id = %q", got)
+	}
+	if bytes.Contains(enc[0].Data, []byte("super-secret")) || bytes.Contains(enc[0].Data, []byte("json/plain")) {
+		t.Error("ciphertext contains plaintext")
+	}
+	enc2, _ := c.Encode(in)
+	if bytes.Equal(enc[0].Data, enc2[0].Data) {
+		t.Error("two encryptions are identical: nonce not random")
+	}
+	dec, err := c.Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(dec[0], in[0]) {
+		t.Errorf("decoded %v, want %v", dec[0], in[0])
+	}
+}
+
+func TestDecodePassesThroughUnencrypted(t *testing.T) {
+	c := mustNew(t, k1)
+	in := payloads(t)
+	dec, err := c.Decode(in)
+	if err != nil || dec[0] != in[0] {
+		t.Fatalf("Decode = %v, %v", dec, err)
+	}
+}
+
+func TestTamperDetected(t *testing.T) {
+	c := mustNew(t, k1)
+	enc, _ := c.Encode(payloads(t))
+	for _, pos := range []int{0, 12, len(enc[0].Data) - 1} { // nonce, ciphertext, tag
+		bad := proto.Clone(enc[0]).(*commonpb.Payload)
+		bad.Data[pos] ^= 0x01
+		if _, err := c.Decode([]*commonpb.Payload{bad}); err == nil || !strings.Contains(err.Error(), "failed authentication") {
+			t.Errorf("flip at %d: err = %v", pos, err)
+		}
+	}
+	short := proto.Clone(enc[0]).(*commonpb.Payload)
+	short.Data = short.Data[:10]
+	if _, err := c.Decode([]*commonpb.Payload{short}); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("short: err = %v", err)
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	old := mustNew(t, k1)
+	rotated := mustNew(t, k2, k1)
+	encOld, _ := old.Encode(payloads(t))
+	dec, err := rotated.Decode(encOld)
+	if err != nil {
+		t.Fatalf("old key no longer decrypts: %v", err)
+	}
+	if !proto.Equal(dec[0], payloads(t)[0]) {
+		t.Error("wrong plaintext")
+	}
+	encNew, _ := rotated.Encode(payloads(t))
+	if got := string(encNew[0].Metadata[MetadataKeyID]); got != "k2" {
+		t.Errorf("new payloads use key %q, want k2", got)
+	}
+	// the old deployment cannot read new payloads, and says which key it lacks
+	_, err = old.Decode(encNew)
+	if !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), `key id "k2"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestWrongKeyUnderSameID(t *testing.T) {
+	enc, _ := mustNew(t, k1).Encode(payloads(t))
+	impostor := mustNew(t, Key{ID: "k1", Key: k2.Key})
+	if _, err := impostor.Decode(enc); err == nil || !strings.Contains(err.Error(), `key id "k1"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestNewRejectsBadKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		active Key
+		old    []Key
+		want   string
+	}{
+		{"short", Key{ID: "a", Key: []byte("short")}, nil, `active key "a" is 5 bytes`},
+		{"empty id", Key{Key: k1.Key}, nil, "empty id"},
+		{"duplicate id", k1, []Key{{ID: "k1", Key: k2.Key}}, `old key 1 reuses key id "k1"`},
+		{"bad old", k1, []Key{{ID: "o", Key: []byte{1}}}, `old key 1 "o" is 1 bytes`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.active, tc.old...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestGenerateKey(t *testing.T) {
+	a, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := GenerateKey()
+	if len(a) != 32 || bytes.Equal(a, b) {
+		t.Errorf("keys %x %x", a, b)
+	}
+	if _, err := New(Key{ID: "dev", Key: a}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestHandlerRoundTripThroughHTTP(t *testing.T) {
+	c := mustNew(t, k1)
+	mux := http.NewServeMux()
+	mux.Handle("/codec/", Handler(c, "tok-123456"))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// The SDK's own remote codec client speaks the protocol the CLI and UI use.
+	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
+		Endpoint: srv.URL + "/codec",
+		ModifyRequest: func(r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer tok-123456")
+			return nil
+		},
+	})
+	in := payloads(t)
+	enc, err := remote.Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(enc[0].Metadata[converter.MetadataEncoding]) != EncodingEncrypted {
+		t.Fatalf("remote encode did not encrypt: %v", enc[0].Metadata)
+	}
+	// what the server encrypted, the local codec decrypts, and vice versa
+	if dec, err := c.Decode(enc); err != nil || !proto.Equal(dec[0], in[0]) {
+		t.Fatalf("local decode: %v %v", dec, err)
+	}
+	localEnc, _ := c.Encode(in)
+	dec, err := remote.Decode(localEnc)
+	if err != nil || !proto.Equal(dec[0], in[0]) {
+		t.Fatalf("remote decode: %v %v", dec, err)
+	}
+}
+
+func TestHandlerCORSAndAuth(t *testing.T) {
+	c := mustNew(t, k1)
+	h := Handler(c, "tok-123456")
+	body := `{"payloads":[]}`
+	do := func(method, path, auth, origin string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+
+	pre := do(http.MethodOptions, "/codec/decode", "", "http://localhost:8233")
+	if pre.Code != http.StatusNoContent {
+		t.Errorf("preflight status = %d", pre.Code)
+	}
+	if got := pre.Header().Get("Access-Control-Allow-Origin"); got != "http://localhost:8233" {
+		t.Errorf("Allow-Origin = %q", got)
+	}
+	for _, want := range []string{"Content-Type", "Authorization", "X-Namespace"} {
+		if !strings.Contains(pre.Header().Get("Access-Control-Allow-Headers"), want) {
+			t.Errorf("Allow-Headers misses %s", want)
+		}
+	}
+	if !strings.Contains(pre.Header().Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("Allow-Methods = %q", pre.Header().Get("Access-Control-Allow-Methods"))
+	}
+
+	for _, auth := range []string{"", "Bearer wrong", "tok-123456", "Bearer tok-1234567"} {
+		if w := do(http.MethodPost, "/codec/decode", auth, ""); w.Code != http.StatusUnauthorized {
+			t.Errorf("auth %q: status %d", auth, w.Code)
+		}
+	}
+	ok := do(http.MethodPost, "/codec/decode", "Bearer tok-123456", "http://localhost:8233")
+	if ok.Code != http.StatusOK || ok.Header().Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
+		t.Errorf("authorized: %d %v %s", ok.Code, ok.Header(), ok.Body)
+	}
+	if w := do(http.MethodGet, "/codec/decode", "Bearer tok-123456", ""); w.Code != http.StatusNotFound {
+		t.Errorf("GET: status %d", w.Code)
+	}
+
+	open := Handler(c, "")
+	w := httptest.NewRecorder()
+	open.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/codec/encode", strings.NewReader(body)))
+	if w.Code != http.StatusOK {
+		t.Errorf("no auth configured: status %d", w.Code)
+	}
+}

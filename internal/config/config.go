@@ -1,0 +1,258 @@
+// Package config loads rpaflow's configuration from the environment.
+//
+// Every problem is collected and reported at once (see Error), each naming the
+// variable, what is wrong with its value and what to do. Secret values never
+// appear in messages.
+package config
+
+import (
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Kind is the platform a profile talks to.
+type Kind string
+
+// The supported platforms.
+const (
+	KindAA           Kind = "automationanywhere"
+	KindOrchestrator Kind = "uipath-orchestrator"
+	KindHub          Kind = "uipath-automationhub"
+)
+
+// Kinds lists the supported platforms in documentation order.
+var Kinds = []Kind{KindAA, KindOrchestrator, KindHub}
+
+// Config is rpaflow's validated configuration.
+type Config struct {
+	TaskQueue string
+	HTTPAddr  string
+	LogLevel  string
+	LogFormat string
+	Codec     Codec
+	Tracing   bool
+	Profiles  []Profile
+	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
+	TemporalAPIKey string
+
+	env map[string]string
+}
+
+// Codec configures payload encryption and the /codec endpoint.
+type Codec struct {
+	Key               []byte
+	KeyID             string
+	OldKeys           []Key
+	InsecurePlaintext bool
+	AuthToken         string
+
+	// base64 forms, kept for redaction
+	encoded []string
+}
+
+// Key is a retired codec key still accepted for decryption.
+type Key struct {
+	ID  string
+	Key []byte
+}
+
+// Profile is one named set of platform credentials.
+type Profile struct {
+	Name      string
+	Kind      Kind
+	URL       string
+	AllowHTTP bool
+
+	// Automation Anywhere (Username/Password also serve Orchestrator's legacy login)
+	Username       string
+	Password       string
+	APIKey         string
+	MultipleLogin  bool
+	ExecutionHosts []string
+
+	// UiPath Orchestrator
+	Organization string
+	Tenant       string
+	ClientID     string
+	ClientSecret string
+	TokenURL     string
+	TenancyName  string
+	Scopes       []string
+
+	// UiPath Automation Hub
+	TenantID     string
+	Token        string
+	AppKey       string
+	TokenExpires time.Time
+}
+
+// Load reads the configuration from the process environment.
+func Load() (*Config, error) {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return LoadFrom(env)
+}
+
+// LoadFrom reads the configuration from env. On failure the error is an
+// *Error listing every problem found.
+func LoadFrom(env map[string]string) (*Config, error) {
+	if env == nil {
+		env = map[string]string{}
+	}
+	var p problems
+	cfg := &Config{env: env}
+
+	var g globalEnv
+	p.parse(&g, env, "")
+	var t temporalEnv
+	p.parse(&t, env, "")
+	cfg.TemporalAPIKey = t.APIKey
+
+	cfg.TaskQueue = strings.TrimSpace(g.TaskQueue)
+	if cfg.TaskQueue == "" {
+		p.add("RPAFLOW_TASK_QUEUE is blank; unset it to use the default task queue \"rpaflow\" or set a name")
+	}
+	cfg.HTTPAddr = g.HTTPAddr
+	cfg.LogLevel = strings.ToLower(strings.TrimSpace(g.LogLevel))
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
+		p.addf("RPAFLOW_LOG_LEVEL=%q is not a log level; use debug, info, warn or error", g.LogLevel)
+	}
+	cfg.LogFormat = strings.ToLower(strings.TrimSpace(g.LogFormat))
+	if cfg.LogFormat != "json" && cfg.LogFormat != "console" {
+		p.addf("RPAFLOW_LOG_FORMAT=%q is not a log format; use json or console", g.LogFormat)
+	}
+	cfg.Tracing = p.boolean("RPAFLOW_TRACING", g.Tracing)
+	cfg.Codec = loadCodec(&p, g)
+
+	for _, name := range profileNames(&p, g.Profiles) {
+		cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
+	}
+
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Profile returns the profile called name.
+func (c *Config) Profile(name string) (Profile, bool) {
+	for _, p := range c.Profiles {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// ProfileNames returns the configured profile names in RPAFLOW_PROFILES order.
+func (c *Config) ProfileNames() []string {
+	names := make([]string, len(c.Profiles))
+	for i, p := range c.Profiles {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// Secrets returns every configured secret value, for log redaction.
+func (c *Config) Secrets() []string {
+	var out []string
+	add := func(s ...string) {
+		for _, v := range s {
+			if v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	for _, p := range c.Profiles {
+		add(p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey)
+	}
+	add(c.Codec.encoded...)
+	add(c.Codec.AuthToken, c.TemporalAPIKey)
+	return out
+}
+
+// LookupEnv returns a variable of the environment the configuration was loaded
+// from; together with Environ it lets Temporal's envconfig read the same
+// environment (tests load from a map, not the process).
+func (c *Config) LookupEnv(key string) (string, bool) {
+	v, ok := c.env[key]
+	return v, ok
+}
+
+// Environ returns the environment the configuration was loaded from, as
+// KEY=value strings.
+func (c *Config) Environ() []string {
+	out := make([]string, 0, len(c.env))
+	for k, v := range c.env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// EnvVar names a per-profile variable: EnvVar("my-cr", "URL") is RPAFLOW_MY_CR_URL.
+func EnvVar(profile, suffix string) string {
+	return profilePrefix(profile) + suffix
+}
+
+func profilePrefix(profile string) string {
+	return "RPAFLOW_" + strings.ToUpper(strings.ReplaceAll(profile, "-", "_")) + "_"
+}
+
+// parse fills the string struct v with caarlos0/env, then resolves the
+// <VAR>_FILE variant of each secret field.
+func (p *problems) parse(v any, envMap map[string]string, prefix string) {
+	if err := env.ParseWithOptions(v, env.Options{Environment: envMap, Prefix: prefix}); err != nil {
+		// Only string fields without required/file options: this cannot fail
+		// unless the structs above are changed.
+		p.addf("internal error reading the environment: %v", err)
+		return
+	}
+	rv := reflect.ValueOf(v).Elem()
+	for _, f := range fieldsOf(rv.Type()) {
+		if !f.secret {
+			continue
+		}
+		name := prefix + f.name
+		field := rv.Field(f.index)
+		path := envMap[name+fileSuffix]
+		if path == "" {
+			continue
+		}
+		if field.String() != "" {
+			p.addf("%s and %s are both set; set only one of them", name, name+fileSuffix)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			p.addf("%s=%q cannot be read (%v); point it at a readable file holding %s", name+fileSuffix, path, pathErr(err), name)
+			continue
+		}
+		field.SetString(trimNewline(string(b)))
+	}
+}
+
+// trimNewline drops one trailing LF or CRLF: editors and `echo` add one, and
+// it is never part of the secret.
+func trimNewline(s string) string {
+	if strings.HasSuffix(s, "\r\n") {
+		return s[:len(s)-2]
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
+// pathErr strips the path from an *os.PathError (the caller prints it once).
+func pathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

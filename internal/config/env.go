@@ -1,0 +1,131 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// The structs below are the single table of rpaflow's environment variables:
+// caarlos0/env reads them, Variables() documents them, and secretFields finds
+// the values that also accept <VAR>_FILE and must be redacted. Values are kept
+// as strings so that validation can report every problem with a message that
+// names the variable (caarlos0's own parse errors name Go fields instead).
+
+// globalEnv holds the process-wide variables.
+type globalEnv struct {
+	TaskQueue         string `env:"RPAFLOW_TASK_QUEUE" envDefault:"rpaflow" doc:"Temporal task queue the worker polls and the starter uses."`
+	HTTPAddr          string `env:"RPAFLOW_HTTP_ADDR" envDefault:"127.0.0.1:8081" doc:"Listen address of the worker's HTTP side: /healthz, /metrics and the codec endpoint /codec."`
+	LogLevel          string `env:"RPAFLOW_LOG_LEVEL" envDefault:"info" doc:"Log level: debug, info, warn or error."`
+	LogFormat         string `env:"RPAFLOW_LOG_FORMAT" envDefault:"json" doc:"Log format: json or console."`
+	Profiles          string `env:"RPAFLOW_PROFILES" doc:"Comma-separated platform profile names (lower case letters, digits and '-'), e.g. cr,orch,hub."`
+	CodecKey          string `env:"RPAFLOW_CODEC_KEY" secret:"true" doc:"AES-256 payload encryption key: standard base64 of 32 random bytes (head -c 32 /dev/urandom | base64)."`
+	CodecKeyID        string `env:"RPAFLOW_CODEC_KEY_ID" envDefault:"default" doc:"Key id written into each encrypted payload's metadata; change it when rotating keys."`
+	CodecOldKeys      string `env:"RPAFLOW_CODEC_OLD_KEYS" secret:"true" doc:"Retired keys still accepted for decryption: comma-separated id=base64key pairs."`
+	InsecurePlaintext string `env:"RPAFLOW_INSECURE_PLAINTEXT" envDefault:"false" doc:"Set to true to run without payload encryption (development only); the only way to run without RPAFLOW_CODEC_KEY."`
+	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Bearer token required by the /codec endpoint (Authorization: Bearer <token>); unset means no authentication."`
+	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
+}
+
+// temporalEnv lists Temporal's standard connection variables. The SDK's
+// envconfig package applies them; rpaflow reads only the API key itself (for
+// redaction and the _FILE variant).
+type temporalEnv struct {
+	Address       string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233" doc:"Temporal frontend host:port."`
+	Namespace     string `env:"TEMPORAL_NAMESPACE" envDefault:"default" doc:"Temporal namespace."`
+	APIKey        string `env:"TEMPORAL_API_KEY" secret:"true" doc:"Temporal Cloud API key; enables TLS unless TEMPORAL_TLS=false."`
+	TLS           string `env:"TEMPORAL_TLS" doc:"true or false to force TLS on or off."`
+	TLSClientCert string `env:"TEMPORAL_TLS_CLIENT_CERT_PATH" doc:"Path of the mTLS client certificate (PEM)."`
+	TLSClientKey  string `env:"TEMPORAL_TLS_CLIENT_KEY_PATH" doc:"Path of the mTLS client key (PEM)."`
+	TLSServerCA   string `env:"TEMPORAL_TLS_SERVER_CA_CERT_PATH" doc:"Path of a CA certificate (PEM) that replaces the system roots for the server."`
+	TLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME" doc:"TLS server name (SNI) override."`
+	ConfigFile    string `env:"TEMPORAL_CONFIG_FILE" doc:"Temporal client config file (TOML); default is the user config dir's temporalio/temporal.toml."`
+	ConfigProfile string `env:"TEMPORAL_PROFILE" doc:"Profile to use from the Temporal client config file."`
+}
+
+// profileEnv holds one platform profile; caarlos0 reads it with the prefix
+// RPAFLOW_<NAME>_.
+type profileEnv struct {
+	Kind           string `env:"KIND" doc:"Platform of the profile: automationanywhere, uipath-orchestrator or uipath-automationhub."`
+	URL            string `env:"URL" doc:"Base URL of the platform (https; http only with _ALLOW_HTTP=true)."`
+	AllowHTTP      string `env:"ALLOW_HTTP" envDefault:"false" doc:"Set to true to allow a plain-http URL (simulators and local stacks only: credentials would travel in clear)."`
+	Username       string `env:"USERNAME" doc:"Automation Anywhere user, or UiPath Orchestrator user for the legacy password login."`
+	Password       string `env:"PASSWORD" secret:"true" doc:"Password of _USERNAME (Automation Anywhere, or Orchestrator legacy login)."`
+	APIKey         string `env:"API_KEY" secret:"true" doc:"Automation Anywhere API key of _USERNAME (use instead of _PASSWORD)."`
+	MultipleLogin  string `env:"MULTIPLE_LOGIN" envDefault:"false" doc:"Automation Anywhere: set to true if the user may hold several sessions at once."`
+	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to."`
+	Organization   string `env:"ORGANIZATION" doc:"UiPath Orchestrator: organization name (Automation Cloud); empty for standalone Orchestrator."`
+	Tenant         string `env:"TENANT" doc:"UiPath Orchestrator: tenant name (Automation Cloud); empty for standalone Orchestrator."`
+	ClientID       string `env:"CLIENT_ID" doc:"UiPath Orchestrator: external application id (client credentials)."`
+	ClientSecret   string `env:"CLIENT_SECRET" secret:"true" doc:"UiPath Orchestrator: external application secret (client credentials)."`
+	Scopes         string `env:"SCOPES" doc:"UiPath Orchestrator: scopes to request, separated by spaces or commas (e.g. OR.Execution OR.Queues)."`
+	TokenURL       string `env:"TOKEN_URL" doc:"UiPath Orchestrator: full token endpoint URL, when the default derived from _URL does not fit."`
+	TenancyName    string `env:"TENANCY_NAME" doc:"UiPath Orchestrator legacy login: tenancy name."`
+	TenantID       string `env:"TENANT_ID" doc:"UiPath Automation Hub: tenant id shown next to the Open API token."`
+	Token          string `env:"TOKEN" secret:"true" doc:"UiPath Automation Hub: Open API token."`
+	AppKey         string `env:"APP_KEY" secret:"true" doc:"UiPath Automation Hub: app key, if one was defined on the token."`
+	TokenExpires   string `env:"TOKEN_EXPIRES" doc:"UiPath Automation Hub: token expiry, YYYY-MM-DD (midnight UTC) or RFC 3339; alerts are raised before it."`
+}
+
+// profilePlaceholder is how per-profile variables appear in documentation.
+const profilePlaceholder = "RPAFLOW_<NAME>_"
+
+// fileSuffix is appended to a secret variable to read the secret from a file.
+const fileSuffix = "_FILE"
+
+// VarDoc documents one environment variable.
+type VarDoc struct {
+	Name        string
+	Description string
+	Secret      bool
+	Default     string
+}
+
+// Variables lists every environment variable rpaflow reads, generated from the
+// same struct tags the loader uses so documentation cannot drift. Per-profile
+// variables are named with the placeholder RPAFLOW_<NAME>_.
+func Variables() []VarDoc {
+	var out []VarDoc
+	out = appendDocs(out, "", reflect.TypeFor[globalEnv]())
+	out = appendDocs(out, profilePlaceholder, reflect.TypeFor[profileEnv]())
+	out = appendDocs(out, "", reflect.TypeFor[temporalEnv]())
+	return out
+}
+
+func appendDocs(out []VarDoc, prefix string, t reflect.Type) []VarDoc {
+	for _, f := range fieldsOf(t) {
+		out = append(out, VarDoc{Name: prefix + f.name, Description: f.doc, Secret: f.secret, Default: f.def})
+		if f.secret {
+			out = append(out, VarDoc{
+				Name:        prefix + f.name + fileSuffix,
+				Description: "Path of a file holding " + prefix + f.name + " (Docker/Kubernetes secrets); one trailing newline is ignored. Set either the variable or the file, not both.",
+			})
+		}
+	}
+	return out
+}
+
+type fieldInfo struct {
+	index  int
+	name   string
+	doc    string
+	def    string
+	secret bool
+}
+
+func fieldsOf(t reflect.Type) []fieldInfo {
+	out := make([]fieldInfo, 0, t.NumField())
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("env"), ",")
+		out = append(out, fieldInfo{
+			index:  i,
+			name:   name,
+			doc:    sf.Tag.Get("doc"),
+			def:    sf.Tag.Get("envDefault"),
+			secret: sf.Tag.Get("secret") == "true",
+		})
+	}
+	return out
+}
+
+var typeOfProfileEnv = reflect.TypeFor[profileEnv]()

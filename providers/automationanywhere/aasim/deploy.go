@@ -1,0 +1,220 @@
+package aasim
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+)
+
+type deployment struct {
+	id       string
+	name     string
+	bot      *Bot
+	input    map[string]botvalue.Value
+	created  time.Time
+	username string
+}
+
+// deployRequest covers v4 (botId + unattendedRequest/headlessRequest) and v3
+// (fileId + runAsUserIds) bodies (reference §4.1, §4.2).
+type deployRequest struct {
+	BotID             int64                     `json:"botId"`
+	FileID            int64                     `json:"fileId"`
+	AutomationName    string                    `json:"automationName"`
+	Priority          string                    `json:"automationPriority"`
+	BotInput          map[string]botvalue.Value `json:"botInput"`
+	RunAsUserIDs      []int64                   `json:"runAsUserIds"`
+	UnattendedRequest *struct {
+		RunAsUserIDs []int64 `json:"runAsUserIds"`
+		PoolIDs      []int64 `json:"poolIds"`
+	} `json:"unattendedRequest"`
+	HeadlessRequest *struct {
+		NumberOfExecutions int `json:"numberOfExecutions"`
+	} `json:"headlessRequest"`
+}
+
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
+	s.counters.Inc("deploy")
+	user, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	var req deployRequest
+	if !s.readJSON(w, r, &req) {
+		return
+	}
+	v4 := strings.HasPrefix(r.URL.Path, "/v4/")
+	id := req.FileID
+	if v4 {
+		id = req.BotID
+	}
+	var bot *Bot
+	for i := range s.opts.Bots {
+		if int64(s.opts.Bots[i].ID) == id {
+			bot = &s.opts.Bots[i]
+		}
+	}
+	if bot == nil {
+		s.writeErr(w, http.StatusBadRequest, "bot.not.found", fmt.Sprintf("No bot found with id %d", id))
+		return
+	}
+	switch {
+	case !v4 && len(req.RunAsUserIDs) == 0:
+		s.writeErr(w, http.StatusBadRequest, "request.invalid", "runAsUserIds is required")
+		return
+	case v4 && req.UnattendedRequest == nil && req.HeadlessRequest == nil:
+		s.writeErr(w, http.StatusBadRequest, "request.invalid", "one of unattendedRequest, attendedRequest or headlessRequest is required")
+		return
+	case v4 && req.UnattendedRequest != nil && len(req.UnattendedRequest.RunAsUserIDs) == 0:
+		s.writeErr(w, http.StatusBadRequest, "request.invalid", "unattendedRequest.runAsUserIds is required")
+		return
+	}
+	if p := req.Priority; p != "" && p != "PRIORITY_LOW" && p != "PRIORITY_MEDIUM" && p != "PRIORITY_HIGH" {
+		s.writeErr(w, http.StatusBadRequest, "request.invalid", "automationPriority must be PRIORITY_LOW, PRIORITY_MEDIUM or PRIORITY_HIGH")
+		return
+	}
+	now := s.now()
+	d := &deployment{id: newUUID(), name: req.AutomationName, bot: bot, input: req.BotInput, created: now, username: user.username}
+	if d.name == "" {
+		d.name = fmt.Sprintf("%s.%s.%s", bot.Name, now.UTC().Format("2006.01.02.15.04.05"), user.username)
+	}
+	s.mu.Lock()
+	s.deployments = append(s.deployments, d)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"deploymentId": d.id, "automationName": d.name})
+}
+
+// filter is the activity list filter: a leaf or an and/or group (reference §0.4).
+type filter struct {
+	Operator string   `json:"operator"`
+	Field    string   `json:"field"`
+	Value    string   `json:"value"`
+	Operands []filter `json:"operands"`
+}
+
+func (f *filter) match(item map[string]any) bool {
+	if f == nil || f.Operator == "" {
+		return true
+	}
+	switch strings.ToLower(f.Operator) {
+	case "and":
+		for i := range f.Operands {
+			if !f.Operands[i].match(item) {
+				return false
+			}
+		}
+		return true
+	case "or":
+		for i := range f.Operands {
+			if f.Operands[i].match(item) {
+				return true
+			}
+		}
+		return false
+	}
+	got := fmt.Sprint(item[f.Field])
+	switch strings.ToLower(f.Operator) {
+	case "eq":
+		return got == f.Value
+	case "ne":
+		return got != f.Value
+	case "substring":
+		return strings.Contains(strings.ToLower(got), strings.ToLower(f.Value))
+	}
+	return false
+}
+
+func (s *Server) activityList(w http.ResponseWriter, r *http.Request) {
+	s.counters.Inc("activity.list")
+	if _, ok := s.authorize(w, r); !ok {
+		return
+	}
+	var req struct {
+		Filter *filter `json:"filter"`
+		Page   struct {
+			Offset int `json:"offset"`
+			Length int `json:"length"`
+		} `json:"page"`
+	}
+	if !s.readJSON(w, r, &req) {
+		return
+	}
+	if req.Page.Length <= 0 {
+		req.Page.Length = 100
+	}
+	now := s.now()
+	s.mu.Lock()
+	all := make([]map[string]any, 0, len(s.deployments))
+	for _, d := range s.deployments {
+		if item := d.item(now); item != nil {
+			all = append(all, item)
+		}
+	}
+	s.mu.Unlock()
+	matched := []map[string]any{}
+	for _, it := range all {
+		if req.Filter.match(it) {
+			matched = append(matched, it)
+		}
+	}
+	page := []map[string]any{}
+	if req.Page.Offset >= 0 && req.Page.Offset < len(matched) {
+		page = matched[req.Page.Offset:min(len(matched), req.Page.Offset+req.Page.Length)]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"page": map[string]int{"offset": req.Page.Offset, "total": len(all), "totalFilter": len(matched)},
+		"list": page,
+	})
+}
+
+// item is the deployment's activity as of now, or nil before ListDelay.
+func (d *deployment) item(now time.Time) map[string]any {
+	age := now.Sub(d.created)
+	if age < d.bot.ListDelay {
+		return nil
+	}
+	b := d.bot
+	status, progress := "DEPLOYED", 0
+	switch {
+	case age >= b.Deployed+b.Running:
+		status, progress = b.Final, 100
+	case age >= b.Deployed:
+		status, progress = "RUNNING", 50
+	}
+	item := map[string]any{
+		"id":             d.id + "_" + strings.ReplaceAll(d.id[:18], "-", ""),
+		"deploymentId":   d.id,
+		"automationName": d.name,
+		"fileName":       b.Name,
+		"filePath":       `Automation Anywhere\Bots\` + b.Name,
+		"fileId":         strconv.Itoa(b.ID),
+		"type":           "RUN_NOW",
+		"userName":       d.username,
+		"startDateTime":  d.created.Add(b.Deployed).UTC().Format(time.RFC3339Nano),
+		"status":         status,
+		"progress":       progress,
+		"command":        "",
+	}
+	if status == "DEPLOYED" {
+		delete(item, "startDateTime")
+	}
+	if progress == 100 {
+		item["endDateTime"] = d.created.Add(b.Deployed + b.Running).UTC().Format(time.RFC3339Nano)
+		item["message"] = b.Message
+		if status == "COMPLETED" {
+			out := b.Outputs
+			if b.Output != nil {
+				out = b.Output(d.input)
+			}
+			if out == nil {
+				out = map[string]botvalue.Value{}
+			}
+			item["botOutVariables"] = map[string]any{"values": out}
+		}
+	}
+	return item
+}

@@ -1,0 +1,182 @@
+// Package automationanywhere is a client for the Automation Anywhere Control
+// Room: authentication, API Task access details and real-time execution, bot
+// deployment and activity status. Wire facts: reference/automation-anywhere-api.md.
+package automationanywhere
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/internal/httpx"
+)
+
+// Platform names this provider in errors.
+const Platform = "automationanywhere"
+
+// DefaultTokenLifetime is AA's documented token lifetime, used when a token has no exp.
+const DefaultTokenLifetime = 20 * time.Minute
+
+// Options configure a Client.
+type Options struct {
+	BaseURL        string // Control Room URL
+	Username       string
+	APIKey         string // exactly one of APIKey / Password
+	Password       string
+	MultipleLogin  bool // sent with password logins
+	AllowHTTP      bool // permit http:// for BaseURL and execution URLs (simulators/local only)
+	ExecutionHosts []string
+	// ExecutionHosts are the host patterns a task token may be sent to.
+	// Default: the Control Room's host, "*.<its parent domain>" (when the
+	// host has at least 3 labels) and "*.automationanywhere.digital".
+	HTTPClient     *http.Client  // default: 30 s timeout (execute uses its own deadline)
+	ExecuteTimeout time.Duration // default 75 s (the real-time API Task cap is 60 s)
+	Now            func() time.Time
+}
+
+// Client talks to one Control Room as one user. It is safe for concurrent use.
+type Client struct {
+	o       Options
+	base    string
+	caller  httpx.Caller
+	exec    httpx.Caller
+	hosts   []string
+	authV1  atomic.Bool // the Control Room has no /v2/authentication
+	nowFunc func() time.Time
+}
+
+// New validates o and builds a Client. Errors are *apierror.InvalidError
+// naming the field ("url", "username", "apiKey/password").
+func New(o Options) (*Client, error) {
+	base, err := httpx.CheckBaseURL(o.BaseURL, o.AllowHTTP)
+	if err != nil {
+		return nil, apierror.Invalid("url", "%v", err)
+	}
+	if strings.TrimSpace(o.Username) == "" {
+		return nil, apierror.Invalid("username", "is empty; give the Control Room user the API key or password belongs to")
+	}
+	if (o.APIKey == "") == (o.Password == "") {
+		return nil, apierror.Invalid("apiKey/password", "give exactly one of an API key or a password (got %s)",
+			map[bool]string{true: "both", false: "neither"}[o.APIKey != ""])
+	}
+	if o.ExecuteTimeout <= 0 {
+		o.ExecuteTimeout = 75 * time.Second
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	base0 := o.HTTPClient
+	if base0 == nil {
+		base0 = &http.Client{Timeout: 30 * time.Second}
+	}
+	// X-Authorization is a custom header, which net/http would forward on a
+	// redirect to any host: never follow redirects.
+	cr := *base0
+	cr.CheckRedirect = noRedirects
+	ex := cr
+	ex.Timeout = 0 // Execute sets its own deadline.
+	hosts := o.ExecutionHosts
+	if len(hosts) == 0 {
+		u, _ := url.Parse(base)
+		hosts = defaultExecutionHosts(u.Hostname())
+	}
+	c := &Client{o: o, base: base, hosts: hosts, nowFunc: now,
+		caller: httpx.Caller{Platform: Platform, Client: &cr, ParseError: parseError},
+		exec:   httpx.Caller{Platform: Platform, Client: &ex, ParseError: parseError},
+	}
+	return c, nil
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func defaultExecutionHosts(host string) []string {
+	host = strings.ToLower(host)
+	hosts := []string{host}
+	if net.ParseIP(host) == nil {
+		if labels := strings.Split(host, "."); len(labels) >= 3 {
+			hosts = append(hosts, "*."+strings.Join(labels[1:], "."))
+		}
+	}
+	return append(hosts, "*.automationanywhere.digital")
+}
+
+// ExecutionHosts returns the host patterns task tokens may be sent to.
+func (c *Client) ExecutionHosts() []string { return append([]string(nil), c.hosts...) }
+
+func (c *Client) now() time.Time { return c.nowFunc() }
+
+// parseError reads AA's {code,details,message} body.
+func parseError(body []byte) (code, message, details string) {
+	var e struct {
+		Code    json.RawMessage `json:"code"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return "", "", ""
+	}
+	return rawText(e.Code), e.Message, rawText(e.Details)
+}
+
+// rawText returns a JSON string's text, or other JSON compacted; null → "".
+func rawText(b json.RawMessage) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return s
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) == nil {
+		return buf.String()
+	}
+	return string(b)
+}
+
+// call sends a Control Room request with the token (if any) and decodes the
+// answer into out. A 2xx body with a top-level "code" is an error too
+// (reference §0.2).
+func (c *Client) call(ctx context.Context, caller *httpx.Caller, op, method, u, token string, in, out any) error {
+	h := http.Header{}
+	if token != "" {
+		h.Set("X-Authorization", token) // no "Bearer" (reference §0.1)
+	}
+	resp, err := caller.JSON(ctx, op, method, u, h, in, nil)
+	if err != nil {
+		return err
+	}
+	if e := codeInBody(op, resp); e != nil {
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return &apierror.Error{Platform: Platform, Op: op, Status: resp.Status,
+			Message: "answer is not the expected JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func codeInBody(op string, resp *httpx.Response) error {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(resp.Body, &top) != nil {
+		return nil
+	}
+	if code, ok := top["code"]; !ok || rawText(code) == "" {
+		return nil
+	}
+	e := &apierror.Error{Platform: Platform, Op: op, Status: resp.Status}
+	e.Code, e.Message, e.Details = parseError(resp.Body)
+	return e
+}

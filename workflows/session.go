@@ -1,0 +1,422 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// Session defaults (DESIGN §4).
+const (
+	defaultRefreshAt         = 0.75
+	refreshJitter            = 0.05
+	defaultMinValidity       = 30 * time.Second
+	defaultAccessMaxAge      = 5 * time.Minute
+	defaultKeepWarm          = 15 * time.Minute
+	defaultMaxAuthFailures   = 3
+	defaultAuthFailedBackoff = 10 * time.Minute
+	defaultCyclesPerRun      = 200
+	expirySafety             = 5 * time.Second // never hand out or refresh a token this close to expiry
+	maxPathsPerRequest       = 50
+)
+
+// renewer is what differs between platforms: how one renewal cycle and a
+// logout are carried out (as activities).
+type renewer interface {
+	renew(ctx workflow.Context, action, token string, paths []string) (activities.RenewResult, error)
+	logout(ctx workflow.Context, token string) error
+	// canRefresh: the platform can refresh a valid token (AA) rather than
+	// requesting a new one (UiPath client credentials).
+	canRefresh() bool
+}
+
+// session is the state machine shared by the session workflows. Only the
+// main loop runs activities (single-flight); handlers register demand and
+// wait for the loop to satisfy it.
+type session struct {
+	in   contract.SessionInput
+	kind string
+	r    renewer
+	st   contract.SessionState
+
+	demand      int64 // bumped by handlers; wakes the loop
+	wantRenew   bool
+	minValidity time.Duration
+	wantLogin   bool // the current generation was reported rejected
+	validate    bool // check the token before replacing it
+	retryNow    bool // a caller asked while AuthFailed
+	pending     map[string]bool
+	pathErr     map[string]string
+
+	attempts     int64 // finished renewal attempts
+	cycles       int
+	failures     int
+	authFailed   bool
+	backoffUntil time.Time
+	lastErr      string
+	lastErrType  string
+	renewing     bool
+	closing      bool
+	closed       bool
+}
+
+func newSession(in contract.SessionInput, kind string, r renewer) *session {
+	s := &session{in: in, kind: kind, r: r, pending: map[string]bool{}, pathErr: map[string]string{}}
+	if in.State != nil {
+		s.st = *in.State
+	}
+	if s.st.Paths == nil {
+		s.st.Paths = map[string]*contract.CachedPath{}
+	}
+	return s
+}
+
+func (s *session) refreshAt() float64 {
+	if s.in.RefreshAt > 0 && s.in.RefreshAt < 1 {
+		return s.in.RefreshAt
+	}
+	return defaultRefreshAt
+}
+
+func (s *session) maxAge() time.Duration {
+	return orDur(s.in.AccessDetailsMaxAge.D(), defaultAccessMaxAge)
+}
+
+func (s *session) keepWarm() time.Duration { return orDur(s.in.KeepWarm.D(), defaultKeepWarm) }
+
+func orDur(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// run is the session's main loop.
+func (s *session) run(ctx workflow.Context) error {
+	if err := s.register(ctx); err != nil {
+		return err
+	}
+	for {
+		if s.closing {
+			return s.finish(ctx)
+		}
+		now := workflow.Now(ctx)
+		action, paths := s.plan(now)
+		if (action != "" || len(paths) > 0) && !now.Before(s.backoffUntil) {
+			s.cycle(ctx, action, paths)
+			continue
+		}
+		if s.idle() && (s.cycles >= orInt(s.in.CyclesPerRun, defaultCyclesPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			seen := s.demand
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || s.demand != seen })
+			if s.demand == seen {
+				next := s.in
+				st := s.st
+				next.State = &st
+				return workflow.NewContinueAsNewError(ctx, s.kindType(), next)
+			}
+			continue
+		}
+		seen := s.demand
+		wait := s.nextWake(now).Sub(now)
+		if wait > 0 {
+			_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return s.demand != seen || s.closing })
+		}
+	}
+}
+
+func (s *session) kindType() string { return s.kind }
+
+func orInt(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// idle: nobody waits for the loop.
+func (s *session) idle() bool {
+	return !s.wantRenew && !s.wantLogin && !s.retryNow && len(s.pending) == 0
+}
+
+// plan decides what the next renewal must do at now.
+func (s *session) plan(now time.Time) (action string, paths []string) {
+	if s.authFailed && !s.retryNow && now.Before(s.backoffUntil) {
+		return "", nil
+	}
+	switch {
+	case s.st.Token == "", s.wantLogin && !s.validate:
+		action = activities.RenewLogin
+	case s.wantLogin && s.validate:
+		action = activities.RenewValidate
+	case !now.Before(s.st.Expiry.Add(-expirySafety)):
+		action = activities.RenewLogin // an expired token cannot be refreshed
+	case !now.Before(s.renewalTime()),
+		s.wantRenew && s.st.Expiry.Sub(now) < s.minValidity:
+		if s.r.canRefresh() {
+			action = activities.RenewRefresh
+		} else {
+			action = activities.RenewLogin
+		}
+	}
+	for _, p := range sortedKeys(s.pending) {
+		paths = append(paths, p)
+	}
+	for _, p := range sortedKeys(s.st.Paths) {
+		e := s.st.Paths[p]
+		if s.pending[p] {
+			continue
+		}
+		if now.Sub(e.LastUsed) > s.keepWarm() {
+			if now.Sub(e.FetchedAt) >= s.maxAge() {
+				delete(s.st.Paths, p) // unused and stale: forget it
+			}
+			continue
+		}
+		if !now.Before(s.warmAt(e)) {
+			paths = append(paths, p)
+		}
+	}
+	return action, paths
+}
+
+// renewalTime is when the current token is renewed: RefreshAt of its
+// lifetime plus a deterministic jitter so sessions started together spread out.
+func (s *session) renewalTime() time.Time {
+	life := s.st.Expiry.Sub(s.st.IssuedAt)
+	if life <= 0 {
+		return s.st.Expiry.Add(-expirySafety)
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", s.in.Profile, s.st.Generation)
+	frac := s.refreshAt() + refreshJitter*float64(h.Sum32()%1000)/1000
+	return s.st.IssuedAt.Add(time.Duration(frac * float64(life)))
+}
+
+// warmAt is when a warm path's details are fetched again (at 80% of max age).
+func (s *session) warmAt(e *contract.CachedPath) time.Time {
+	return e.FetchedAt.Add(s.maxAge() * 4 / 5)
+}
+
+// nextWake is the earliest moment the loop has something to do.
+func (s *session) nextWake(now time.Time) time.Time {
+	next := now.Add(24 * time.Hour)
+	earliest := func(t time.Time) {
+		if t.Before(next) {
+			next = t
+		}
+	}
+	if s.authFailed && !s.retryNow {
+		earliest(s.backoffUntil)
+		return next
+	}
+	if now.Before(s.backoffUntil) {
+		earliest(s.backoffUntil)
+		return next
+	}
+	if s.st.Token != "" {
+		earliest(s.renewalTime())
+		earliest(s.st.Expiry.Add(-expirySafety))
+	}
+	for _, p := range sortedKeys(s.st.Paths) {
+		e := s.st.Paths[p]
+		if now.Sub(e.LastUsed) <= s.keepWarm() {
+			earliest(s.warmAt(e))
+		} else {
+			earliest(e.FetchedAt.Add(s.maxAge())) // time to forget it
+		}
+	}
+	return next
+}
+
+// cycle runs one renewal (one activity) and applies its outcome.
+func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
+	s.renewing = true
+	res, err := s.r.renew(ctx, action, s.st.Token, paths)
+	s.renewing = false
+	s.attempts++
+	s.cycles++
+	s.retryNow = false
+	now := workflow.Now(ctx)
+	log := workflow.GetLogger(ctx)
+	metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind})
+	if err != nil {
+		s.fail(ctx, now, err)
+		metrics.WithTags(map[string]string{"outcome": "failure"}).Counter("rpaflow_session_renewals").Inc(1)
+		return
+	}
+	s.failures, s.authFailed, s.lastErr, s.lastErrType, s.backoffUntil = 0, false, "", "", time.Time{}
+	if c := res.Credential; c != nil {
+		if c.Token != s.st.Token {
+			s.st.Generation++
+			s.st.Token = c.Token
+			s.st.LastRefresh = now
+			outcome := "refresh"
+			if res.LoggedIn {
+				s.st.Logins++
+				outcome = "login"
+			} else {
+				s.st.Refreshes++
+			}
+			metrics.WithTags(map[string]string{"outcome": outcome}).Counter("rpaflow_session_renewals").Inc(1)
+			log.Info("session token renewed", "profile", s.in.Profile, "generation", s.st.Generation, "outcome", outcome, "expiry", c.Expiry)
+		}
+		s.st.IssuedAt, s.st.Expiry = c.IssuedAt, c.Expiry
+		if s.st.IssuedAt.IsZero() || s.st.IssuedAt.After(now) {
+			s.st.IssuedAt = now
+		}
+		metrics.Gauge("rpaflow_session_token_expiry_timestamp_seconds").Update(float64(s.st.Expiry.Unix()))
+		s.wantLogin, s.validate, s.wantRenew, s.minValidity = false, false, false, 0
+	}
+	for _, p := range sortedKeys(res.Details) {
+		d := res.Details[p]
+		s.st.PathSeq++
+		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, LastUsed: d.FetchedAt, Generation: s.st.PathSeq}
+		if old := s.st.Paths[p]; old != nil && old.LastUsed.After(e.LastUsed) {
+			e.LastUsed = old.LastUsed
+		}
+		if e.FetchedAt.IsZero() {
+			e.FetchedAt = now
+		}
+		s.st.Paths[p] = e
+		delete(s.pending, p)
+		delete(s.pathErr, p)
+	}
+	retryPaths := false
+	for _, p := range sortedKeys(res.PathErrors) {
+		msg := res.PathErrors[p]
+		if rest, ok := strings.CutPrefix(msg, "retry: "); ok {
+			s.lastErr, retryPaths = rest, true
+			continue
+		}
+		s.pathErr[p] = msg
+		delete(s.pending, p)
+		delete(s.st.Paths, p)
+	}
+	if retryPaths {
+		s.failures++
+		s.backoffUntil = now.Add(s.retryDelay(now))
+	}
+}
+
+// fail records a failed renewal and schedules the next try.
+func (s *session) fail(ctx workflow.Context, now time.Time, err error) {
+	s.failures++
+	s.lastErr = err.Error()
+	s.lastErrType = errorType(err)
+	log := workflow.GetLogger(ctx)
+	if permanent(s.lastErrType) {
+		if s.failures >= orInt(s.in.MaxAuthFailures, defaultMaxAuthFailures) {
+			s.authFailed = true
+			s.backoffUntil = now.Add(orDur(s.in.AuthFailedBackoff.D(), defaultAuthFailedBackoff))
+			s.wantLogin, s.validate = false, false
+			log.Error("session cannot authenticate; waiting before trying again", "profile", s.in.Profile,
+				"failures", s.failures, "errorType", s.lastErrType, "error", s.lastErr, "nextTry", s.backoffUntil)
+			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind}).
+				Counter("rpaflow_session_auth_failed").Inc(1)
+			return
+		}
+		s.backoffUntil = now.Add(time.Duration(s.failures) * 5 * time.Second)
+		log.Warn("session renewal refused", "profile", s.in.Profile, "errorType", s.lastErrType, "error", s.lastErr)
+		return
+	}
+	s.backoffUntil = now.Add(s.retryDelay(now))
+	log.Warn("session renewal failed; serving the current token while retrying", "profile", s.in.Profile,
+		"errorType", s.lastErrType, "error", s.lastErr, "retryAt", s.backoffUntil)
+}
+
+// retryDelay backs off exponentially, capped so a retry still happens well
+// before the current token expires.
+func (s *session) retryDelay(now time.Time) time.Duration {
+	d := time.Second << min(s.failures-1, 6)
+	d = min(d, time.Minute)
+	if s.st.Token != "" {
+		if left := s.st.Expiry.Sub(now) / 4; left > time.Second && d > left {
+			d = left
+		}
+	}
+	return max(d, time.Second)
+}
+
+func permanent(errType string) bool {
+	switch errType {
+	case contract.ErrAuthFailed, contract.ErrForbidden, contract.ErrInvalidInput, contract.ErrInvalidRequest, contract.ErrNotFound:
+		return true
+	}
+	return false
+}
+
+func errorType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	var to *temporal.TimeoutError
+	if errors.As(err, &to) {
+		return contract.ErrUnavailable
+	}
+	return ""
+}
+
+// finish logs out and completes once every handler is done.
+func (s *session) finish(ctx workflow.Context) error {
+	if s.st.Token != "" {
+		if err := s.r.logout(ctx, s.st.Token); err != nil {
+			workflow.GetLogger(ctx).Warn("logout failed; the token will expire on its own", "profile", s.in.Profile, "error", err)
+		}
+	}
+	s.st.Token = ""
+	s.closed = true
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (s *session) validFor(now time.Time, d time.Duration) bool {
+	return s.st.Token != "" && s.st.Expiry.Sub(now) >= max(d, expirySafety)
+}
+
+func (s *session) status(now time.Time) contract.SessionStatus {
+	st := contract.SessionStatus{Profile: s.in.Profile, State: "active", Generation: s.st.Generation,
+		IssuedAt: s.st.IssuedAt, Expiry: s.st.Expiry, LastRefresh: s.st.LastRefresh, Logins: s.st.Logins,
+		Refreshes: s.st.Refreshes, ConsecutiveFailures: s.failures, LastError: s.lastErr, LastErrorType: s.lastErrType}
+	switch {
+	case s.closed:
+		st.State = "closed"
+	case s.closing:
+		st.State = "closing"
+	case s.authFailed:
+		st.State = "authFailed"
+	case s.renewing:
+		st.State = "renewing"
+	case s.st.Token == "":
+		st.State = "starting"
+	case now.Before(s.backoffUntil):
+		st.State = "backoff"
+	}
+	if s.st.Token != "" {
+		st.NextRenewal = s.renewalTime()
+	}
+	for _, p := range sortedKeys(s.st.Paths) {
+		e := s.st.Paths[p]
+		st.Paths = append(st.Paths, contract.PathStatus{Path: p, FetchedAt: e.FetchedAt,
+			AgeSeconds: now.Sub(e.FetchedAt).Seconds(), LastUsed: e.LastUsed, Generation: e.Generation})
+	}
+	return st
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+var (
+	cr   *activities.ControlRoom
+	orch *activities.Orchestrator
+	hub  *activities.AutomationHub
+)
+
+// sessionActivityOptions: one attempt per activity; the session loop owns
+// retries so it can back off within the token's remaining validity and stay
+// responsive to updates.
+func sessionActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+}
+
+// ControlRoomSession keeps one Automation Anywhere Control Room login alive
+// for a profile and serves its token and API Task access details to
+// consumers (updates token, accessDetails, invalidate, logout; query status).
+func ControlRoomSession(ctx workflow.Context, in contract.SessionInput) error {
+	if err := contract.CheckProfileName(in.Profile); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+	}
+	return newSession(in, contract.ControlRoomSessionWorkflow, aaRenewer{profile: in.Profile}).run(ctx)
+}
+
+type aaRenewer struct{ profile string }
+
+func (r aaRenewer) canRefresh() bool { return true }
+
+func (r aaRenewer) renew(ctx workflow.Context, action, token string, paths []string) (activities.RenewResult, error) {
+	var res activities.RenewResult
+	err := workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AARenewSession,
+		activities.RenewInput{Profile: r.profile, Action: action, Token: token, Paths: paths}).Get(ctx, &res)
+	return res, err
+}
+
+func (r aaRenewer) logout(ctx workflow.Context, token string) error {
+	return workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AALogout, r.profile, token).Get(ctx, nil)
+}
+
+// OrchestratorSession keeps a UiPath Orchestrator token fresh for a profile.
+// There is no refresh token: each renewal requests a new token.
+func OrchestratorSession(ctx workflow.Context, in contract.SessionInput) error {
+	if err := contract.CheckProfileName(in.Profile); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+	}
+	return newSession(in, contract.OrchestratorSessionWorkflow, orchRenewer{profile: in.Profile}).run(ctx)
+}
+
+type orchRenewer struct{ profile string }
+
+func (r orchRenewer) canRefresh() bool { return false }
+
+func (r orchRenewer) renew(ctx workflow.Context, _, _ string, _ []string) (activities.RenewResult, error) {
+	var c activities.Credential
+	if err := workflow.ExecuteActivity(sessionActivityOptions(ctx), orch.OrchAuthenticate, r.profile).Get(ctx, &c); err != nil {
+		return activities.RenewResult{}, err
+	}
+	return activities.RenewResult{Credential: &c, LoggedIn: true}, nil
+}
+
+// logout: client-credentials tokens cannot be revoked; dropping it is all.
+func (r orchRenewer) logout(workflow.Context, string) error { return nil }
