@@ -26,7 +26,7 @@ func ParseError(body []byte) (code, message, details string) {
 		switch e := v.(type) {
 		case string: // OAuth / identity
 			desc, _ := lookup(m, "error_description")
-			return e, text(desc), ""
+			return clean(strings.TrimSpace(e)), text(desc), ""
 		case map[string]any: // ABP
 			code = scalar(first(m, "errorCode"))
 			if code == "" {

@@ -1,0 +1,43 @@
+# rpaflow — see README.md. Everything here needs only Go.
+GO          ?= go
+GOBIN       := $(shell $(GO) env GOPATH)/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+TEMPORAL    := $(GOBIN)/temporal
+TEST_FLAGS  ?= -race -count=1 -timeout 15m
+
+.PHONY: all build test vet fmt-check unit run bench test-reliability temporal-cli clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./worker ./starter ./simulator
+
+# The Temporal dev server and CLI, built from source once (newer tags cannot be go-installed).
+temporal-cli: $(TEMPORAL)
+$(TEMPORAL):
+	$(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests only (no Temporal server needed).
+unit:
+	$(GO) test $(TEST_FLAGS) -short ./...
+
+# vet + unit tests + integration tests against a real dev server started by the tests.
+test: fmt-check vet temporal-cli
+	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) ./...
+
+# The local stack: dev server, simulators, worker, a demo deployment; Ctrl-C stops it.
+run: temporal-cli build
+	TEMPORAL=$(TEMPORAL) ./scripts/localstack.sh
+
+bench: temporal-cli
+	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+
+clean:
+	rm -rf bin .local

@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/internal/adminhttp"
+	"github.com/rpaflow/rpaflow/internal/codec"
+	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/logging"
+	"github.com/rpaflow/rpaflow/internal/metrics"
+	"github.com/rpaflow/rpaflow/internal/temporalclient"
+)
+
+// WorkerOptions are the knobs tests need beyond the configuration.
+type WorkerOptions struct {
+	// HTTPListener, if set, serves /healthz, /metrics and /codec instead of
+	// listening on cfg.HTTPAddr (tests pass a listener on 127.0.0.1:0).
+	HTTPListener net.Listener
+	// Ready, if set, is called once the worker polls its task queue.
+	Ready func(c client.Client, httpAddr string)
+}
+
+// RunWorker connects to Temporal, registers everything and runs until ctx
+// ends, then stops gracefully (in-flight activities get the worker's stop timeout).
+func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o WorkerOptions) error {
+	m, err := metrics.New()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	pc, err := temporalclient.CodecFromConfig(cfg.Codec)
+	if err != nil {
+		return err
+	}
+	if pc == nil {
+		logger.Warn().Msg("RPAFLOW_INSECURE_PLAINTEXT=true: payloads, tokens included, are stored in Temporal in clear; development only")
+	}
+	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logger), m.Temporal())
+	if err != nil {
+		return err
+	}
+	reg, err := BuildRegistry(cfg, nil)
+	if err != nil {
+		return err
+	}
+
+	var connected atomic.Bool
+	var codecHandler http.Handler
+	if pc != nil {
+		codecHandler = codec.Handler(pc, cfg.Codec.AuthToken)
+	}
+	srv := &http.Server{
+		Handler: adminhttp.Handler(adminhttp.Options{Metrics: m.Handler(), Codec: codecHandler,
+			Health: func(context.Context) error {
+				if !connected.Load() {
+					return errors.New("not connected to Temporal yet")
+				}
+				return nil
+			}}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln := o.HTTPListener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("RPAFLOW_HTTP_ADDR=%s: %w (choose a free address)", cfg.HTTPAddr, err)
+		}
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error().Err(err).Msg("HTTP server stopped")
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	logger.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz, /metrics and /codec")
+
+	c, err := temporalclient.Dial(ctx, opts, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	connected.Store(true)
+
+	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	Register(w, Deps{Registry: reg, Sessions: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue},
+		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)
+	}
+	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Msg("worker running")
+	if o.Ready != nil {
+		o.Ready(c, ln.Addr().String())
+	}
+	<-ctx.Done()
+	logger.Info().Msg("stopping worker")
+	w.Stop()
+	return nil
+}

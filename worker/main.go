@@ -1,0 +1,31 @@
+// Command worker runs rpaflow's Temporal worker: configuration from the
+// environment, one client per profile, every workflow and activity
+// registered, and /healthz, /metrics and /codec on RPAFLOW_HTTP_ADDR.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rpaflow/rpaflow/internal/app"
+	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/logging"
+)
+
+func main() {
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rpaflow worker: configuration problems:\n%v\n", err)
+		os.Exit(2)
+	}
+	logger := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat, cfg.Secrets())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.RunWorker(ctx, cfg, logger, app.WorkerOptions{}); err != nil {
+		logger.Error().Err(err).Msg("worker failed")
+		os.Exit(1)
+	}
+}
