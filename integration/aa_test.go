@@ -160,3 +160,11 @@ func TestSessionQueryAndTokenUpdateFromCLI(t *testing.T) {
 		t.Errorf("token update through the codec endpoint did not return a token:\n%s", upd)
 	}
 }
+
+func rawInput(s string) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		panic(err)
+	}
+	return m
+}

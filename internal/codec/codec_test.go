@@ -18,7 +18,6 @@ var (
 	k2 = Key{ID: "k2", Key: bytes.Repeat([]byte{2}, 32)}
 )
 
-
 func mustNew(t *testing.T, active Key, old ...Key) *Codec {
 	t.Helper()
 	c, err := New(active, old...)

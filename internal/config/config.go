@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type Config struct {
 	Codec     Codec
 	Tracing   bool
 	Profiles  []Profile
+	// PollBudgetPerMinute bounds status calls per profile (RPAFLOW_POLL_BUDGET_PER_MINUTE).
+	PollBudgetPerMinute int
 	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
 	TemporalAPIKey string
 
@@ -130,6 +133,11 @@ func LoadFrom(env map[string]string) (*Config, error) {
 		p.addf("RPAFLOW_LOG_FORMAT=%q is not a log format; use json or console", g.LogFormat)
 	}
 	cfg.Tracing = p.boolean("RPAFLOW_TRACING", g.Tracing)
+	if n, err := strconv.Atoi(strings.TrimSpace(g.PollBudget)); err != nil || n < 1 {
+		p.addf("RPAFLOW_POLL_BUDGET_PER_MINUTE=%q is not a positive whole number; set the status calls allowed per minute per profile, e.g. 60", g.PollBudget)
+	} else {
+		cfg.PollBudgetPerMinute = n
+	}
 	cfg.Codec = loadCodec(&p, g)
 
 	for _, name := range profileNames(&p, g.Profiles) {

@@ -58,7 +58,7 @@ func TestLoadFromValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TaskQueue != "rpaflow" || cfg.HTTPAddr != "127.0.0.1:8081" || cfg.LogLevel != "info" || cfg.LogFormat != "json" || cfg.Tracing {
+	if cfg.TaskQueue != "rpaflow" || cfg.HTTPAddr != "127.0.0.1:8081" || cfg.LogLevel != "info" || cfg.LogFormat != "json" || cfg.Tracing || cfg.PollBudgetPerMinute != 60 {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	if got := cfg.ProfileNames(); !slices.Equal(got, []string{"cr", "orch", "hub"}) {
@@ -118,6 +118,7 @@ func TestLoadFromOverrides(t *testing.T) {
 	env["RPAFLOW_LOG_LEVEL"] = "DEBUG"
 	env["RPAFLOW_LOG_FORMAT"] = "console"
 	env["RPAFLOW_TRACING"] = "true"
+	env["RPAFLOW_POLL_BUDGET_PER_MINUTE"] = "90"
 	env["RPAFLOW_PROFILES"] = " hub , my-cr "
 	env["RPAFLOW_MY_CR_KIND"] = "automationanywhere"
 	env["RPAFLOW_MY_CR_URL"] = "http://127.0.0.1:8080"
@@ -130,7 +131,7 @@ func TestLoadFromOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TaskQueue != "q2" || cfg.HTTPAddr != ":9000" || cfg.LogLevel != "debug" || cfg.LogFormat != "console" || !cfg.Tracing {
+	if cfg.TaskQueue != "q2" || cfg.HTTPAddr != ":9000" || cfg.LogLevel != "debug" || cfg.LogFormat != "console" || !cfg.Tracing || cfg.PollBudgetPerMinute != 90 {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	if got := cfg.ProfileNames(); !slices.Equal(got, []string{"hub", "my-cr"}) {
@@ -259,6 +260,7 @@ func TestLoadFromProblems(t *testing.T) {
 			`RPAFLOW_LOG_LEVEL="verbose" is not a log level; use debug, info, warn or error`,
 			`RPAFLOW_LOG_FORMAT="xml" is not a log format; use json or console`,
 		}},
+		{"poll budget", map[string]string{"RPAFLOW_POLL_BUDGET_PER_MINUTE": "0"}, []string{`RPAFLOW_POLL_BUDGET_PER_MINUTE="0" is not a positive whole number`}},
 		{"tracing bool", map[string]string{"RPAFLOW_TRACING": "on"}, []string{`RPAFLOW_TRACING="on" is not a boolean`}},
 		{"secret and file both", map[string]string{"RPAFLOW_HUB_TOKEN_FILE": "/run/secrets/hub"}, []string{"RPAFLOW_HUB_TOKEN and RPAFLOW_HUB_TOKEN_FILE are both set; set only one of them"}},
 		{"secret file unreadable", map[string]string{"RPAFLOW_HUB_TOKEN": "", "RPAFLOW_HUB_TOKEN_FILE": missing}, []string{"RPAFLOW_HUB_TOKEN_FILE=\"" + missing + "\" cannot be read (no such file or directory)", "RPAFLOW_HUB_TOKEN is not set"}},
@@ -330,7 +332,7 @@ func TestVariables(t *testing.T) {
 	want := []string{
 		"RPAFLOW_TASK_QUEUE", "RPAFLOW_HTTP_ADDR", "RPAFLOW_LOG_LEVEL", "RPAFLOW_LOG_FORMAT", "RPAFLOW_PROFILES",
 		"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_KEY_FILE", "RPAFLOW_CODEC_KEY_ID", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_CODEC_OLD_KEYS_FILE",
-		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_TRACING",
+		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_TRACING",
 		"RPAFLOW_<NAME>_KIND", "RPAFLOW_<NAME>_URL", "RPAFLOW_<NAME>_ALLOW_HTTP", "RPAFLOW_<NAME>_USERNAME",
 		"RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_PASSWORD_FILE", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_API_KEY_FILE",
 		"RPAFLOW_<NAME>_MULTIPLE_LOGIN", "RPAFLOW_<NAME>_EXECUTION_HOSTS", "RPAFLOW_<NAME>_ORGANIZATION", "RPAFLOW_<NAME>_TENANT",
@@ -360,7 +362,7 @@ func TestVariables(t *testing.T) {
 			t.Errorf("%s: Secret = %v", v.Name, v.Secret)
 		}
 	}
-	defaults := map[string]string{"RPAFLOW_TASK_QUEUE": "rpaflow", "RPAFLOW_HTTP_ADDR": "127.0.0.1:8081", "RPAFLOW_LOG_LEVEL": "info", "RPAFLOW_LOG_FORMAT": "json", "RPAFLOW_CODEC_KEY_ID": "default", "RPAFLOW_TRACING": "false", "RPAFLOW_INSECURE_PLAINTEXT": "false", "TEMPORAL_ADDRESS": "localhost:7233", "TEMPORAL_NAMESPACE": "default"}
+	defaults := map[string]string{"RPAFLOW_TASK_QUEUE": "rpaflow", "RPAFLOW_HTTP_ADDR": "127.0.0.1:8081", "RPAFLOW_LOG_LEVEL": "info", "RPAFLOW_LOG_FORMAT": "json", "RPAFLOW_CODEC_KEY_ID": "default", "RPAFLOW_TRACING": "false", "RPAFLOW_POLL_BUDGET_PER_MINUTE": "60", "RPAFLOW_INSECURE_PLAINTEXT": "false", "TEMPORAL_ADDRESS": "localhost:7233", "TEMPORAL_NAMESPACE": "default"}
 	for name, d := range defaults {
 		if byName[name].Default != d {
 			t.Errorf("%s default = %q, want %q", name, byName[name].Default, d)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
 )
@@ -94,8 +95,8 @@ func (c *Client) StartJob(ctx context.Context, token string, f Folder, r StartJo
 		if err != nil {
 			return Job{}, apierror.Invalid("inputArguments", "cannot be encoded as JSON: %v", err)
 		}
-		if len(b) > MaxInputArguments {
-			return Job{}, apierror.Invalid("inputArguments", "encode to %d characters of JSON; Orchestrator accepts at most %d, so pass large data by reference (a storage bucket or queue item)", len(b), MaxInputArguments)
+		if n := utf8.RuneCount(b); n > MaxInputArguments {
+			return Job{}, apierror.Invalid("inputArguments", "encode to %d characters of JSON; Orchestrator accepts at most %d, so pass large data by reference (a storage bucket or queue item)", n, MaxInputArguments)
 		}
 		info["InputArguments"] = string(b) // Orchestrator wants the JSON as a string
 	}

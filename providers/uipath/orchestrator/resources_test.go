@@ -2,8 +2,10 @@ package orchestrator_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,5 +443,63 @@ func TestInjectedThrottleCarriesRetryAfter(t *testing.T) {
 	_, err := c.Folder(ctx, tok, "Shared")
 	if ae := asAPIError(t, err); ae.Status != 429 || ae.RetryAfter != 3*time.Second {
 		t.Fatalf("got %+v", ae)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	e := newEnv(t, nil)
+	c, tok := e.login(t, nil)
+	f, _ := c.Folder(ctx, tok, "Shared")
+	r, _ := c.Release(ctx, tok, f, "Invoices")
+	const n = 20
+	ids := make(chan int64, n)
+	errs := make(chan error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			j, err := c.StartJob(ctx, tok, f, orchestrator.StartJobRequest{ReleaseKey: r.Key})
+			errs <- err
+			ids <- j.ID
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := c.AddQueueItem(ctx, tok, f, orchestrator.QueueItemRequest{Queue: "Orders", Reference: fmt.Sprint("PO-", i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int64]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Fatalf("job id %d issued twice", id)
+		}
+		seen[id] = true
+	}
+	if e.sim.Jobs() != n || e.sim.Counters().Get("addQueueItem") != n {
+		t.Fatalf("jobs = %d, counters = %v", e.sim.Jobs(), e.sim.Counters().Snapshot())
+	}
+}
+
+func TestSimulatorRouting(t *testing.T) {
+	e := newEnv(t, nil)
+	_, tok := e.login(t, nil)
+	h := map[string]string{"Authorization": "Bearer " + tok}
+	if r := e.raw(t, "GET", "/otherorg/DefaultTenant/orchestrator_/odata/Folders", h, ""); r.status != 404 {
+		t.Fatalf("unknown org: %d", r.status)
+	}
+	if r := e.raw(t, "POST", "/odata/Folders", h, ""); r.status != 405 || r.header.Get("Allow") != "GET" {
+		t.Fatalf("wrong method: %d %v", r.status, r.header)
+	}
+	if r := e.raw(t, "GET", "/odata/Machines", h, ""); r.status != 404 {
+		t.Fatalf("unknown endpoint: %d", r.status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 type releaseState struct {
@@ -229,7 +230,7 @@ func (s *Server) startJobs(req *request) {
 	}
 	var in map[string]any
 	if input != "" {
-		if len(input) > maxInputArguments {
+		if utf8.RuneCountInString(input) > maxInputArguments {
 			bad("startInfo.InputArguments exceeds the maximum length of 10000 characters.")
 			return
 		}
