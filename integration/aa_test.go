@@ -58,7 +58,7 @@ func TestBadVariableFailsCleanly(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	in := `{"profile":"cr","botRepositoryPath":"Automation Anywhere\\Bots\\Zip Code API Task","botInput":{"noSuchVariable":"x"}}`
 	_, err := s.cli("workflow", "execute", "--type", contract.DeployAPITaskWorkflow, "--task-queue", s.TaskQueue,
-		"--workflow-id", "it-bad-variable", "--input", in, "--codec-endpoint", s.codecEndpoint())
+		"--workflow-id", "it-bad-variable", "--input", in, "--codec-endpoint", s.codecEndpoint(), "-o", "json")
 	if err == nil {
 		t.Fatal("deployment with an unknown variable succeeded")
 	}
@@ -75,7 +75,7 @@ func TestBadVariableFailsCleanly(t *testing.T) {
 		`{"profile":"cr","botRepositoryPath":"x","botInput":{"v":null}}`,
 	} {
 		if _, err := s.cli("workflow", "execute", "--type", contract.DeployAPITaskWorkflow, "--task-queue", s.TaskQueue,
-			"--input", in, "--codec-endpoint", s.codecEndpoint()); err == nil || !strings.Contains(err.Error(), "InvalidInput") {
+			"--input", in, "--codec-endpoint", s.codecEndpoint(), "-o", "json"); err == nil || !strings.Contains(err.Error(), "InvalidInput") {
 			t.Errorf("input %s: want an InvalidInput failure, got %v", in, err)
 		}
 	}

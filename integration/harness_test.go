@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"flag"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
 	temporalCLI = findCLI()
 	if temporalCLI == "" || testing.Short() {
 		if os.Getenv("RPAFLOW_REQUIRE_INTEGRATION") == "1" {

@@ -60,7 +60,7 @@ func TestStartJobAndAddQueueItemFromTemporalCLI(t *testing.T) {
 
 	// A missing folder fails non-retryably with the platform's hint.
 	_, err = s.cli("workflow", "execute", "--type", contract.StartJobWorkflow, "--task-queue", s.TaskQueue,
-		"--input", `{"profile":"orch","folder":"Nope","process":"Invoices"}`, "--codec-endpoint", s.codecEndpoint())
+		"--input", `{"profile":"orch","folder":"Nope","process":"Invoices"}`, "--codec-endpoint", s.codecEndpoint(), "-o", "json")
 	if err == nil || !strings.Contains(err.Error(), "Shared") {
 		t.Errorf("unknown folder: want a failure listing the known folders, got %v", err)
 	}
