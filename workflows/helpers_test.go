@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -26,6 +29,7 @@ var t0 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(2 * time.Minute)
@@ -158,6 +162,8 @@ type fakeCR struct {
 	validateOK bool
 	notFound   map[string]bool
 	delay      time.Duration
+	// logoutDelay is how long AALogout takes.
+	logoutDelay time.Duration
 	// fail, when set, may fail call n (0-based) before anything else happens.
 	fail func(n int, in activities.RenewInput, now time.Time) error
 }
@@ -170,9 +176,9 @@ func newFakeCR(env *testsuite.TestWorkflowEnvironment, lifetime time.Duration) *
 		func(_ context.Context, profile, token string) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.logouts = append(f.logouts, token)
+			f.logouts = append(f.logouts, profile+"/"+token)
 			return nil
-		})
+		}).AfterFn(func() time.Duration { f.mu.Lock(); defer f.mu.Unlock(); return f.logoutDelay })
 	return f
 }
 

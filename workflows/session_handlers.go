@@ -19,7 +19,9 @@ func (s *session) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateToken,
-		func(ctx workflow.Context, req contract.TokenRequest) (contract.TokenResult, error) { return s.token(ctx, req) },
+		func(ctx workflow.Context, req contract.TokenRequest) (contract.TokenResult, error) {
+			return s.token(ctx, req)
+		},
 		workflow.UpdateHandlerOptions{Validator: validateTokenRequest}); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ type StartJobInput struct {
 	Priority       string         `json:"priority,omitempty"` // Low | Normal | High
 	Reference      string         `json:"reference,omitempty"`
 	// Idempotent: starting the job twice is harmless, so an unknown outcome is retried.
-	Idempotent bool             `json:"idempotent,omitempty"`
+	Idempotent bool              `json:"idempotent,omitempty"`
 	Timeout    contract.Duration `json:"timeout,omitempty"` // wait bound, default 24h
 }
 

@@ -1,0 +1,806 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+const aaLife = 20 * time.Minute
+
+func crIn() contract.SessionInput { return contract.SessionInput{Profile: "cr"} }
+
+func TestSessionRejectsBadProfile(t *testing.T) {
+	for _, fn := range []any{ControlRoomSession, OrchestratorSession} {
+		env := newEnv(t)
+		env.ExecuteWorkflow(fn, contract.SessionInput{Profile: "Bad Name"})
+		requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "Bad Name")
+	}
+}
+
+// Criterion 1: the first token request costs exactly one login and answers generation 1.
+func TestControlRoomSession_FirstTokenOneLogin(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	first := tokenAt(env, 0, 0)
+	second := tokenAt(env, 10*time.Second, time.Minute)
+	var st contract.SessionStatus
+	statusAt(t, env, 30*time.Second, &st)
+	logout := logoutAt(env, time.Minute)
+
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("session ended with %v", err)
+	}
+	calls := f.snapshot()
+	if len(calls) != 1 || calls[0].in.Action != activities.RenewLogin || calls[0].in.Profile != "cr" {
+		t.Fatalf("want exactly one login, got %+v", calls)
+	}
+	for i, o := range []*outcome[contract.TokenResult]{first, second} {
+		if !o.done || o.err != nil {
+			t.Fatalf("token #%d: done=%v err=%v", i, o.done, o.err)
+		}
+		if o.val.Token != "tok-1" || o.val.Generation != 1 || !o.val.Expiry.Equal(t0.Add(aaLife)) {
+			t.Fatalf("token #%d = %+v, want tok-1 generation 1 expiring %s", i, o.val, t0.Add(aaLife))
+		}
+	}
+	if st.State != "active" || st.Generation != 1 || st.Logins != 1 || st.Refreshes != 0 || st.Profile != "cr" {
+		t.Fatalf("status = %+v", st)
+	}
+	if !logout.done || logout.err != nil {
+		t.Fatalf("logout: %+v", logout)
+	}
+}
+
+// Criterion 1: renewal at 75–80% of the lifetime, by refresh, spread by jitter.
+func TestControlRoomSession_RenewsAt75To80Percent(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	tok := tokenAt(env, 3*time.Hour-time.Second, 0)
+	logoutAt(env, 3*time.Hour)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.snapshot()
+	// 3 h / (0.75..0.80 × 20 min) = 11.25..12 renewals after the login.
+	if len(calls) < 12 || len(calls) > 13 {
+		t.Fatalf("%d activity calls in 3h, want 12..13", len(calls))
+	}
+	seen := map[time.Duration]bool{}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].in.Action != activities.RenewRefresh {
+			t.Fatalf("call %d action %q, want refresh", i, calls[i].in.Action)
+		}
+		if calls[i].in.Token != fmt.Sprintf("tok-%d", i) {
+			t.Fatalf("call %d refreshes %q, want tok-%d", i, calls[i].in.Token, i)
+		}
+		d := calls[i].at.Sub(calls[i-1].at)
+		frac := float64(d) / float64(aaLife)
+		if frac < 0.75 || frac > 0.80 {
+			t.Fatalf("renewal %d after %s = %.3f of the lifetime, want 0.75..0.80", i, d, frac)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("all renewals at the same offset; the jitter does not vary: %v", seen)
+	}
+	if tok.err != nil || tok.val.Generation != int64(len(calls)) {
+		t.Fatalf("last token %+v %v, want generation %d", tok.val, tok.err, len(calls))
+	}
+}
+
+// Criterion 1: a retryable refresh failure keeps the old token in service and
+// retries with backoff, bounded by the remaining validity, before expiry.
+func TestControlRoomSession_RefreshFailureServesOldTokenAndBacksOff(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	recoverAt := t0.Add(19 * time.Minute)
+	f.fail = func(n int, in activities.RenewInput, now time.Time) error {
+		if in.Action == activities.RenewRefresh && now.Before(recoverAt) {
+			return unavailable("503 from the Control Room")
+		}
+		return nil
+	}
+	var during []*outcome[contract.TokenResult]
+	for _, at := range []time.Duration{16*time.Minute + 10*time.Second, 17 * time.Minute, 18*time.Minute + 30*time.Second} {
+		during = append(during, tokenAt(env, at, 30*time.Second))
+	}
+	var st contract.SessionStatus
+	statusAt(t, env, 17*time.Minute+time.Second, &st)
+	after := tokenAt(env, 19*time.Minute+30*time.Second, time.Minute)
+	logoutAt(env, 25*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range during {
+		if o.err != nil || o.val.Token != "tok-1" || o.val.Generation != 1 {
+			t.Fatalf("token during the outage #%d = %+v %v, want the old tok-1", i, o.val, o.err)
+		}
+		if o.at.Sub(o.sentAt) > time.Second {
+			t.Fatalf("token during the outage #%d waited %s; the valid token must be served at once", i, o.at.Sub(o.sentAt))
+		}
+	}
+	if st.State != "backoff" && st.State != "renewing" || st.ConsecutiveFailures == 0 || st.LastErrorType != contract.ErrUnavailable {
+		t.Fatalf("status during the outage = %+v", st)
+	}
+	calls := f.snapshot()
+	expiry := t0.Add(aaLife)
+	var failed []time.Time
+	for _, c := range calls[1:] {
+		if c.at.Before(recoverAt) {
+			failed = append(failed, c.at)
+		}
+	}
+	if len(failed) < 5 || len(failed) > 25 {
+		t.Fatalf("%d failed refresh attempts between %s and %s: want a backoff, not a hot loop or a give-up", len(failed), failed[0], recoverAt)
+	}
+	for i := 1; i < 5; i++ { // 1s, 2s, 4s, 8s
+		if got, want := failed[i].Sub(failed[i-1]), time.Second<<(i-1); got != want {
+			t.Fatalf("retry gap %d = %s, want %s (exponential backoff)", i, got, want)
+		}
+	}
+	for i := 1; i < len(failed); i++ {
+		gap := failed[i].Sub(failed[i-1])
+		if limit := max(time.Minute, time.Second); gap > limit {
+			t.Fatalf("retry gap %s exceeds %s", gap, limit)
+		}
+		if left := expiry.Sub(failed[i-1]); gap > max(left/4, time.Second) {
+			t.Fatalf("retry gap %s with %s left: not capped by the remaining validity", gap, left)
+		}
+	}
+	last := calls[len(failed)+1]
+	if last.at.Before(recoverAt) || !last.at.Before(expiry.Add(-expirySafety)) || last.in.Action != activities.RenewRefresh {
+		t.Fatalf("recovering refresh %+v: want a refresh between %s and expiry", last, recoverAt)
+	}
+	if after.err != nil || after.val.Generation != 2 || after.val.Token != "tok-2" {
+		t.Fatalf("token after recovery = %+v %v", after.val, after.err)
+	}
+}
+
+// Criterion 1: N=3 non-retryable login failures → authFailed; waiting callers
+// get AuthFailed; a later token call triggers a new attempt at once.
+func TestControlRoomSession_AuthFailed(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.fail = func(n int, in activities.RenewInput, now time.Time) error {
+		if n < 3 {
+			return authFailed("401 invalid credentials")
+		}
+		return nil
+	}
+	w1 := tokenAt(env, 0, 0)
+	w2 := tokenAt(env, 3*time.Second, 0)
+	var st contract.SessionStatus
+	statusAt(t, env, time.Minute, &st)
+	retry := tokenAt(env, 2*time.Minute, 0)
+	var after contract.SessionStatus
+	statusAt(t, env, 3*time.Minute, &after)
+	logoutAt(env, 5*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range []*outcome[contract.TokenResult]{w1, w2} {
+		if !o.done {
+			t.Fatalf("waiting caller %d never answered", i)
+		}
+		requireAppErr(t, o.err, contract.ErrAuthFailed, true, `"cr"`)
+		if o.at.After(t0.Add(20 * time.Second)) {
+			t.Fatalf("waiting caller %d answered at %s, after the 3rd failure", i, o.at)
+		}
+	}
+	calls := f.snapshot()
+	if len(calls) != 4 {
+		t.Fatalf("want 3 failed logins and 1 on demand, got %d: %+v", len(calls), calls)
+	}
+	for i, want := range []time.Duration{0, 5 * time.Second, 15 * time.Second, 2 * time.Minute} {
+		if calls[i].in.Action != activities.RenewLogin || !calls[i].at.Equal(t0.Add(want)) {
+			t.Fatalf("call %d = %s at +%s, want login at +%s", i, calls[i].in.Action, calls[i].at.Sub(t0), want)
+		}
+	}
+	if st.State != "authFailed" || st.ConsecutiveFailures != 3 || st.LastErrorType != contract.ErrAuthFailed {
+		t.Fatalf("status after 3 failures = %+v", st)
+	}
+	if retry.err != nil || retry.val.Generation != 1 || retry.at.Sub(retry.sentAt) > time.Second {
+		t.Fatalf("token after the credentials were fixed = %+v %v (waited %s)", retry.val, retry.err, retry.at.Sub(retry.sentAt))
+	}
+	if after.State != "active" || after.ConsecutiveFailures != 0 || after.LastError != "" {
+		t.Fatalf("status after recovery = %+v", after)
+	}
+}
+
+// Without callers, an authFailed session waits AuthFailedBackoff before trying again.
+func TestControlRoomSession_AuthFailedBackoffWithoutCallers(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.fail = func(int, activities.RenewInput, time.Time) error { return authFailed("401") }
+	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr", AuthFailedBackoff: contract.Duration(10 * time.Minute)})
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("want canceled, got %v", err)
+	}
+	var offs []time.Duration
+	for _, c := range f.snapshot() {
+		offs = append(offs, c.at.Sub(t0))
+	}
+	want := []time.Duration{0, 5 * time.Second, 15 * time.Second, 10*time.Minute + 15*time.Second,
+		10*time.Minute + 20*time.Second, 10*time.Minute + 30*time.Second, 20*time.Minute + 30*time.Second,
+		20*time.Minute + 35*time.Second, 20*time.Minute + 45*time.Second}
+	if fmt.Sprint(offs) != fmt.Sprint(want) {
+		t.Fatalf("login attempts at %v, want %v", offs, want)
+	}
+}
+
+// Criterion 2: 50 concurrent token requests during one renewal cost one activity.
+func TestControlRoomSession_SingleFlight(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.delay = 5 * time.Second
+	var outs []*outcome[contract.TokenResult]
+	for i := 0; i < 50; i++ {
+		// The token has 10m left at 10m; 12m minValidity forces a renewal.
+		outs = append(outs, tokenAt(env, 10*time.Minute+time.Duration(i)*80*time.Millisecond, 12*time.Minute))
+	}
+	logoutAt(env, 11*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.snapshot()
+	if len(calls) != 2 || calls[1].in.Action != activities.RenewRefresh {
+		t.Fatalf("want login + one refresh, got %+v", calls)
+	}
+	for i, o := range outs {
+		if o.err != nil || o.val.Token != "tok-2" || o.val.Generation != 2 || o.val.Expiry.Sub(o.at) < 12*time.Minute {
+			t.Fatalf("caller %d got %+v %v at %s", i, o.val, o.err, o.at)
+		}
+	}
+}
+
+// Criterion 3: 50 invalidate reports of one generation → one validation (then
+// a login because the Control Room says the token is dead); stale reports → nothing.
+func TestControlRoomSession_InvalidateOncePerGeneration(t *testing.T) {
+	for _, valid := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tokenStillValid=%v", valid), func(t *testing.T) {
+			env := newEnv(t)
+			f := newFakeCR(env, aaLife)
+			f.validateOK = valid
+			f.delay = 2 * time.Second
+			var cur, stale []*outcome[contract.InvalidateResult]
+			for i := 0; i < 50; i++ {
+				cur = append(cur, sendUpdate[contract.InvalidateResult](env, 5*time.Minute+time.Duration(i)*10*time.Millisecond,
+					contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1}))
+			}
+			for i := 0; i < 50; i++ {
+				stale = append(stale, sendUpdate[contract.InvalidateResult](env, 6*time.Minute+time.Duration(i)*10*time.Millisecond,
+					contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1}))
+			}
+			logoutAt(env, 7*time.Minute)
+			env.ExecuteWorkflow(ControlRoomSession, crIn())
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			calls := f.snapshot()
+			wantGen := int64(2)
+			if valid {
+				wantGen = 1
+			}
+			if valid {
+				// The same generation reported again after validation is a new
+				// report: 50 more reports at 6m cost exactly one more validation.
+				if len(calls) != 3 || calls[1].in.Action != activities.RenewValidate || calls[2].in.Action != activities.RenewValidate {
+					t.Fatalf("want login + validate + validate, got %+v", calls)
+				}
+			} else if len(calls) != 2 || calls[1].in.Action != activities.RenewValidate || calls[1].in.Token != "tok-1" {
+				t.Fatalf("want login + one validate, got %+v", calls)
+			}
+			for i, o := range cur {
+				if o.err != nil || o.val.Generation != wantGen || o.val.Renewed != !valid {
+					t.Fatalf("report %d = %+v %v", i, o.val, o.err)
+				}
+			}
+			for i, o := range stale {
+				if o.err != nil || o.val.Generation != wantGen {
+					t.Fatalf("stale report %d = %+v %v", i, o.val, o.err)
+				}
+			}
+		})
+	}
+}
+
+// Criterion 3: a report of an old generation does not renew.
+func TestControlRoomSession_StaleInvalidateNoRenewal(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	rep := sendUpdate[contract.InvalidateResult](env, time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	var stale []*outcome[contract.InvalidateResult]
+	for i := 0; i < 50; i++ {
+		stale = append(stale, sendUpdate[contract.InvalidateResult](env, 2*time.Minute+time.Duration(i)*time.Millisecond,
+			contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1}))
+	}
+	bad := sendUpdate[contract.InvalidateResult](env, 3*time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 0})
+	logoutAt(env, 4*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if calls := f.snapshot(); len(calls) != 2 {
+		t.Fatalf("want login + one validate→login, got %+v", calls)
+	}
+	if rep.err != nil || !rep.val.Renewed || rep.val.Generation != 2 {
+		t.Fatalf("first report = %+v %v", rep.val, rep.err)
+	}
+	for i, o := range stale {
+		if o.err != nil || o.val.Generation != 2 || o.at.Sub(o.sentAt) > 0 {
+			t.Fatalf("stale report %d = %+v %v (waited %s)", i, o.val, o.err, o.at.Sub(o.sentAt))
+		}
+	}
+	if !bad.rejected {
+		t.Fatalf("generation 0 must be rejected by the validator, got %+v", bad)
+	}
+	requireAppErr(t, bad.err, contract.ErrInvalidInput, true, "generation")
+}
+
+// Criterion 4: batching, cache hits, NotFound paths.
+func TestControlRoomSession_AccessDetails(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	ad := func(delay time.Duration, paths ...string) *outcome[contract.AccessDetailsResult] {
+		return sendUpdate[contract.AccessDetailsResult](env, delay, contract.UpdateAccessDetails,
+			contract.AccessDetailsRequest{Paths: paths, MinValidity: contract.Duration(90 * time.Second)})
+	}
+	env.RegisterDelayedCallback(func() { f.mu.Lock(); f.delay = 3 * time.Second; f.mu.Unlock() }, 59*time.Second)
+	first := ad(time.Minute, "Bots\\C", "Bots\\A", "Bots\\B")
+	d := ad(time.Minute+time.Second, "Bots\\D")
+	e := ad(time.Minute+2*time.Second, "Bots\\E", "Bots\\A")
+	env.RegisterDelayedCallback(func() { f.mu.Lock(); f.delay = 0; f.mu.Unlock() }, time.Minute+10*time.Second)
+	hit := ad(3*time.Minute, "Bots\\A", "Bots\\D")
+	f.notFound["Bots\\Missing"] = true
+	missing := ad(3*time.Minute+10*time.Second, "Bots\\A", "Bots\\Missing")
+	// Older than maxAge − minValidity: fetched again.
+	stale := ad(4*time.Minute+40*time.Second, "Bots\\A")
+	logoutAt(env, 5*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.snapshot()
+	var paths [][]string
+	for _, c := range calls {
+		paths = append(paths, c.in.Paths)
+	}
+	want := [][]string{nil, {"Bots\\A", "Bots\\B", "Bots\\C"}, {"Bots\\D", "Bots\\E"}, {"Bots\\Missing"}}
+	if len(calls) < 4 || fmt.Sprint(paths[:4]) != fmt.Sprint(want) {
+		t.Fatalf("activity paths = %q, want %q then a refetch of A", paths, want)
+	}
+	for _, c := range calls[1:4] {
+		if c.in.Action != "" {
+			t.Fatalf("a path fetch with a valid token must not renew it: %+v", c)
+		}
+	}
+	if first.err != nil || len(first.val.Details) != 3 {
+		t.Fatalf("first = %+v %v", first.val, first.err)
+	}
+	for _, p := range []string{"Bots\\A", "Bots\\B", "Bots\\C"} {
+		det := first.val.Details[p]
+		if det.URL != "https://exec.example.automationanywhere.digital/"+p || det.Headers["X-Authorization"] != "task-1" ||
+			!det.ValidUntil.Equal(det.FetchedAt.Add(defaultAccessMaxAge)) {
+			t.Fatalf("details of %s = %+v", p, det)
+		}
+	}
+	if d.err != nil || e.err != nil || d.val.Details["Bots\\D"].Headers["X-Authorization"] != "task-2" ||
+		e.val.Details["Bots\\E"].Headers["X-Authorization"] != "task-2" || e.val.Details["Bots\\A"].Headers["X-Authorization"] != "task-1" {
+		t.Fatalf("batched callers: d=%+v %v e=%+v %v", d.val, d.err, e.val, e.err)
+	}
+	if hit.err != nil || hit.at.Sub(hit.sentAt) != 0 || hit.val.Details["Bots\\A"].Generation != first.val.Details["Bots\\A"].Generation {
+		t.Fatalf("cache hit = %+v %v", hit.val, hit.err)
+	}
+	requireAppErr(t, missing.err, contract.ErrNotFound, true, "Bots\\\\Missing")
+	if stale.err != nil || stale.val.Details["Bots\\A"].Generation <= first.val.Details["Bots\\A"].Generation ||
+		stale.val.Details["Bots\\A"].ValidUntil.Sub(stale.at) < 90*time.Second {
+		t.Fatalf("stale entry not refetched: %+v %v", stale.val, stale.err)
+	}
+}
+
+// Criterion 4: a recently used path is refreshed ahead of time with nobody
+// waiting; a path nobody uses any more is dropped.
+func TestControlRoomSession_AccessDetailsKeepWarmAndDrop(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	in := contract.SessionInput{Profile: "cr", AccessDetailsMaxAge: contract.Duration(5 * time.Minute), KeepWarm: contract.Duration(15 * time.Minute)}
+	var uses []*outcome[contract.AccessDetailsResult]
+	for _, at := range []time.Duration{time.Minute, 3 * time.Minute, 5*time.Minute + 30*time.Second, 12 * time.Minute} {
+		uses = append(uses, sendUpdate[contract.AccessDetailsResult](env, at, contract.UpdateAccessDetails,
+			contract.AccessDetailsRequest{Paths: []string{"Hot"}, MinValidity: contract.Duration(30 * time.Second)}))
+	}
+	once := sendUpdate[contract.AccessDetailsResult](env, 2*time.Minute, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"Once"}})
+	var mid, end contract.SessionStatus
+	statusAt(t, env, 10*time.Minute, &mid)
+	statusAt(t, env, 90*time.Minute, &end)
+	logoutAt(env, 91*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range append(uses, once) {
+		if o.err != nil {
+			t.Fatalf("use %d: %v", i, o.err)
+		}
+		if w := o.at.Sub(o.sentAt); i > 0 && i < len(uses) && w != 0 {
+			t.Fatalf("use %d of a warm path waited %s", i, w)
+		}
+	}
+	hot := f.callsWithPath("Hot")
+	// Fetched at 1m, then kept warm at 80% of max age (every 4m) while used
+	// within 15m (last use at 12m), then no more.
+	var offs []time.Duration
+	for _, c := range hot {
+		offs = append(offs, c.at.Sub(t0))
+	}
+	if len(hot) < 4 {
+		t.Fatalf("Hot fetched at %v: not kept warm", offs)
+	}
+	for i := 1; i < len(hot); i++ {
+		if d := hot[i].at.Sub(hot[i-1].at); d >= 5*time.Minute || d < 3*time.Minute {
+			t.Fatalf("Hot refreshed at %v: want every 4m (before the 5m max age)", offs)
+		}
+	}
+	if lastUse := t0.Add(12 * time.Minute); hot[len(hot)-1].at.After(lastUse.Add(15 * time.Minute)) {
+		t.Fatalf("Hot refreshed at %v although unused since 12m (keepWarm 15m)", offs)
+	}
+	onceCalls := f.callsWithPath("Once")
+	if len(onceCalls) == 0 || onceCalls[len(onceCalls)-1].at.After(t0.Add(17*time.Minute+time.Second)) {
+		t.Fatalf("Once fetched %d times, last at %v", len(onceCalls), onceCalls)
+	}
+	if len(mid.Paths) != 2 {
+		t.Fatalf("status at 10m lists %+v, want Hot and Once", mid.Paths)
+	}
+	for _, p := range mid.Paths {
+		if p.AgeSeconds < 0 || p.AgeSeconds > 300 || p.Generation == 0 {
+			t.Fatalf("path status %+v", p)
+		}
+	}
+	if len(end.Paths) != 0 {
+		t.Fatalf("status at 90m still lists %+v; unused paths must be dropped", end.Paths)
+	}
+	// Dropping a path costs no activity: the calls after the last warm fetch are token renewals only.
+	for _, c := range f.snapshot() {
+		if c.at.After(t0.Add(30*time.Minute)) && len(c.in.Paths) != 0 {
+			t.Fatalf("path fetch after 30m: %+v", c)
+		}
+	}
+}
+
+// Criterion 5: 30 days of 20-minute tokens with consumers throughout.
+func TestControlRoomSession_ThirtyDays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long simulation")
+	}
+	const days = 30
+	end := t0.Add(days * 24 * time.Hour)
+	var (
+		in       = crIn()
+		start    = t0
+		runs     int
+		timers   int
+		requests int
+		allCalls []renewCall
+		tokens   int
+		cur      struct {
+			tok string
+			gen int64
+		}
+	)
+	for run := 0; ; run++ {
+		if run > 40 {
+			t.Fatal("too many runs")
+		}
+		runs++
+		env := newEnv(t)
+		env.SetStartTime(start)
+		f := newFakeCR(env, aaLife)
+		f.tokens = tokens // token names continue across runs
+		if in.State != nil {
+			f.cur = activities.Credential{Token: in.State.Token, IssuedAt: in.State.IssuedAt, Expiry: in.State.Expiry}
+		}
+		env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+		var outs []*outcome[contract.TokenResult]
+		var mins []time.Duration
+		for i := 0; i < 3*24*60/7; i++ {
+			at := time.Duration(i)*7*time.Minute + time.Duration(i%13)*time.Second
+			minV := time.Duration((i*37)%240) * time.Second // 0..4m: never forces an early renewal
+			outs = append(outs, tokenAt(env, at, minV))
+			mins = append(mins, minV)
+		}
+		if left := end.Sub(start); left < 3*24*time.Hour {
+			logoutAt(env, left)
+		}
+		env.ExecuteWorkflow(ControlRoomSession, in)
+		err := env.GetWorkflowError()
+		calls := f.snapshot()
+		for i, o := range outs {
+			if !o.sent {
+				continue
+			}
+			requests++
+			if !o.done || o.err != nil {
+				t.Fatalf("run %d: token request %d: done=%v err=%v", run, i, o.done, o.err)
+			}
+			if left := o.val.Expiry.Sub(o.at); left < max(mins[i], defaultMinValidity) {
+				t.Fatalf("run %d: token request %d at %s got a token with %s left, asked for %s", run, i, o.at, left, mins[i])
+			}
+			if o.val.Token != fmt.Sprintf("tok-%d", o.val.Generation) {
+				t.Fatalf("run %d: token %q has generation %d", run, o.val.Token, o.val.Generation)
+			}
+		}
+		if run > 0 && len(calls) > 0 && calls[0].in.Action != activities.RenewRefresh {
+			t.Fatalf("run %d started with %q: a continued session must not log in again", run, calls[0].in.Action)
+		}
+		if len(calls) > defaultCyclesPerRun {
+			t.Fatalf("run %d made %d renewals, more than cyclesPerRun", run, len(calls))
+		}
+		allCalls = append(allCalls, calls...)
+		f.mu.Lock()
+		tokens = f.tokens
+		cur.tok, cur.gen = f.cur.Token, int64(f.tokens)
+		f.mu.Unlock()
+		if err == nil {
+			if env.Now().Before(end) {
+				t.Fatalf("run %d completed at %s before the logout", run, env.Now())
+			}
+			break
+		}
+		can, next := continueAsNew(t, err)
+		if can.WorkflowType == nil || can.WorkflowType.Name != contract.ControlRoomSessionWorkflow {
+			t.Fatalf("continue-as-new to %+v", can.WorkflowType)
+		}
+		if len(calls) != defaultCyclesPerRun {
+			t.Fatalf("run %d continued as new after %d cycles, want %d", run, len(calls), defaultCyclesPerRun)
+		}
+		s := next.State
+		if s == nil || s.Token != cur.tok || s.Generation != cur.gen || s.Token == "" || !s.Expiry.After(env.Now()) {
+			t.Fatalf("run %d carried %+v, want token %s generation %d", run, s, cur.tok, cur.gen)
+		}
+		if next.Profile != "cr" {
+			t.Fatalf("carried profile %q", next.Profile)
+		}
+		in, start = next, env.Now()
+	}
+	logins := 0
+	for _, c := range allCalls {
+		if c.in.Action == activities.RenewLogin {
+			logins++
+		}
+		if c.in.Action == "" {
+			t.Fatalf("a cycle without a renewal: %+v", c)
+		}
+	}
+	if logins != 1 {
+		t.Fatalf("%d logins in %d days, want 1", logins, days)
+	}
+	elapsed := end.Sub(t0)
+	lo, hi := int(elapsed/(aaLife*80/100)), int(elapsed/(aaLife*75/100))+1
+	if n := len(allCalls); n < lo || n > hi {
+		t.Fatalf("%d activities in %d days, want %d..%d (one per 75-80%% of a 20m lifetime)", n, days, lo, hi)
+	}
+	// One timer per cycle, plus at most one per run for its first wait.
+	if timers > len(allCalls)+runs {
+		t.Fatalf("%d timers for %d renewals in %d runs: more than one timer per cycle", timers, len(allCalls), runs)
+	}
+	if runs < 10 || requests < 5000 {
+		t.Fatalf("runs=%d requests=%d: the simulation did not cover what it should", runs, requests)
+	}
+	t.Logf("%d runs, %d renewals, %d timers, %d token requests", runs, len(allCalls), timers, requests)
+}
+
+// Criterion 6: logout calls AALogout once and completes; later updates fail with SessionClosed.
+func TestControlRoomSession_Logout(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.logoutDelay = 10 * time.Second
+	lo := logoutAt(env, time.Minute)
+	lo2 := logoutAt(env, time.Minute+time.Second)
+	tok := tokenAt(env, time.Minute+2*time.Second, 0)
+	ad := sendUpdate[contract.AccessDetailsResult](env, time.Minute+3*time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"x"}})
+	inv := sendUpdate[contract.InvalidateResult](env, time.Minute+4*time.Second, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	var st contract.SessionStatus
+	statusAt(t, env, time.Minute+5*time.Second, &st)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("session ended with %v", err)
+	}
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("not completed")
+	}
+	if len(f.logouts) != 1 || f.logouts[0] != "cr/tok-1" {
+		t.Fatalf("AALogout calls = %v, want one for cr/tok-1", f.logouts)
+	}
+	for i, o := range []*outcome[any]{lo, lo2} {
+		if !o.done || o.err != nil {
+			t.Fatalf("logout %d = %+v", i, o)
+		}
+	}
+	if st.State != "closing" {
+		t.Fatalf("status while logging out = %q", st.State)
+	}
+	requireAppErr(t, tok.err, contract.ErrSessionClosed, true)
+	requireAppErr(t, ad.err, contract.ErrSessionClosed, true)
+	requireAppErr(t, inv.err, contract.ErrSessionClosed, true)
+	if calls := f.snapshot(); len(calls) != 1 {
+		t.Fatalf("a closing session renewed: %+v", calls)
+	}
+}
+
+// A waiting caller is released with SessionClosed when the session logs out.
+func TestControlRoomSession_LogoutReleasesWaiters(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.fail = func(n int, in activities.RenewInput, now time.Time) error { return unavailable("down") }
+	w := tokenAt(env, time.Second, 0)
+	logoutAt(env, time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	requireAppErr(t, w.err, contract.ErrSessionClosed, true)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.logouts) != 0 {
+		t.Fatalf("logged out a session that never had a token: %v", f.logouts)
+	}
+}
+
+// Cancelling a session ends it (after logging out) instead of spinning.
+func TestControlRoomSession_Cancel(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	tokenAt(env, time.Second, 0)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("want a canceled error, got %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.logouts) != 1 {
+		t.Fatalf("logouts on cancel = %v, want 1", f.logouts)
+	}
+	if n := len(f.calls); n < 4 || n > 5 {
+		t.Fatalf("%d renewals in 1h", n)
+	}
+}
+
+// token validation and the minValidity-longer-than-lifetime answer.
+func TestControlRoomSession_TokenRequestLimits(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	neg := tokenAt(env, time.Minute, -time.Second)
+	huge := tokenAt(env, time.Minute+time.Second, 13*time.Hour)
+	long := tokenAt(env, 2*time.Minute, time.Hour)
+	after := tokenAt(env, 3*time.Minute, 0)
+	logoutAt(env, 4*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if !neg.rejected || !huge.rejected {
+		t.Fatalf("out-of-range minValidity accepted: %+v %+v", neg, huge)
+	}
+	requireAppErr(t, neg.err, contract.ErrInvalidInput, true, "minValidity")
+	requireAppErr(t, long.err, contract.ErrInvalidInput, true, "minValidity", "20m0s")
+	if after.err != nil || after.val.Generation != 2 {
+		t.Fatalf("after = %+v %v", after.val, after.err)
+	}
+	// One renewal for the impossible request, not a loop of them.
+	if calls := f.snapshot(); len(calls) != 2 {
+		t.Fatalf("%d calls: %+v", len(calls), calls)
+	}
+}
+
+// Criterion 7: the Orchestrator session renews by OrchAuthenticate at ~75–80% of a 1h token.
+func TestOrchestratorSession_Renews(t *testing.T) {
+	env := newEnv(t)
+	var calls []time.Time
+	var profiles []string
+	n := 0
+	env.OnActivity(orch.OrchAuthenticate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, profile string) (activities.Credential, error) {
+			now := env.Now()
+			calls = append(calls, now)
+			profiles = append(profiles, profile)
+			n++
+			return activities.Credential{Token: fmt.Sprintf("orch-%d", n), IssuedAt: now, Expiry: now.Add(time.Hour)}, nil
+		})
+	first := tokenAt(env, time.Second, 0)
+	inv := sendUpdate[contract.InvalidateResult](env, 10*time.Hour, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 13})
+	logoutAt(env, 10*time.Hour+time.Minute)
+	env.ExecuteWorkflow(OrchestratorSession, contract.SessionInput{Profile: "orch"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if first.err != nil || first.val.Token != "orch-1" || first.val.Generation != 1 {
+		t.Fatalf("first token %+v %v", first.val, first.err)
+	}
+	// 10h / 45..48m = 12.5..13.3 renewals after the first authentication.
+	if len(calls) != 14 {
+		var offs []time.Duration
+		for _, c := range calls {
+			offs = append(offs, c.Sub(t0))
+		}
+		t.Fatalf("%d authentications in 10h: %v", len(calls), offs)
+	}
+	for i := 1; i < 14; i++ {
+		frac := float64(calls[i].Sub(calls[i-1])) / float64(time.Hour)
+		if (frac < 0.75 || frac > 0.80) && i != 13 {
+			t.Fatalf("renewal %d at %.3f of the lifetime", i, frac)
+		}
+	}
+	// The invalidate at 10h (generation 13) re-authenticates directly: Orchestrator has no validate.
+	if inv.err != nil || !inv.val.Renewed || inv.val.Generation != 14 || !calls[13].Equal(t0.Add(10*time.Hour)) {
+		t.Fatalf("invalidate = %+v %v; last call at %s", inv.val, inv.err, calls[13].Sub(t0))
+	}
+	for _, p := range profiles {
+		if p != "orch" {
+			t.Fatalf("authenticated profile %q", p)
+		}
+	}
+}
+
+// The Orchestrator session has no accessDetails update.
+func TestOrchestratorSession_NoAccessDetails(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(orch.OrchAuthenticate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, profile string) (activities.Credential, error) {
+			return activities.Credential{Token: "o", IssuedAt: env.Now(), Expiry: env.Now().Add(time.Hour)}, nil
+		})
+	ad := sendUpdate[contract.AccessDetailsResult](env, time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"x"}})
+	logoutAt(env, time.Minute)
+	env.ExecuteWorkflow(OrchestratorSession, contract.SessionInput{Profile: "orch"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if ad.err == nil {
+		t.Fatal("accessDetails accepted by an Orchestrator session")
+	}
+}
+
+// status never carries the token.
+func TestSessionStatusHasNoSecrets(t *testing.T) {
+	env := newEnv(t)
+	newFakeCR(env, aaLife)
+	sendUpdate[contract.AccessDetailsResult](env, time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"p"}})
+	var raw string
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(contract.QueryStatus)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var m map[string]any
+		_ = v.Get(&m)
+		raw = fmt.Sprint(m)
+	}, time.Minute)
+	logoutAt(env, 2*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if raw == "" {
+		t.Fatal("no status")
+	}
+	for _, secret := range []string{"tok-1", "task-", "https://"} {
+		if strings.Contains(raw, secret) {
+			t.Fatalf("status exposes %q: %s", secret, raw)
+		}
+	}
+}
