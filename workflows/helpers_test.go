@@ -254,3 +254,16 @@ func unavailable(msg string) error { return temporal.NewApplicationError(msg, co
 func authFailed(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, contract.ErrAuthFailed, nil)
 }
+
+func continueAsNewHub(t *testing.T, err error) (HubWatchInput, *workflow.ContinueAsNewError) {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var in HubWatchInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
+		t.Fatalf("decode continue-as-new input: %v", err)
+	}
+	return in, can
+}

@@ -109,16 +109,24 @@ func (s *session) run(ctx workflow.Context) error {
 		if s.closing {
 			return s.finish(ctx)
 		}
+		if ctx.Err() != nil {
+			// Cancelled: end the platform session too, then report the cancellation.
+			s.closing = true
+			dctx, cancel := workflow.NewDisconnectedContext(ctx)
+			defer cancel()
+			_ = s.finish(dctx)
+			return ctx.Err()
+		}
 		now := workflow.Now(ctx)
 		action, paths := s.plan(now)
-		if (action != "" || len(paths) > 0) && !now.Before(s.backoffUntil) {
+		if (action != "" || len(paths) > 0) && (!now.Before(s.backoffUntil) || s.authFailed && s.retryNow) {
 			s.cycle(ctx, action, paths)
 			continue
 		}
 		if s.idle() && (s.cycles >= orInt(s.in.CyclesPerRun, defaultCyclesPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
 			seen := s.demand
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || s.demand != seen })
-			if s.demand == seen {
+			if s.demand == seen && ctx.Err() == nil {
 				next := s.in
 				st := s.st
 				next.State = &st
@@ -219,7 +227,7 @@ func (s *session) nextWake(now time.Time) time.Time {
 		earliest(s.backoffUntil)
 		return next
 	}
-	if now.Before(s.backoffUntil) {
+	if now.Before(s.backoffUntil) && !s.authFailed {
 		earliest(s.backoffUntil)
 		return next
 	}
@@ -256,7 +264,8 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 	}
 	s.failures, s.authFailed, s.lastErr, s.lastErrType, s.backoffUntil = 0, false, "", "", time.Time{}
 	if c := res.Credential; c != nil {
-		if c.Token != s.st.Token {
+		newToken := c.Token != s.st.Token
+		if newToken {
 			s.st.Generation++
 			s.st.Token = c.Token
 			s.st.LastRefresh = now
@@ -275,17 +284,25 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 			s.st.IssuedAt = now
 		}
 		metrics.Gauge("rpaflow_session_token_expiry_timestamp_seconds").Update(float64(s.st.Expiry.Unix()))
-		s.wantLogin, s.validate, s.wantRenew, s.minValidity = false, false, false, 0
+		s.wantLogin, s.validate = false, false
+		// A validation that kept the token does not satisfy a caller who
+		// needs a longer validity: keep that demand for the next cycle.
+		if newToken || action != activities.RenewValidate || s.st.Expiry.Sub(now) >= s.minValidity {
+			s.wantRenew, s.minValidity = false, 0
+		}
 	}
 	for _, p := range sortedKeys(res.Details) {
 		d := res.Details[p]
 		s.st.PathSeq++
-		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, LastUsed: d.FetchedAt, Generation: s.st.PathSeq}
-		if old := s.st.Paths[p]; old != nil && old.LastUsed.After(e.LastUsed) {
-			e.LastUsed = old.LastUsed
+		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, Generation: s.st.PathSeq}
+		if e.FetchedAt.IsZero() || e.FetchedAt.After(now) {
+			e.FetchedAt = now // a worker clock ahead of the workflow's must not make details look fresher
 		}
-		if e.FetchedAt.IsZero() {
-			e.FetchedAt = now
+		// A fetch is not a use: a keep-warm refresh keeps the consumer's last
+		// use, so a path nobody asks for any more stops being refreshed.
+		e.LastUsed = e.FetchedAt
+		if old := s.st.Paths[p]; old != nil && !old.LastUsed.IsZero() {
+			e.LastUsed = old.LastUsed
 		}
 		s.st.Paths[p] = e
 		delete(s.pending, p)

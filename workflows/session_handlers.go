@@ -124,25 +124,48 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 		return contract.AccessDetailsResult{}, closedError()
 	}
 	minV := req.MinValidity.D()
-	now := workflow.Now(ctx)
 	fresh := func(p string) bool {
 		e := s.st.Paths[p]
 		return e != nil && e.FetchedAt.Add(s.maxAge()).Sub(workflow.Now(ctx)) >= minV
 	}
-	var need []string
+	now := workflow.Now(ctx)
 	for _, p := range req.Paths {
 		if e := s.st.Paths[p]; e != nil {
 			e.LastUsed = now
 		}
-		if !fresh(p) {
-			need = append(need, p)
-		}
 	}
-	if len(need) > 0 {
-		startAttempts := s.attempts
+	// Wait until every requested path is fresh at once: a path that was fresh
+	// when the request came may have aged (or been invalidated) while the
+	// others were fetched.
+	startAttempts := s.attempts
+	asked := map[string]bool{}
+	for {
+		var need []string
+		for _, p := range req.Paths {
+			if msg, failed := s.pathErr[p]; failed && asked[p] {
+				return contract.AccessDetailsResult{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("botRepositoryPath %q: the Control Room returned no access details: %s; check the path and that an API Task allocation exists for it", p, msg),
+					contract.ErrNotFound, nil)
+			}
+			if !fresh(p) {
+				need = append(need, p)
+			}
+		}
+		if len(need) == 0 {
+			break
+		}
+		if s.authFailed && s.attempts > startAttempts {
+			return contract.AccessDetailsResult{}, s.authError()
+		}
 		for _, p := range need {
+			if !asked[p] {
+				asked[p] = true
+				delete(s.pathErr, p) // an old answer is not this request's
+			}
 			s.pending[p] = true
-			delete(s.pathErr, p)
+		}
+		if s.authFailed {
+			s.retryNow = true
 		}
 		s.demand++
 		if err := workflow.Await(ctx, func() bool {
@@ -161,17 +184,8 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 		if s.closing {
 			return contract.AccessDetailsResult{}, closedError()
 		}
-		for _, p := range need {
-			if msg, failed := s.pathErr[p]; failed {
-				return contract.AccessDetailsResult{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("botRepositoryPath %q: the Control Room returned no access details: %s; check the path and that an API Task allocation exists for it", p, msg),
-					contract.ErrNotFound, nil)
-			}
-			if !fresh(p) {
-				return contract.AccessDetailsResult{}, s.authError()
-			}
-		}
 	}
+	now = workflow.Now(ctx)
 	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
 	for _, p := range req.Paths {
 		e := s.st.Paths[p]

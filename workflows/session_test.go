@@ -233,9 +233,8 @@ func TestControlRoomSession_AuthFailedBackoffWithoutCallers(t *testing.T) {
 	for _, c := range f.snapshot() {
 		offs = append(offs, c.at.Sub(t0))
 	}
-	want := []time.Duration{0, 5 * time.Second, 15 * time.Second, 10*time.Minute + 15*time.Second,
-		10*time.Minute + 20*time.Second, 10*time.Minute + 30*time.Second, 20*time.Minute + 30*time.Second,
-		20*time.Minute + 35*time.Second, 20*time.Minute + 45*time.Second}
+	// Three quick tries, then one try per AuthFailedBackoff (no hammering of a locked account).
+	want := []time.Duration{0, 5 * time.Second, 15 * time.Second, 10*time.Minute + 15*time.Second, 20*time.Minute + 15*time.Second}
 	if fmt.Sprint(offs) != fmt.Sprint(want) {
 		t.Fatalf("login attempts at %v, want %v", offs, want)
 	}
@@ -802,5 +801,132 @@ func TestSessionStatusHasNoSecrets(t *testing.T) {
 		if strings.Contains(raw, secret) {
 			t.Fatalf("status exposes %q: %s", secret, raw)
 		}
+	}
+}
+
+// A path that was fresh when the request came but is invalidated while the
+// other paths are fetched is fetched again before the answer (it used to be
+// a nil dereference in the handler).
+func TestControlRoomSession_AccessDetailsPathInvalidatedWhileWaiting(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	a := sendUpdate[contract.AccessDetailsResult](env, time.Minute, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"A"}})
+	env.RegisterDelayedCallback(func() { f.mu.Lock(); f.delay = 5 * time.Second; f.mu.Unlock() }, 2*time.Minute-time.Millisecond)
+	both := sendUpdate[contract.AccessDetailsResult](env, 2*time.Minute, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"A", "B"}})
+	var inv *outcome[contract.InvalidateResult]
+	env.RegisterDelayedCallback(func() {
+		inv = sendUpdate[contract.InvalidateResult](env, 0, contract.UpdateInvalidate,
+			contract.InvalidateRequest{Generation: a.val.Details["A"].Generation, Path: "A"})
+	}, 2*time.Minute+time.Second)
+	logoutAt(env, 3*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if a.err != nil || both.err != nil || inv == nil || inv.err != nil {
+		t.Fatalf("a=%v both=%v inv=%+v", a.err, both.err, inv)
+	}
+	if g := both.val.Details["A"].Generation; g <= a.val.Details["A"].Generation || g != inv.val.Generation || !inv.val.Renewed {
+		t.Fatalf("A answered with generation %d after generation %d was invalidated (invalidate said %+v)", g, a.val.Details["A"].Generation, inv.val)
+	}
+	if both.val.Details["B"].URL == "" {
+		t.Fatalf("B missing: %+v", both.val)
+	}
+	if n := len(f.callsWithPath("A")); n != 2 {
+		t.Fatalf("A fetched %d times, want 2", n)
+	}
+}
+
+// A validation that keeps the token must not swallow a concurrent caller's
+// need for a longer validity: that caller gets a renewed token at once.
+func TestControlRoomSession_ValidateKeepsDemandForLongerValidity(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.validateOK = true
+	env.RegisterDelayedCallback(func() { f.mu.Lock(); f.delay = 2 * time.Second; f.mu.Unlock() }, 9*time.Minute)
+	inv := sendUpdate[contract.InvalidateResult](env, 10*time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	tok := tokenAt(env, 10*time.Minute+time.Second, 12*time.Minute)
+	logoutAt(env, 11*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if inv.err != nil || inv.val.Renewed {
+		t.Fatalf("invalidate = %+v %v", inv.val, inv.err)
+	}
+	if tok.err != nil || tok.val.Generation != 2 || tok.at.Sub(tok.sentAt) > 10*time.Second {
+		t.Fatalf("token = %+v %v after %s", tok.val, tok.err, tok.at.Sub(tok.sentAt))
+	}
+	var acts []string
+	for _, c := range f.snapshot() {
+		acts = append(acts, c.in.Action)
+	}
+	if fmt.Sprint(acts) != "[login validate refresh]" {
+		t.Fatalf("actions = %v", acts)
+	}
+}
+
+// An accessDetails request while authFailed triggers an attempt at once, like a token request.
+func TestControlRoomSession_AccessDetailsWhileAuthFailed(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.fail = func(n int, in activities.RenewInput, now time.Time) error {
+		if n < 3 {
+			return authFailed("401")
+		}
+		return nil
+	}
+	ad := sendUpdate[contract.AccessDetailsResult](env, 2*time.Minute, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"A"}})
+	logoutAt(env, 5*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if ad.err != nil || ad.at.Sub(ad.sentAt) > time.Second || ad.val.Details["A"].URL == "" {
+		t.Fatalf("accessDetails = %+v %v after %s", ad.val, ad.err, ad.at.Sub(ad.sentAt))
+	}
+	calls := f.snapshot()
+	if len(calls) != 4 || calls[3].in.Action != activities.RenewLogin || len(calls[3].in.Paths) != 1 {
+		t.Fatalf("want the 4th call to log in and fetch A in one activity, got %+v", calls)
+	}
+}
+
+// When the server suggests it, the session continues as new once its
+// handlers are done, carrying token and cache; no caller is dropped.
+func TestControlRoomSession_ContinueAsNewSuggested(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.delay = 2 * time.Second
+	env.SetContinueAsNewSuggested(true)
+	tok := tokenAt(env, time.Second, 0)
+	ad := sendUpdate[contract.AccessDetailsResult](env, time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"P"}})
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	_, next := continueAsNew(t, env.GetWorkflowError())
+	if tok.err != nil || ad.err != nil || !tok.done || !ad.done {
+		t.Fatalf("callers before continue-as-new: %+v %+v", tok, ad)
+	}
+	s := next.State
+	if s == nil || s.Token != "tok-1" || s.Generation != 1 || s.Logins != 1 || s.Paths["P"] == nil || s.Paths["P"].URL == "" {
+		t.Fatalf("carried state %+v", s)
+	}
+	// The next run serves the carried token and cache without an activity.
+	env2 := newEnv(t)
+	env2.SetStartTime(env.Now())
+	f2 := newFakeCR(env2, aaLife)
+	tok2 := tokenAt(env2, time.Second, 0)
+	ad2 := sendUpdate[contract.AccessDetailsResult](env2, time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"P"}})
+	logoutAt(env2, time.Minute)
+	env2.ExecuteWorkflow(ControlRoomSession, next)
+	if err := env2.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if tok2.err != nil || tok2.val.Token != "tok-1" || tok2.val.Generation != 1 || ad2.err != nil || ad2.val.Details["P"].Generation != s.Paths["P"].Generation {
+		t.Fatalf("next run: %+v %v / %+v %v", tok2.val, tok2.err, ad2.val, ad2.err)
+	}
+	if calls := f2.snapshot(); len(calls) != 0 {
+		t.Fatalf("next run called the Control Room: %+v", calls)
+	}
+	if f2.logouts[0] != "cr/tok-1" {
+		t.Fatalf("logout %v", f2.logouts)
 	}
 }

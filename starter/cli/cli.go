@@ -369,7 +369,7 @@ func (r *Runner) start(ctx context.Context, spec startSpec, args []string) int {
 		profile, input, id string
 		wait               bool
 	)
-	fs.StringVar(&profile, "profile", "", "platform profile (`name`), used when the input has no \"profile\"")
+	fs.StringVar(&profile, "profile", "", "platform profile `NAME`, used when the input has no \"profile\"")
 	fs.StringVar(&input, "input", "", "workflow input: inline `JSON`, @file.json, or - for stdin")
 	idHelp := "workflow `ID` (default " + kebab(spec.workflowType) + "-<random>)"
 	if spec.fixedID != nil {
@@ -377,7 +377,7 @@ func (r *Runner) start(ctx context.Context, spec startSpec, args []string) int {
 	}
 	fs.StringVar(&id, "id", "", idHelp)
 	fs.BoolVar(&wait, "wait", false, "wait for the workflow's result and print it")
-	c.register(fs, "give up after this `duration` (exit 4; default: none with --wait, 1m otherwise)")
+	c.register(fs, "give up after this `DURATION` (exit 4; default: none with --wait, 1m otherwise)")
 	usage := func() string {
 		return commandUsage("starter "+spec.command+" [flags]", spec.summary+" ("+spec.workflowType+").", fs, spec.example)
 	}
@@ -465,8 +465,8 @@ func (r *Runner) await(ctx context.Context, conn Conn, run client.WorkflowRun, i
 	}
 	var raw json.RawMessage
 	if err := run.Get(ctx, &raw); err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, withCode(ExitTimeout, fmt.Errorf("no result yet: %w", ctxErr))
+		if isWaitTimeout(ctx, err) {
+			return nil, stoppedWaiting(ctx, err)
 		}
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func (r *Runner) result(ctx context.Context, args []string) int {
 	)
 	fs.StringVar(&id, "id", "", "workflow `ID` to wait for (required)")
 	fs.StringVar(&runID, "run-id", "", "run `ID` (default: the latest run, following continue-as-new)")
-	c.register(fs, "give up after this `duration` (exit 4; default: none)")
+	c.register(fs, "give up after this `DURATION` (exit 4; default: none)")
 	usage := func() string {
 		return commandUsage("starter result --id ID [flags]", "Wait for a workflow and print its result.", fs, "starter result --id deploy-bot-k3x9q2m7b4ha")
 	}
@@ -559,12 +559,12 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 		profile, kindName string
 		minValidity       time.Duration
 	)
-	fs.StringVar(&profile, "profile", "", "platform profile `name` of the session (required)")
-	fs.StringVar(&kindName, "kind", "aa", "session `kind`: aa (ControlRoomSession) or uipath (OrchestratorSession)")
+	fs.StringVar(&profile, "profile", "", "platform profile `NAME` of the session (required)")
+	fs.StringVar(&kindName, "kind", "aa", "session `KIND`: aa (ControlRoomSession) or uipath (OrchestratorSession)")
 	if action == "token" {
-		fs.DurationVar(&minValidity, "min-validity", 30*time.Second, "the token stays valid at least this `duration`")
+		fs.DurationVar(&minValidity, "min-validity", 30*time.Second, "the token stays valid at least this `DURATION`")
 	}
-	c.register(fs, "give up after this `duration` (exit 4)")
+	c.register(fs, "give up after this `DURATION` (exit 4)")
 	summaries := map[string]string{
 		"status": "Query a session's status (expiry, generation, last refresh, failures; no secrets).",
 		"token":  "Get a token valid for at least --min-validity, starting the session if none runs.\nThe token is printed on stdout: it is a secret.",
@@ -611,10 +611,8 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	case "logout":
 		err = r.sessionLogout(ctx, conn, out)
 	}
-	if err != nil && ctx.Err() != nil && ExitCode(err) != ExitTimeout {
-		err = withCode(ExitTimeout, fmt.Errorf("%s: %w", ctx.Err(), err))
-	}
-	if ExitCode(err) == ExitTimeout {
+	if isWaitTimeout(ctx, err) {
+		err = stoppedWaiting(ctx, err)
 		out.hint = fmt.Sprintf("no answer from %s; is a worker polling task queue %q?", out.WorkflowID, cfg.TaskQueue)
 	}
 	return r.finish(out, err, c.json)

@@ -95,6 +95,29 @@ func ExitCode(err error) int {
 	return ExitFailed
 }
 
+// stoppedWaiting explains why a wait ended without an answer: the command's
+// context ended (--timeout or an interrupt), or the RPC gave up for the same reason.
+func stoppedWaiting(ctx context.Context, err error) error {
+	why := "no answer within --timeout"
+	if errors.Is(ctx.Err(), context.Canceled) {
+		why = "interrupted before the answer came"
+	}
+	return withCode(ExitTimeout, fmt.Errorf("%s (%v)", why, err))
+}
+
+// isWaitTimeout reports whether err ended a wait because time ran out on
+// the caller's side (not a workflow's own timeout, which is its result).
+func isWaitTimeout(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	var wee *temporal.WorkflowExecutionError
+	if errors.As(err, &wee) {
+		return false
+	}
+	return ctx.Err() != nil || ExitCode(err) == ExitTimeout
+}
+
 // ErrorInfo is the machine form of a failure.
 type ErrorInfo struct {
 	Message string `json:"message"`
@@ -109,7 +132,11 @@ type ErrorInfo struct {
 func describeError(err error) ErrorInfo {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return ErrorInfo{Message: appErr.Error(), Type: appErr.Type(), NonRetryable: appErr.NonRetryable()}
+		msg := appErr.Message()
+		if cause := appErr.Unwrap(); cause != nil {
+			msg += ": " + cause.Error()
+		}
+		return ErrorInfo{Message: msg, Type: appErr.Type(), NonRetryable: appErr.NonRetryable()}
 	}
 	var (
 		canceledErr   *temporal.CanceledError

@@ -152,8 +152,8 @@ type fakeRun struct {
 	id, runID string
 }
 
-func (r *fakeRun) GetID() string                 { return r.id }
-func (r *fakeRun) GetRunID() string              { return r.runID }
+func (r *fakeRun) GetID() string                  { return r.id }
+func (r *fakeRun) GetRunID() string               { return r.runID }
 func (r *fakeRun) GetFirstExecutionRunID() string { return r.runID }
 func (r *fakeRun) Get(ctx context.Context, ptr any) error {
 	r.f.mu.Lock()
@@ -177,8 +177,8 @@ func (r *fakeRun) GetWithOptions(ctx context.Context, ptr any, _ client.Workflow
 
 type fakeValue struct{ v any }
 
-func (v fakeValue) HasValue() bool      { return v.v != nil }
-func (v fakeValue) Get(ptr any) error   { return encodeInto(v.v, ptr) }
+func (v fakeValue) HasValue() bool    { return v.v != nil }
+func (v fakeValue) Get(ptr any) error { return encodeInto(v.v, ptr) }
 
 type fakeOp struct{}
 

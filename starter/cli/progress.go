@@ -47,8 +47,8 @@ func progressLines(desc *workflowservice.DescribeWorkflowExecutionResponse, dc c
 			continue
 		}
 		var p activities.PollProgress
-		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &p); err != nil {
-			continue // not a status wait, or not readable with this codec
+		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &p); err != nil || p.Polls == 0 {
+			continue // not a status wait's heartbeat, or not readable with this codec
 		}
 		line := formatProgress(p, pa.GetAttempt())
 		if last[pa.GetActivityId()] == line {
