@@ -135,8 +135,11 @@ func TestPorts(t *testing.T) {
 
 func TestWorkerReplicas(t *testing.T) {
 	w := service(t, load(t), "worker")
-	if w.Deploy == nil || w.Deploy.Replicas == nil || *w.Deploy.Replicas != 2 {
-		t.Fatalf("worker deploy.replicas = %v, want 2", w.Deploy)
+	if w.Deploy == nil || w.Deploy.Replicas == nil {
+		t.Fatal("worker has no deploy.replicas; want 2")
+	}
+	if n := *w.Deploy.Replicas; n != 2 {
+		t.Errorf("worker deploy.replicas = %d, want 2", n)
 	}
 	if w.ContainerName != "" {
 		t.Errorf("worker sets container_name %q; replicas need generated names", w.ContainerName)

@@ -24,9 +24,10 @@ const simulatorURL = "http://simulator:8090"
 
 // serviceEnv builds the environment a container of s would get: its env_file
 // entries (each read from the committed <path>.example, since the real file is
-// uncommitted), then `environment:` on top, as Compose does. Every <VAR>_FILE
-// must point at a secret mounted into s; it is redirected to a temporary file
-// holding a valid placeholder, so config.LoadFrom exercises the _FILE path.
+// uncommitted), then `environment:` on top, as Compose does. Every secret's
+// <VAR>_FILE must point at a Docker secret mounted into s; it is redirected to
+// a temporary file holding a valid placeholder, so config.LoadFrom exercises
+// the _FILE path.
 func serviceEnv(t *testing.T, p *types.Project, s types.ServiceConfig) map[string]string {
 	t.Helper()
 	env := map[string]string{}
@@ -45,7 +46,7 @@ func serviceEnv(t *testing.T, p *types.Project, s types.ServiceConfig) map[strin
 		env[k] = *v
 	}
 
-	mounted := map[string]string{} // path in the container → secret name
+	mounted := map[string]bool{} // paths in the container
 	for _, sec := range s.Secrets {
 		target := sec.Target
 		if target == "" {
@@ -57,14 +58,15 @@ func serviceEnv(t *testing.T, p *types.Project, s types.ServiceConfig) map[strin
 		if _, ok := p.Secrets[sec.Source]; !ok {
 			t.Errorf("%s mounts undeclared secret %q", s.Name, sec.Source)
 		}
-		mounted[target] = sec.Source
+		mounted[target] = true
 	}
+	secret := secretVarPattern()
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		name, ok := strings.CutSuffix(k, "_FILE")
-		if !ok {
-			continue
+		if !ok || !secret.MatchString(name) {
+			continue // e.g. TEMPORAL_CONFIG_FILE is a path, not a secret
 		}
-		if _, ok := mounted[env[k]]; !ok {
+		if !mounted[env[k]] {
 			t.Errorf("%s: %s=%s is not a secret mounted into the service (mounted: %v)", s.Name, k, env[k], slices.Sorted(maps.Keys(mounted)))
 			continue
 		}

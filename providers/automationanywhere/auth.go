@@ -53,7 +53,7 @@ func (c *Client) Login(ctx context.Context) (Token, error) {
 		Token string `json:"token"`
 	}
 	err := c.withAuthFallback(func(v1 bool) error {
-		return c.call(ctx, &c.caller, "login", http.MethodPost, c.authURL(v1, ""), "", body, &out)
+		return c.call(ctx, "login", http.MethodPost, c.authURL(v1, ""), "", body, &out)
 	})
 	if err != nil {
 		return Token{}, err
@@ -76,7 +76,7 @@ func (c *Client) Refresh(ctx context.Context, token string) (Token, error) {
 		Token string `json:"token"`
 	}
 	err := c.withAuthFallback(func(v1 bool) error {
-		return c.call(ctx, &c.caller, "refresh", http.MethodPost, c.authURL(v1, "/token"), token,
+		return c.call(ctx, "refresh", http.MethodPost, c.authURL(v1, "/token"), token,
 			map[string]string{"token": token}, &out)
 	})
 	if err != nil {
@@ -92,7 +92,7 @@ func (c *Client) Validate(ctx context.Context, token string) (bool, error) {
 		Valid bool `json:"valid"`
 	}
 	u := c.base + "/v1/authentication/token?token=" + url.QueryEscape(token)
-	err := c.call(ctx, &c.caller, "validate", http.MethodGet, u, token, nil, &out)
+	err := c.call(ctx, "validate", http.MethodGet, u, token, nil, &out)
 	if apierror.StatusOf(err) == http.StatusUnauthorized {
 		return false, nil
 	}

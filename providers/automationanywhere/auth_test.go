@@ -39,6 +39,7 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{Options{BaseURL: "cr.example.com", Username: "u", APIKey: "k"}, "url"},
 		{Options{BaseURL: "http://cr.example.com", Username: "u", APIKey: "k"}, "url"},
+		{Options{BaseURL: "https://admin:hunter2@cr.example.com", Username: "u", APIKey: "k"}, "url"},
 		{Options{BaseURL: "https://cr.example.com", APIKey: "k"}, "username"},
 		{Options{BaseURL: "https://cr.example.com", Username: "u"}, "apiKey/password"},
 		{Options{BaseURL: "https://cr.example.com", Username: "u", APIKey: "k", Password: "p"}, "apiKey/password"},
@@ -49,7 +50,7 @@ func TestNewValidates(t *testing.T) {
 		if !errors.As(err, &ie) || ie.Field != c.field {
 			t.Errorf("New(%+v) = %v, want InvalidError on %q", c.o, err, c.field)
 		}
-		if err != nil && (strings.Contains(err.Error(), "\"k\"") || strings.Contains(err.Error(), "\"p\"")) {
+		if err != nil && (strings.Contains(err.Error(), "\"k\"") || strings.Contains(err.Error(), "\"p\"") || strings.Contains(err.Error(), "hunter2")) {
 			t.Errorf("error leaks a secret: %v", err)
 		}
 	}

@@ -26,16 +26,16 @@ const DefaultTokenLifetime = 20 * time.Minute
 
 // Options configure a Client.
 type Options struct {
-	BaseURL        string // Control Room URL
-	Username       string
-	APIKey         string // exactly one of APIKey / Password
-	Password       string
-	MultipleLogin  bool // sent with password logins
-	AllowHTTP      bool // permit http:// for BaseURL and execution URLs (simulators/local only)
-	ExecutionHosts []string
+	BaseURL       string // Control Room URL
+	Username      string
+	APIKey        string // exactly one of APIKey / Password
+	Password      string
+	MultipleLogin bool // sent with password logins
+	AllowHTTP     bool // permit http:// for BaseURL and execution URLs (simulators/local only)
 	// ExecutionHosts are the host patterns a task token may be sent to.
 	// Default: the Control Room's host, "*.<its parent domain>" (when the
-	// host has at least 3 labels) and "*.automationanywhere.digital".
+	// host has at least 3 labels and is not an IP) and "*.automationanywhere.digital".
+	ExecutionHosts []string
 	HTTPClient     *http.Client  // default: 30 s timeout (execute uses its own deadline)
 	ExecuteTimeout time.Duration // default 75 s (the real-time API Task cap is 60 s)
 	Now            func() time.Time
@@ -55,6 +55,9 @@ type Client struct {
 // New validates o and builds a Client. Errors are *apierror.InvalidError
 // naming the field ("url", "username", "apiKey/password").
 func New(o Options) (*Client, error) {
+	if u, err := url.Parse(strings.TrimSpace(o.BaseURL)); err == nil && u.User != nil {
+		return nil, apierror.Invalid("url", "carries user information; give only scheme, host and path (credentials go in username and apiKey/password)")
+	}
 	base, err := httpx.CheckBaseURL(o.BaseURL, o.AllowHTTP)
 	if err != nil {
 		return nil, apierror.Invalid("url", "%v", err)
@@ -146,11 +149,15 @@ func rawText(b json.RawMessage) string {
 // call sends a Control Room request with the token (if any) and decodes the
 // answer into out. A 2xx body with a top-level "code" is an error too
 // (reference §0.2).
-func (c *Client) call(ctx context.Context, caller *httpx.Caller, op, method, u, token string, in, out any) error {
+func (c *Client) call(ctx context.Context, op, method, u, token string, in, out any) error {
 	h := http.Header{}
 	if token != "" {
 		h.Set("X-Authorization", token) // no "Bearer" (reference §0.1)
 	}
+	return c.send(ctx, &c.caller, op, method, u, h, in, out)
+}
+
+func (c *Client) send(ctx context.Context, caller *httpx.Caller, op, method, u string, h http.Header, in, out any) error {
 	resp, err := caller.JSON(ctx, op, method, u, h, in, nil)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func (c *Client) Deploy(ctx context.Context, token string, r DeployRequest) (str
 	var out struct {
 		DeploymentID string `json:"deploymentId"`
 	}
-	if err := c.call(ctx, &c.caller, "deploy", http.MethodPost, c.base+"/v4/automations/deploy", token, body, &out); err != nil {
+	if err := c.call(ctx, "deploy", http.MethodPost, c.base+"/v4/automations/deploy", token, body, &out); err != nil {
 		return "", err
 	}
 	if out.DeploymentID == "" {
@@ -124,7 +124,7 @@ func (c *Client) DeploymentActivity(ctx context.Context, token, deploymentID str
 	var out struct {
 		List []activityItem `json:"list"`
 	}
-	if err := c.call(ctx, &c.caller, "activityList", http.MethodPost, c.base+"/v3/activity/list", token, req, &out); err != nil {
+	if err := c.call(ctx, "activityList", http.MethodPost, c.base+"/v3/activity/list", token, req, &out); err != nil {
 		return nil, err
 	}
 	for _, it := range out.List {

@@ -47,7 +47,7 @@ func (c *Client) AccessDetails(ctx context.Context, token string, paths []string
 		AccessDetails map[string]AccessDetail    `json:"accessDetails"`
 		Errors        map[string]json.RawMessage `json:"errors"`
 	}
-	err := c.call(ctx, &c.caller, "accessDetails", http.MethodPost,
+	err := c.call(ctx, "accessDetails", http.MethodPost,
 		c.base+"/orchestrator/v1/hotbot/config/accessdetails", token,
 		map[string][]string{"botRepositoryPath": paths}, &out)
 	if err != nil {
@@ -121,7 +121,7 @@ func (c *Client) Execute(ctx context.Context, d AccessDetail, botInput map[strin
 			BotOutput map[string]botvalue.Value `json:"botOutput"`
 		} `json:"hotBotResult"`
 	}
-	if err := c.call(ctx, &c.exec, "execute", http.MethodPost, d.URL, "", map[string]any{"botInput": botInput}, &out); err != nil {
+	if err := c.send(ctx, &c.exec, "execute", http.MethodPost, d.URL, h, map[string]any{"botInput": botInput}, &out); err != nil {
 		return nil, err
 	}
 	if out.HotBotResult == nil {

@@ -88,12 +88,12 @@ func TestExecuteStaleTaskToken(t *testing.T) {
 }
 
 func TestExecuteConcurrencyLimit(t *testing.T) {
-	started, release := make(chan struct{}), make(chan struct{})
+	started, gate := make(chan struct{}, 4), make(chan struct{}, 4)
 	e := newEnv(t, func(o *aasim.Options) {
 		o.APITasks = append(o.APITasks, aasim.APITask{FileID: 7, Path: "slow", ConcurrencyLimit: 1,
 			Run: func(in map[string]botvalue.Value) (map[string]botvalue.Value, error) {
 				started <- struct{}{}
-				<-release
+				<-gate
 				return map[string]botvalue.Value{"done": botvalue.Str("yes")}, nil
 			}})
 	}, nil)
@@ -107,7 +107,7 @@ func TestExecuteConcurrencyLimit(t *testing.T) {
 	if ae.Message != "concurrency limit reached" || ae.RetryAfter != time.Second {
 		t.Fatalf("429 %+v", ae)
 	}
-	close(release)
+	gate <- struct{}{}
 	wg.Wait()
 	if firstErr != nil {
 		t.Fatalf("first execution: %v", firstErr)
@@ -116,9 +116,7 @@ func TestExecuteConcurrencyLimit(t *testing.T) {
 		t.Fatal("execute.rejected not counted")
 	}
 	// The slot is free again.
-	go func() { <-started }()
-	release = make(chan struct{})
-	close(release)
+	gate <- struct{}{}
 	if _, err := e.c.Execute(ctx, d, nil); err != nil {
 		t.Fatalf("after the slot freed: %v", err)
 	}
