@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func run(m *testing.M) int {
 		ExistingPath:  temporalCLI,
 		LogLevel:      "error",
 		ClientOptions: &client.Options{HostPort: freeAddr(), Namespace: "default"},
-		ExtraArgs:     []string{"--headless"},
+		ExtraArgs:     namespaceArgs(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the Temporal dev server:", err)
@@ -64,6 +65,20 @@ func run(m *testing.M) int {
 	}
 	defer devServer.Stop()
 	return m.Run()
+}
+
+// Each stack gets a namespace of its own: session workflow IDs are per
+// profile, so stacks sharing a namespace would share (and strand) sessions.
+const namespaces = 16
+
+var nextNamespace atomic.Int32
+
+func namespaceArgs() []string {
+	var args []string
+	for i := 1; i <= namespaces; i++ {
+		args = append(args, "--namespace", fmt.Sprintf("it-%d", i))
+	}
+	return args
 }
 
 func findCLI() string {
@@ -98,6 +113,7 @@ type stack struct {
 	Client    client.Client // the worker's client (codec on)
 	HTTPAddr  string        // the worker's /healthz, /metrics, /codec
 	TaskQueue string
+	Namespace string
 	Config    *config.Config
 	Logs      *lockedWriter
 }
@@ -119,10 +135,15 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
+	n := nextNamespace.Add(1)
+	if n > namespaces {
+		t.Fatalf("more than %d stacks: raise the namespaces constant", namespaces)
+	}
+	namespace := fmt.Sprintf("it-%d", n)
 	queue := "rpaflow-it-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	env := map[string]string{
 		"TEMPORAL_ADDRESS":     devServer.FrontendHostPort(),
-		"TEMPORAL_NAMESPACE":   "default",
+		"TEMPORAL_NAMESPACE":   namespace,
 		"RPAFLOW_TASK_QUEUE":   queue,
 		"RPAFLOW_CODEC_KEY":    base64.StdEncoding.EncodeToString(key),
 		"RPAFLOW_CODEC_KEY_ID": "it",
@@ -149,7 +170,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	s := &stack{t: t, Sims: sims, SimURL: srv.URL, TaskQueue: queue, Config: cfg, Logs: logs}
+	s := &stack{t: t, Sims: sims, SimURL: srv.URL, TaskQueue: queue, Namespace: namespace, Config: cfg, Logs: logs}
 	go func() {
 		done <- app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, Ready: func(c client.Client, addr string) {
 			s.Client, s.HTTPAddr = c, addr
@@ -166,6 +187,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatalf("worker not ready\n%s", logs)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker log:\n%s", tail(logs.String(), 6000))
+		}
 		cancel()
 		select {
 		case <-done:
@@ -181,7 +205,7 @@ func (s *stack) cli(args ...string) (string, error) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	args = append(args, "--address", devServer.FrontendHostPort(), "--namespace", "default")
+	args = append(args, "--address", devServer.FrontendHostPort(), "--namespace", s.Namespace)
 	cmd := exec.CommandContext(ctx, temporalCLI, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -196,12 +220,19 @@ func (s *stack) codecEndpoint() string { return "http://" + s.HTTPAddr + "/codec
 
 // plainClient is a Temporal client without the codec: what anyone with
 // access to the cluster but not the key sees.
-func plainClient(t *testing.T) client.Client {
-	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: "default",
+func (s *stack) plainClient(t *testing.T) client.Client {
+	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: s.Namespace,
 		DataConverter: temporalclient.DataConverter(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,4 +53,19 @@ func containsSecret(s, sec string) bool {
 		}
 	}
 	return false
+}
+
+var dataField = regexp.MustCompile(`"data":\s*"([A-Za-z0-9+/=]+)"`)
+
+// payloadData decodes every payload "data" field of the CLI's JSON output
+// (the CLI prints payload bytes as base64) and joins them.
+func payloadData(cliJSON string) string {
+	var b strings.Builder
+	for _, m := range dataField.FindAllStringSubmatch(cliJSON, -1) {
+		if raw, err := base64.StdEncoding.DecodeString(m[1]); err == nil {
+			b.Write(raw)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

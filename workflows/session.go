@@ -25,7 +25,7 @@ const (
 	defaultMaxAuthFailures   = 3
 	defaultAuthFailedBackoff = 10 * time.Minute
 	defaultCyclesPerRun      = 200
-	expirySafety             = 5 * time.Second // never hand out or refresh a token this close to expiry
+	expirySafety             = 5 * time.Second // never hand out a token this close to expiry (short tokens: a tenth of their life)
 	maxPathsPerRequest       = 50
 )
 
@@ -166,7 +166,7 @@ func (s *session) plan(now time.Time) (action string, paths []string) {
 		action = activities.RenewLogin
 	case s.wantLogin && s.validate:
 		action = activities.RenewValidate
-	case !now.Before(s.st.Expiry.Add(-expirySafety)):
+	case !now.Before(s.st.Expiry):
 		action = activities.RenewLogin // an expired token cannot be refreshed
 	case !now.Before(s.renewalTime()),
 		s.wantRenew && s.st.Expiry.Sub(now) < s.minValidity:
@@ -202,7 +202,7 @@ func (s *session) plan(now time.Time) (action string, paths []string) {
 func (s *session) renewalTime() time.Time {
 	life := s.st.Expiry.Sub(s.st.IssuedAt)
 	if life <= 0 {
-		return s.st.Expiry.Add(-expirySafety)
+		return s.st.Expiry.Add(-s.safety())
 	}
 	h := fnv.New32a()
 	fmt.Fprintf(h, "%s/%d", s.in.Profile, s.st.Generation)
@@ -233,7 +233,7 @@ func (s *session) nextWake(now time.Time) time.Time {
 	}
 	if s.st.Token != "" {
 		earliest(s.renewalTime())
-		earliest(s.st.Expiry.Add(-expirySafety))
+		earliest(s.st.Expiry)
 	}
 	for _, p := range sortedKeys(s.st.Paths) {
 		e := s.st.Paths[p]
@@ -396,8 +396,17 @@ func (s *session) finish(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
+// safety is the least validity a handed-out token keeps: 5 s, or a tenth of
+// the lifetime for short tokens (a 10 s token must still be usable).
+func (s *session) safety() time.Duration {
+	if life := s.st.Expiry.Sub(s.st.IssuedAt); life > 0 && life/10 < expirySafety {
+		return life / 10
+	}
+	return expirySafety
+}
+
 func (s *session) validFor(now time.Time, d time.Duration) bool {
-	return s.st.Token != "" && s.st.Expiry.Sub(now) >= max(d, expirySafety)
+	return s.st.Token != "" && s.st.Expiry.Sub(now) >= max(d, s.safety())
 }
 
 func (s *session) status(now time.Time) contract.SessionStatus {

@@ -159,7 +159,7 @@ func TestControlRoomSession_RefreshFailureServesOldTokenAndBacksOff(t *testing.T
 		}
 	}
 	last := calls[len(failed)+1]
-	if last.at.Before(recoverAt) || !last.at.Before(expiry.Add(-expirySafety)) || last.in.Action != activities.RenewRefresh {
+	if last.at.Before(recoverAt) || !last.at.Before(expiry) || last.in.Action != activities.RenewRefresh {
 		t.Fatalf("recovering refresh %+v: want a refresh between %s and expiry", last, recoverAt)
 	}
 	if after.err != nil || after.val.Generation != 2 || after.val.Token != "tok-2" {
