@@ -46,11 +46,11 @@ type RenewInput struct {
 
 // RenewResult is what changed.
 type RenewResult struct {
-	Credential *Credential                     `json:"credential,omitempty"` // set when the token changed
-	LoggedIn   bool                            `json:"loggedIn,omitempty"`
-	Refreshed  bool                            `json:"refreshed,omitempty"`
-	Details    map[string]contract.CachedPath  `json:"details,omitempty"`
-	PathErrors map[string]string               `json:"pathErrors,omitempty"`
+	Credential *Credential                    `json:"credential,omitempty"` // set when the token changed
+	LoggedIn   bool                           `json:"loggedIn,omitempty"`
+	Refreshed  bool                           `json:"refreshed,omitempty"`
+	Details    map[string]contract.CachedPath `json:"details,omitempty"`
+	PathErrors map[string]string              `json:"pathErrors,omitempty"`
 }
 
 // AARenewSession logs in, refreshes or validates, then fetches access details.

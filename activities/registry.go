@@ -39,7 +39,10 @@ func NewRegistry() *Registry {
 }
 
 // AddAA registers a Control Room profile.
-func (r *Registry) AddAA(name string, c *automationanywhere.Client) { r.kinds[name] = KindAA; r.aa[name] = c }
+func (r *Registry) AddAA(name string, c *automationanywhere.Client) {
+	r.kinds[name] = KindAA
+	r.aa[name] = c
+}
 
 // AddOrchestrator registers an Orchestrator profile.
 func (r *Registry) AddOrchestrator(name string, c *orchestrator.Client) {
