@@ -36,6 +36,13 @@ type SessionState struct {
 	Logins      int64                  `json:"logins"`
 	Refreshes   int64                  `json:"refreshes"`
 	Paths       map[string]*CachedPath `json:"paths,omitempty"`
+	// Failure state, so a run that continues as new while backing off (or
+	// in AuthFailed) keeps its backoff instead of hammering the platform.
+	Failures      int       `json:"failures,omitempty"`
+	AuthFailed    bool      `json:"authFailed,omitempty"`
+	BackoffUntil  time.Time `json:"backoffUntil,omitzero"`
+	LastError     string    `json:"lastError,omitempty"`
+	LastErrorType string    `json:"lastErrorType,omitempty"`
 }
 
 // CachedPath is one cached set of API Task access details.

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,8 @@ func newSession(in contract.SessionInput, kind string, r renewer) *session {
 	s := &session{in: in, kind: kind, r: r, pending: map[string]bool{}, pathErr: map[string]string{}}
 	if in.State != nil {
 		s.st = *in.State
+		s.failures, s.authFailed, s.backoffUntil = s.st.Failures, s.st.AuthFailed, s.st.BackoffUntil
+		s.lastErr, s.lastErrType = s.st.LastError, s.st.LastErrorType
 	}
 	if s.st.Paths == nil {
 		s.st.Paths = map[string]*contract.CachedPath{}
@@ -129,6 +132,8 @@ func (s *session) run(ctx workflow.Context) error {
 			if s.demand == seen && ctx.Err() == nil {
 				next := s.in
 				st := s.st
+				st.Failures, st.AuthFailed, st.BackoffUntil = s.failures, s.authFailed, s.backoffUntil
+				st.LastError, st.LastErrorType = s.lastErr, s.lastErrType
 				next.State = &st
 				return workflow.NewContinueAsNewError(ctx, s.kindType(), next)
 			}
@@ -438,11 +443,5 @@ func (s *session) status(now time.Time) contract.SessionStatus {
 	return st
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys gives workflow code a deterministic order over a map.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

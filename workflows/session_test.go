@@ -930,3 +930,30 @@ func TestControlRoomSession_ContinueAsNewSuggested(t *testing.T) {
 		t.Fatalf("logout %v", f2.logouts)
 	}
 }
+
+// A run that continues as new while AuthFailed keeps its backoff: the next
+// run must not retry at once (a locked account would be hammered every run).
+func TestControlRoomSession_ContinueAsNewKeepsAuthFailedBackoff(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.fail = func(int, activities.RenewInput, time.Time) error { return authFailed("401") }
+	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr", CyclesPerRun: 3,
+		AuthFailedBackoff: contract.Duration(10 * time.Minute)})
+	_, next := continueAsNew(t, env.GetWorkflowError())
+	st := next.State
+	if st == nil || !st.AuthFailed || st.Failures != 3 || st.LastErrorType != contract.ErrAuthFailed {
+		t.Fatalf("carried state = %+v, want AuthFailed after 3 failures", st)
+	}
+	if want := t0.Add(15*time.Second + 10*time.Minute); !st.BackoffUntil.Equal(want) {
+		t.Fatalf("carried backoff until %v, want %v", st.BackoffUntil, want)
+	}
+
+	env2 := newEnv(t)
+	f2 := newFakeCR(env2, aaLife)
+	f2.fail = f.fail
+	env2.RegisterDelayedCallback(env2.CancelWorkflow, 5*time.Minute)
+	env2.ExecuteWorkflow(ControlRoomSession, next)
+	if calls := f2.snapshot(); len(calls) != 0 {
+		t.Fatalf("next run tried %d logins within the carried backoff, want none", len(calls))
+	}
+}
