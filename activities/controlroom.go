@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -193,12 +195,21 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 		if !ok {
 			return ExecuteResult{}, newError(contract.ErrUnavailable, "session returned no access details for "+in.Path, ErrorInfo{}, 0)
 		}
+		if !d.FetchedAt.IsZero() {
+			activity.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile}).
+				Timer("rpaflow_access_details_age").Record(max(time.Since(d.FetchedAt), 0))
+		}
 		activity.RecordHeartbeat(ctx, executePhase{Sent: true})
 		stop := heartbeatEvery(ctx, 5*time.Second, executePhase{Sent: true})
 		out, err := c.Execute(ctx, aa.AccessDetail{URL: d.URL, Headers: d.Headers}, in.BotInput)
 		stop()
 		if err == nil {
 			return ExecuteResult{BotOutput: out}, nil
+		}
+		if notRun(err) {
+			// The Control Room refused it (e.g. 429 at the concurrency
+			// limit) or it never left: the retry may execute.
+			activity.RecordHeartbeat(ctx, executePhase{Sent: false})
 		}
 		if try == 0 && apierror.StatusOf(err) == 401 {
 			activity.GetLogger(ctx).Info("API Task token rejected; asking the session for fresh access details", "profile", in.Profile, "generation", d.Generation)
@@ -230,6 +241,20 @@ func heartbeatEvery(ctx context.Context, d time.Duration, details any) (stop fun
 		}
 	}()
 	return func() { close(done) }
+}
+
+// notRun reports whether err proves the task did not run: a 4xx answer
+// (refused before running; 408 excepted) or a request that never left.
+func notRun(err error) bool {
+	if s := apierror.StatusOf(err); s >= 400 && s < 500 && s != http.StatusRequestTimeout {
+		return true
+	}
+	var te *apierror.TransportError
+	if errors.As(err, &te) {
+		return !te.Sent
+	}
+	var inv *apierror.InvalidError
+	return errors.As(err, &inv)
 }
 
 // refusedToken reports whether err means the Control Room no longer accepts

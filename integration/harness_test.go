@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -122,6 +123,8 @@ type stack struct {
 type stackOptions struct {
 	Sims  simenv.Options
 	Extra map[string]string // extra environment for the worker
+	// SpanProcessor receives the worker's spans when RPAFLOW_TRACING=true.
+	SpanProcessor sdktrace.SpanProcessor
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -172,7 +175,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	done := make(chan error, 1)
 	s := &stack{t: t, Sims: sims, SimURL: srv.URL, TaskQueue: queue, Namespace: namespace, Config: cfg, Logs: logs}
 	go func() {
-		done <- app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, Ready: func(c client.Client, addr string) {
+		done <- app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, SpanProcessor: o.SpanProcessor, Ready: func(c client.Client, addr string) {
 			s.Client, s.HTTPAddr = c, addr
 			close(ready)
 		}})

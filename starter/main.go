@@ -44,7 +44,7 @@ func connect(ctx context.Context, cfg *config.Config, logger zerolog.Logger) (cl
 	if err != nil {
 		return cli.Conn{}, err
 	}
-	return cli.Conn{Client: c, DataConverter: opts.DataConverter, Close: c.Close}, nil
+	return cli.Conn{Client: c, Schedules: c.ScheduleClient(), DataConverter: opts.DataConverter, Close: c.Close}, nil
 }
 
 func environ() map[string]string {

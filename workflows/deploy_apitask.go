@@ -31,7 +31,8 @@ type DeployAPITaskResult struct {
 
 // DeployAPITask executes an Automation Anywhere API Task with access details
 // from the profile's ControlRoomSession (created by the first deployment).
-func DeployAPITask(ctx workflow.Context, in DeployAPITaskInput) (DeployAPITaskResult, error) {
+func DeployAPITask(ctx workflow.Context, in DeployAPITaskInput) (_ DeployAPITaskResult, err error) {
+	defer observeDeployment(ctx, contract.DeployAPITaskWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if err := contract.CheckProfileName(in.Profile); err != nil {
 		return DeployAPITaskResult{}, invalidInput("profile", "%s", strings.TrimPrefix(err.Error(), "profile "))
 	}

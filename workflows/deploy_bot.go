@@ -48,7 +48,8 @@ type DeployBotResult struct {
 
 // DeployBot deploys once (never repeated when the outcome is unknown) and
 // waits for the deployment in one heartbeating activity.
-func DeployBot(ctx workflow.Context, in DeployBotInput) (DeployBotResult, error) {
+func DeployBot(ctx workflow.Context, in DeployBotInput) (_ DeployBotResult, err error) {
+	defer observeDeployment(ctx, contract.DeployBotWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	req, err := in.request()
 	if err != nil {
 		return DeployBotResult{}, err

@@ -32,7 +32,8 @@ var jobPriorities = []string{"Low", "Normal", "High"}
 
 // StartJob resolves folder and release, starts the job (once unless
 // idempotent) and waits for Successful, Faulted or Stopped.
-func StartJob(ctx workflow.Context, in StartJobInput) (StartJobResult, error) {
+func StartJob(ctx workflow.Context, in StartJobInput) (_ StartJobResult, err error) {
+	defer observeDeployment(ctx, contract.StartJobWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if err := checkFolderInput(in.Profile, in.Folder); err != nil {
 		return StartJobResult{}, err
 	}
@@ -47,7 +48,7 @@ func StartJob(ctx workflow.Context, in StartJobInput) (StartJobResult, error) {
 		RetryPolicy:         retryPolicy(in.Idempotent, 8),
 	})
 	var ref activities.JobRef
-	err := workflow.ExecuteActivity(startCtx, orch.OrchStartJob, activities.StartJobInput{Profile: in.Profile, Folder: in.Folder,
+	err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, activities.StartJobInput{Profile: in.Profile, Folder: in.Folder,
 		Process: in.Process, InputArguments: in.InputArguments, Priority: in.Priority, Reference: in.Reference,
 		Idempotent: in.Idempotent}).Get(ctx, &ref)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -29,6 +32,9 @@ type WorkerOptions struct {
 	HTTPListener net.Listener
 	// Ready, if set, is called once the worker polls its task queue.
 	Ready func(c client.Client, httpAddr string)
+	// SpanProcessor, if set with RPAFLOW_TRACING, receives every span (tests
+	// pass a tracetest.SpanRecorder).
+	SpanProcessor sdktrace.SpanProcessor
 }
 
 // RunWorker connects to Temporal, registers everything and runs until ctx
@@ -37,6 +43,19 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	m, err := metrics.New()
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
+	}
+	var tp trace.TracerProvider
+	if cfg.Tracing {
+		stp := newTracerProvider(o.SpanProcessor)
+		defer func() { _ = stp.Shutdown(context.Background()) }()
+		// Temporal's tracing interceptor (temporalclient.Options) takes its
+		// tracer from the global provider, so workflow, activity and provider
+		// spans share this one. The interceptor is a client interceptor that
+		// also implements WorkerInterceptor, and the SDK applies those to
+		// every worker of the client: adding it to worker.Options too would
+		// record each span twice.
+		otel.SetTracerProvider(stp)
+		tp = stp
 	}
 	pc, err := temporalclient.CodecFromConfig(cfg.Codec)
 	if err != nil {
@@ -49,7 +68,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if err != nil {
 		return err
 	}
-	reg, err := BuildRegistry(cfg, nil)
+	reg, err := BuildRegistry(cfg, nil, ProviderObserver(m, tp))
 	if err != nil {
 		return err
 	}
@@ -94,7 +113,11 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	defer c.Close()
 	connected.Store(true)
 
-	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	// An activity learns of a cancellation only from a heartbeat the SDK
+	// actually sends; the default throttle (up to 60 s) let a cancelled
+	// deployment's wait keep polling for a minute.
+	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second,
+		MaxHeartbeatThrottleInterval: 10 * time.Second})
 	Register(w, Deps{Registry: reg, Sessions: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue},
 		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
 	if err := w.Start(); err != nil {

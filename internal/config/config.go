@@ -104,11 +104,38 @@ func Load() (*Config, error) {
 	return LoadFrom(env)
 }
 
+// LoadOption changes what LoadFrom reads.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	withoutProfiles bool
+}
+
+// WithoutProfiles loads everything but the platform profiles, for client
+// tools such as the starter: RPAFLOW_PROFILES and RPAFLOW_<NAME>_* are not
+// read, so credentials that exist only on the worker's host are neither
+// required nor loaded (Profiles and their secrets stay empty). The
+// connection, task queue, log and codec settings are validated exactly as
+// for the worker.
+func WithoutProfiles() LoadOption {
+	return func(o *loadOptions) { o.withoutProfiles = true }
+}
+
+// LoadClient reads the configuration of a client tool from env: LoadFrom
+// with WithoutProfiles.
+func LoadClient(env map[string]string) (*Config, error) {
+	return LoadFrom(env, WithoutProfiles())
+}
+
 // LoadFrom reads the configuration from env. On failure the error is an
 // *Error listing every problem found.
-func LoadFrom(env map[string]string) (*Config, error) {
+func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 	if env == nil {
 		env = map[string]string{}
+	}
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	var p problems
 	cfg := &Config{env: env}
@@ -140,8 +167,10 @@ func LoadFrom(env map[string]string) (*Config, error) {
 	}
 	cfg.Codec = loadCodec(&p, g)
 
-	for _, name := range profileNames(&p, g.Profiles) {
-		cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
+	if !o.withoutProfiles {
+		for _, name := range profileNames(&p, g.Profiles) {
+			cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
+		}
 	}
 
 	if err := p.err(); err != nil {

@@ -17,7 +17,7 @@ type globalEnv struct {
 	HTTPAddr          string `env:"RPAFLOW_HTTP_ADDR" envDefault:"127.0.0.1:8081" doc:"Listen address of the worker's HTTP side: /healthz, /metrics and the codec endpoint /codec."`
 	LogLevel          string `env:"RPAFLOW_LOG_LEVEL" envDefault:"info" doc:"Log level: debug, info, warn or error."`
 	LogFormat         string `env:"RPAFLOW_LOG_FORMAT" envDefault:"json" doc:"Log format: json or console."`
-	Profiles          string `env:"RPAFLOW_PROFILES" doc:"Comma-separated platform profile names (lower case letters, digits and '-'), e.g. cr,orch,hub."`
+	Profiles          string `env:"RPAFLOW_PROFILES" doc:"Comma-separated platform profile names (lower case letters, digits and '-'), e.g. cr,orch,hub. Required by the worker; the starter ignores the profiles."`
 	CodecKey          string `env:"RPAFLOW_CODEC_KEY" secret:"true" doc:"AES-256 payload encryption key: standard base64 of 32 random bytes (head -c 32 /dev/urandom | base64)."`
 	CodecKeyID        string `env:"RPAFLOW_CODEC_KEY_ID" envDefault:"default" doc:"Key id written into each encrypted payload's metadata; change it when rotating keys."`
 	CodecOldKeys      string `env:"RPAFLOW_CODEC_OLD_KEYS" secret:"true" doc:"Retired keys still accepted for decryption: comma-separated id=base64key pairs."`

@@ -1,20 +1,48 @@
 // Package metrics exposes the Temporal SDK's and rpaflow's own metrics in
 // Prometheus format, through OpenTelemetry.
+//
+// rpaflow's series on /metrics (OTel adds _total to counters and _seconds to
+// second-valued histograms):
+//
+//	rpaflow_provider_requests_total{platform,op,status}            every provider HTTP call; status "0" = no answer
+//	rpaflow_provider_request_duration_seconds{platform,op,status}  its latency (histogram)
+//	rpaflow_session_renewals_total{profile,session,outcome}        outcome login | refresh | failure (session workflows)
+//	rpaflow_session_auth_failed_total{profile,session}             credentials refused; a human must act
+//	rpaflow_session_token_expiry_timestamp_seconds{profile,session} Unix time the current token expires
+//	rpaflow_access_details_age_seconds{profile}                    age of the API Task access details at use (histogram)
+//	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
+//	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
+//	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
+//
+// Seconds until a session token expires is a query, not a series:
+//
+//	rpaflow_session_token_expiry_timestamp_seconds - time()
+//
+// Exporting the expiry timestamp (Prometheus' "timestamps, not time since")
+// stays right between scrapes and renewals without the worker tracking
+// sessions, and needs no state beyond what the session workflow already emits.
+// Workflow-emitted series come from the worker that ran the workflow task;
+// after a restart they reappear with the session's next renewal (replays
+// emit nothing).
 package metrics
 
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/opentelemetry"
+
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 )
 
 // MeterName is the instrumentation scope of every metric recorded here.
@@ -30,6 +58,9 @@ type Metrics struct {
 	provider *sdkmetric.MeterProvider
 	meter    metric.Meter
 	temporal client.MetricsHandler
+
+	providerRequests metric.Int64Counter
+	providerDuration metric.Float64Histogram
 }
 
 // New builds a registry with the Go runtime and process collectors and an
@@ -54,10 +85,22 @@ func New() (*Metrics, error) {
 		)),
 	)
 	meter := provider.Meter(MeterName)
+	requests, err := meter.Int64Counter("rpaflow_provider_requests",
+		metric.WithDescription("Provider HTTP calls by platform, operation and HTTP status (0: no answer)."))
+	if err != nil {
+		return nil, err
+	}
+	duration, err := meter.Float64Histogram("rpaflow_provider_request_duration", metric.WithUnit("s"),
+		metric.WithDescription("Provider HTTP call latency, request sent to answer read."))
+	if err != nil {
+		return nil, err
+	}
 	return &Metrics{
-		registry: reg,
-		provider: provider,
-		meter:    meter,
+		providerRequests: requests,
+		providerDuration: duration,
+		registry:         reg,
+		provider:         provider,
+		meter:            meter,
 		temporal: opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
 			Meter: meter,
 			// Counters only go up; exported as Prometheus counters (_total).
@@ -78,6 +121,17 @@ func (m *Metrics) Handler() http.Handler {
 // activity.GetMetricsHandler, so rpaflow's own metrics share /metrics with
 // the SDK's.
 func (m *Metrics) Temporal() client.MetricsHandler { return m.temporal }
+
+// ProviderCall records one provider HTTP call; it is an httpobs.Observer.
+func (m *Metrics) ProviderCall(ctx context.Context, c httpobs.Call) {
+	attrs := metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("platform", c.Platform),
+		attribute.String("op", c.Op),
+		attribute.String("status", strconv.Itoa(c.Status)),
+	))
+	m.providerRequests.Add(ctx, 1, attrs)
+	m.providerDuration.Record(ctx, c.Duration.Seconds(), attrs)
+}
 
 // Registry returns the Prometheus registry, for extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }

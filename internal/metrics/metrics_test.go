@@ -2,11 +2,15 @@ package metrics
 
 import (
 	"io"
+	"math"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 )
 
 func TestTemporalMetricsAppearOnHandler(t *testing.T) {
@@ -62,4 +66,92 @@ func filterLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestProviderCallsByPlatformOpAndStatus(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	m.ProviderCall(ctx, httpobs.Call{Platform: "automationanywhere", Op: "login", Status: 200, Duration: 30 * time.Millisecond})
+	m.ProviderCall(ctx, httpobs.Call{Platform: "automationanywhere", Op: "login", Status: 200, Duration: 70 * time.Millisecond})
+	m.ProviderCall(ctx, httpobs.Call{Platform: "automationanywhere", Op: "login", Status: 401, Duration: 2 * time.Second})
+	m.ProviderCall(ctx, httpobs.Call{Platform: "uipath-orchestrator", Op: "token", Status: 0, Duration: time.Second})
+
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, re := range []string{
+		`(?m)^# TYPE rpaflow_provider_requests_total counter$`,
+		`(?m)^# TYPE rpaflow_provider_request_duration_seconds histogram$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(body) {
+			t.Errorf("metrics output has no line matching %s", re)
+		}
+	}
+	aaLogin := func(status string, more ...string) map[string]string {
+		l := map[string]string{"platform": "automationanywhere", "op": "login", "status": status}
+		for i := 0; i+1 < len(more); i += 2 {
+			l[more[i]] = more[i+1]
+		}
+		return l
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"rpaflow_provider_requests_total", aaLogin("200"), 2},
+		{"rpaflow_provider_requests_total", aaLogin("401"), 1},
+		{"rpaflow_provider_requests_total", map[string]string{"platform": "uipath-orchestrator", "op": "token", "status": "0"}, 1},
+		{"rpaflow_provider_request_duration_seconds_sum", aaLogin("200"), 0.1},
+		{"rpaflow_provider_request_duration_seconds_count", aaLogin("401"), 1},
+		{"rpaflow_provider_request_duration_seconds_bucket", aaLogin("200", "le", "0.05"), 1},
+		{"rpaflow_provider_request_duration_seconds_bucket", aaLogin("200", "le", "0.1"), 2},
+		{"rpaflow_provider_request_duration_seconds_bucket", aaLogin("401", "le", "1"), 0},
+	} {
+		got, ok := sample(body, c.name, c.labels)
+		if !ok || math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	if t.Failed() {
+		t.Log(filterLines(body, "rpaflow_provider"))
+	}
+}
+
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
+var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+
+// sample finds the first sample of name whose labels include want.
+func sample(body, name string, want map[string]string) (float64, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil || m[1] != name {
+			continue
+		}
+		have := map[string]string{}
+		for _, p := range labelPair.FindAllStringSubmatch(m[2], -1) {
+			have[p[1]] = p[2]
+		}
+		match := true
+		for k, v := range want {
+			if have[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			v, err := strconv.ParseFloat(m[3], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 	"github.com/rpaflow/rpaflow/providers/internal/httpx"
 )
 
@@ -39,6 +40,7 @@ type Options struct {
 	HTTPClient     *http.Client  // default: 30 s timeout (execute uses its own deadline)
 	ExecuteTimeout time.Duration // default 75 s (the real-time API Task cap is 60 s)
 	Now            func() time.Time
+	Observer       httpobs.Observer // optional: told about every HTTP call (metrics, tracing)
 }
 
 // Client talks to one Control Room as one user. It is safe for concurrent use.
@@ -92,8 +94,8 @@ func New(o Options) (*Client, error) {
 		hosts = defaultExecutionHosts(u.Hostname())
 	}
 	c := &Client{o: o, base: base, hosts: hosts, nowFunc: now,
-		caller: httpx.Caller{Platform: Platform, Client: &cr, ParseError: parseError},
-		exec:   httpx.Caller{Platform: Platform, Client: &ex, ParseError: parseError},
+		caller: httpx.Caller{Platform: Platform, Client: &cr, ParseError: parseError, Observe: o.Observer},
+		exec:   httpx.Caller{Platform: Platform, Client: &ex, ParseError: parseError, Observe: o.Observer},
 	}
 	return c, nil
 }

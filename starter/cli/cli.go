@@ -45,7 +45,10 @@ type Conn struct {
 	// DataConverter is the client's data converter (with the payload codec),
 	// used to decode heartbeat details; nil means the SDK default.
 	DataConverter converter.DataConverter
-	Close         func()
+	// Schedules manages Temporal Schedules; nil means the Client's own
+	// ScheduleClient(), when it has one.
+	Schedules Schedules
+	Close     func()
 }
 
 // ConnectFunc opens the connection described by cfg. main wires it to
@@ -67,6 +70,7 @@ type Runner struct {
 
 // Output is what a command reports; with --json it is printed as one JSON object.
 type Output struct {
+	ScheduleID   string          `json:"scheduleId,omitempty"`
 	WorkflowID   string          `json:"workflowId,omitempty"`
 	RunID        string          `json:"runId,omitempty"`
 	WorkflowType string          `json:"workflowType,omitempty"`
@@ -131,7 +135,8 @@ const exitCodesHelp = `Exit codes:
   0  success
   1  the workflow, update or query failed (message and error type on stderr)
   2  bad usage or input (unknown flag, malformed or unknown input field, missing
-     profile, workflow ID already running or not found)
+     profile, workflow ID already running or not found, schedule ID taken or
+     not found)
   3  cannot reach Temporal, or configuration error
   4  timeout: --timeout elapsed or the command was interrupted before the answer
      (a started workflow keeps running), or the workflow itself timed out
@@ -153,6 +158,8 @@ func mainUsage() string {
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
+	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
+	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job)\n")
 	b.WriteString("\nStart flags (all start commands):\n")
 	b.WriteString("  --profile NAME   platform profile, used when the input has no \"profile\"\n")
 	b.WriteString("  --input JSON     workflow input: inline JSON, @file.json, or - for stdin\n")
@@ -182,6 +189,8 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		return r.session(ctx, args[1:])
 	case "result":
 		return r.result(ctx, args[1:])
+	case "schedule":
+		return r.schedule(ctx, args[1:])
 	default:
 		if spec, ok := findStart(cmd); ok {
 			return r.start(ctx, spec, args[1:])
@@ -309,6 +318,9 @@ func (r *Runner) connect(ctx context.Context) (Conn, *config.Config, error) {
 	}
 	if conn.Close == nil {
 		conn.Close = func() {}
+	}
+	if sc, ok := conn.Client.(interface{ ScheduleClient() client.ScheduleClient }); ok && conn.Schedules == nil {
+		conn.Schedules = sc.ScheduleClient()
 	}
 	return conn, cfg, nil
 }

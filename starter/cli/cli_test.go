@@ -433,10 +433,11 @@ func TestConfigErrorExit3(t *testing.T) {
 
 func TestLoadConfigWithoutProfiles(t *testing.T) {
 	for name, env := range map[string]map[string]string{
-		"profiles unset":  {"RPAFLOW_INSECURE_PLAINTEXT": "true"},
-		"profiles blank":  {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_PROFILES": " "},
-		"profile broken":  {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_PROFILES": "cr", "RPAFLOW_CR_KIND": "nope"},
-		"placeholder set": {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_RPAFLOW_STARTER_KIND": "nope"},
+		"profiles unset": {"RPAFLOW_INSECURE_PLAINTEXT": "true"},
+		"profiles blank": {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_PROFILES": " "},
+		"profile broken": {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_PROFILES": "cr", "RPAFLOW_CR_KIND": "nope"},
+		"profile secret file missing": {"RPAFLOW_INSECURE_PLAINTEXT": "true", "RPAFLOW_PROFILES": "cr", "RPAFLOW_CR_KIND": "automationanywhere",
+			"RPAFLOW_CR_URL": "https://cr.example.com", "RPAFLOW_CR_USERNAME": "u", "RPAFLOW_CR_API_KEY_FILE": "/nonexistent/rpaflow/key"},
 	} {
 		cfg, err := LoadConfig(env)
 		if err != nil {

@@ -8,6 +8,8 @@
 //	starter hub-watch       --profile hub
 //	starter session status|token|logout --profile cr [--kind aa|uipath]
 //	starter result --id deploy-bot-3kq9x2m7b4ha
+//	starter schedule create --id zip-95134 --workflow deploy-api-task --profile cr --interval 15m --input @zip.json
+//	starter schedule list|describe|pause|unpause|trigger|delete [--id zip-95134]
 //
 // The connection (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS
 // paths...), the task queue (RPAFLOW_TASK_QUEUE) and the payload codec
@@ -27,7 +29,7 @@
 //	0  success
 //	1  the workflow, update or query failed (failure message and type on stderr)
 //	2  bad usage or input: unknown flag, malformed or unknown input field, missing
-//	   profile, workflow ID already running or not found
+//	   profile, workflow ID already running or not found, schedule ID taken or not found
 //	3  cannot reach Temporal, or configuration error
 //	4  timeout: --timeout elapsed (or the command was interrupted) before the
 //	   answer came, or the workflow itself timed out; a started workflow keeps running

@@ -208,6 +208,8 @@ type harness struct {
 	stdin   string
 	connErr error
 	cfg     *config.Config // as passed to Connect
+	// schedules answers schedule commands (nil: the connection has none).
+	schedules Schedules
 }
 
 func newHarness(t *testing.T, fc *fakeClient) *harness {
@@ -227,7 +229,7 @@ func (h *harness) run(args ...string) (code int, stdout, stderr string) {
 			if h.connErr != nil {
 				return Conn{}, h.connErr
 			}
-			return Conn{Client: h.fc}, nil
+			return Conn{Client: h.fc, Schedules: h.schedules}, nil
 		},
 		ProgressEvery: time.Millisecond,
 		NewID:         func(wt string) string { return kebab(wt) + "-test" },

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 )
 
 // MaxBody bounds how much of any answer is read.
@@ -30,6 +31,8 @@ type Caller struct {
 	Platform   string
 	Client     *http.Client
 	ParseError ErrorParser
+	// Observe, if set, is told about every request once it has finished.
+	Observe httpobs.Observer
 }
 
 // Response is a successful answer.
@@ -42,6 +45,24 @@ type Response struct {
 // Do sends req. A 2xx answer returns its body; anything else an
 // *apierror.Error or *apierror.TransportError.
 func (c *Caller) Do(ctx context.Context, op string, req *http.Request) (*Response, error) {
+	if c.Observe == nil {
+		return c.do(ctx, op, req)
+	}
+	start := time.Now()
+	resp, err := c.do(ctx, op, req)
+	call := httpobs.Call{Platform: c.Platform, Op: op, Method: req.Method, Start: start, Duration: time.Since(start), Err: err}
+	var ae *apierror.Error
+	switch {
+	case resp != nil:
+		call.Status = resp.Status
+	case errors.As(err, &ae):
+		call.Status = ae.Status
+	}
+	c.Observe(ctx, call)
+	return resp, err
+}
+
+func (c *Caller) do(ctx context.Context, op string, req *http.Request) (*Response, error) {
 	var sent bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { sent = true }}
 	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 	"github.com/rpaflow/rpaflow/providers/internal/httpx"
 )
 
@@ -36,6 +37,7 @@ type Options struct {
 	AppKey     string // required by the hub when the token was created with one
 	AllowHTTP  bool   // permit http:// (simulators only)
 	HTTPClient *http.Client
+	Observer   httpobs.Observer // optional: told about every HTTP call (metrics, tracing)
 }
 
 // Client calls the Open API with one token. It is safe for concurrent use.
@@ -60,7 +62,7 @@ func New(o Options) (*Client, error) {
 	case strings.TrimSpace(o.Token) == "":
 		return nil, apierror.Invalid("token", "is empty; generate an Open API token in Admin Console > Platform Setup > Open API")
 	}
-	return &Client{base: base, opts: o, caller: httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError}}, nil
+	return &Client{base: base, opts: o, caller: httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError, Observe: o.Observer}}, nil
 }
 
 // Header returns the Open API token-mode headers: Bearer {TenantID}/{Token},

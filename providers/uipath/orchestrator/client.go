@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/httpobs"
 	"github.com/rpaflow/rpaflow/providers/internal/httpx"
 )
 
@@ -43,6 +44,7 @@ type Options struct {
 	AllowHTTP  bool // permit http:// URLs (simulators only)
 	HTTPClient *http.Client
 	Now        func() time.Time
+	Observer   httpobs.Observer // optional: told about every HTTP call (metrics, tracing)
 }
 
 // Client talks to one Orchestrator tenant. It is safe for concurrent use.
@@ -110,7 +112,7 @@ func New(o Options) (*Client, error) {
 		}
 		c.tokenURL = t
 	}
-	c.caller = httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError}
+	c.caller = httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError, Observe: o.Observer}
 	return c, nil
 }
 

@@ -1,0 +1,123 @@
+package activities_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/workflows"
+)
+
+// Retries need attempt numbers and heartbeat details carried between
+// attempts, which only the workflow test environment provides (the activity
+// environment always runs attempt 1), so these run the real DeployAPITask
+// workflow with its retry policy around the real activity.
+func runDeployAPITask(t *testing.T, e *aaEnv, zip string) (workflows.DeployAPITaskResult, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(workflows.DeployAPITask)
+	env.RegisterActivity(e.cr)
+	env.ExecuteWorkflow(workflows.DeployAPITask, workflows.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
+		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"` + zip + `"`)}})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	var res workflows.DeployAPITaskResult
+	if err := env.GetWorkflowError(); err != nil {
+		return res, err
+	}
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res, nil
+}
+
+// A 429 means the Control Room refused the execution, so the retry Temporal
+// schedules after Retry-After must execute, not give up as Ambiguous.
+func TestThrottledExecutionIsRetriedAndRuns(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	holderDone := make(chan struct{})
+	var once sync.Once
+	e := newAAEnv(t, aaSetup{
+		sim: blockFirst(started, release),
+		// Free the slot before the 429 reaches the activity, so the retry
+		// finds it free whatever the (skipped) retry delay.
+		wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := &statusWriter{ResponseWriter: w}
+				h.ServeHTTP(rec, r)
+				if rec.status == http.StatusTooManyRequests {
+					once.Do(func() { close(release); <-holderDone })
+				}
+			})
+		},
+	})
+	go func() {
+		defer close(holderDone)
+		if _, err := execute(t, e, zipIn("60601")); err != nil {
+			t.Errorf("slot holder: %v", err)
+		}
+	}()
+	<-started
+	res, err := runDeployAPITask(t, e, "95134")
+	if err != nil {
+		t.Fatalf("throttled execution was not retried: %v", err)
+	}
+	if res.BotOutput["State"] != "California" {
+		t.Errorf("output = %+v", res.BotOutput)
+	}
+	c := e.sim.Counters()
+	if c.Get("execute.rejected") != 1 || c.Get("execute") != 3 {
+		t.Errorf("rejected %d, executions %d; want 1 rejected and 3 requests (holder, throttled, retry)",
+			c.Get("execute.rejected"), c.Get("execute"))
+	}
+}
+
+// A retried attempt whose previous attempt heartbeated "sent" and then
+// failed with an unknown outcome must not execute again.
+func TestRetryAfterSentIsAmbiguousWithoutExecuting(t *testing.T) {
+	var runs atomic.Int32
+	e := newAAEnv(t, aaSetup{sim: func(o *aasim.Options) {
+		o.APITasks[0].Run = func(in map[string]botvalue.Value) (map[string]botvalue.Value, error) {
+			if runs.Add(1) == 1 {
+				return nil, errors.New("bot runner crashed") // a 500: the task ran, its outcome is unknown
+			}
+			return map[string]botvalue.Value{"State": botvalue.Str("again")}, nil
+		}
+	}})
+	_, err := runDeployAPITask(t, e, "95134")
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != contract.ErrAmbiguous {
+		t.Fatalf("workflow error = %v, want Ambiguous", err)
+	}
+	if !strings.Contains(app.Error(), "previous attempt sent the execute request") {
+		t.Errorf("error does not explain why it stopped: %v", app)
+	}
+	if got := e.sim.Counters().Get("execute"); got != 1 {
+		t.Errorf("executions = %d, want 1: a non-idempotent task ran again", got)
+	}
+	if got := e.sessions.count(contract.UpdateAccessDetails); got != 1 {
+		t.Errorf("access-details updates = %d, want 1 (the second attempt stops before asking)", got)
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	w.status = s
+	w.ResponseWriter.WriteHeader(s)
+}

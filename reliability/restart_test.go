@@ -1,0 +1,145 @@
+package reliability
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/workflows"
+)
+
+// startFileServer starts a Temporal dev server persisted in db on addr.
+func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  temporalCLI,
+		LogLevel:      "error",
+		DBFilename:    db,
+		ClientOptions: &client.Options{HostPort: addr, Namespace: "default"},
+	})
+	if err != nil {
+		t.Fatalf("starting the file-backed dev server on %s: %v", addr, err)
+	}
+	return dev
+}
+
+// testServerRestart stops the Temporal server (file-backed) while sessions
+// hold tokens, API Tasks execute, bots and jobs run, and starts it again on
+// the same port: the same worker process carries on and every workflow
+// completes, with nothing deployed, started or queued twice.
+func testServerRestart(t *testing.T) {
+	n, down := pick(3, 6), pick(3*time.Second, 15*time.Second)
+	addr, db := freeAddr(), filepath.Join(workDir, "restart.db")
+	dev := startFileServer(t, addr, db)
+	keepUntilScan(func() { // the scan reads its histories
+		if dev != nil {
+			_ = dev.Stop()
+		}
+	})
+
+	demo := aasim.DefaultOptions()
+	demo.APITasks = []aasim.APITask{echoTask(8 * time.Second)}
+	demo.Bots[0].Deployed, demo.Bots[0].Running = time.Second, 15*time.Second
+	s := newStack(t, "restart", stackOptions{Sims: simenv.Options{AA: &demo}, HostPort: addr, Namespace: "default"})
+	s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+
+	var runs []client.WorkflowRun
+	for i := range n {
+		runs = append(runs,
+			s.start(ctx, fmt.Sprintf("restart-task-%d", i), contract.DeployAPITaskWorkflow, apiTaskInput("cr", fmt.Sprintf("task-%d", i), false)),
+			s.start(ctx, fmt.Sprintf("restart-bot-%d", i), contract.DeployBotWorkflow, botInput(fmt.Sprintf("bot-%d", i))),
+			s.start(ctx, fmt.Sprintf("restart-job-%d", i), contract.StartJobWorkflow,
+				workflows.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}),
+			s.start(ctx, fmt.Sprintf("restart-item-%d", i), contract.AddQueueItemWorkflow,
+				workflows.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: fmt.Sprintf("PO-%d", i),
+					SpecificContent: map[string]any{"n": float64(i)}}))
+	}
+	aa := s.Sims.AA.Counters()
+	deadline := time.Now().Add(time.Minute)
+	for int(s.Gate.executeInFlight.Load()) < n || aa.Get("deploy") < int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("work never got in flight: executions %d/%d, deploys %d/%d", s.Gate.executeInFlight.Load(), n, aa.Get("deploy"), n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	inFlight := s.Gate.executeInFlight.Load()
+	err := dev.Stop()
+	dev = nil
+	if err != nil {
+		t.Fatalf("stopping the dev server: %v", err)
+	}
+	time.Sleep(down)
+	dev = startFileServer(t, addr, db)
+	restartedAt := time.Now()
+
+	outcomes := waitAll(ctx, runs)
+	lost := 0
+	for _, o := range outcomes {
+		if o.err != nil {
+			lost++
+			t.Errorf("%s after the server restart: %v", o.id, o.err)
+			continue
+		}
+		var check string
+		switch key := o.id[len("restart-"):]; {
+		case key[:4] == "task":
+			var res workflows.DeployAPITaskResult
+			_ = json.Unmarshal(o.result, &res)
+			if res.BotOutput["State"] != "ran:"+key {
+				check = fmt.Sprintf("State %v, want ran:%s", res.BotOutput["State"], key)
+			}
+		case key[:3] == "bot":
+			var res workflows.DeployBotResult
+			_ = json.Unmarshal(o.result, &res)
+			if res.Status != "COMPLETED" || res.BotOutput["sOutput"] != "done: "+key {
+				check = fmt.Sprintf("%s %v", res.Status, res.BotOutput)
+			}
+		case key[:3] == "job":
+			var res workflows.StartJobResult
+			_ = json.Unmarshal(o.result, &res)
+			if res.State != "Successful" {
+				check = fmt.Sprintf("job state %s", res.State)
+			}
+		default:
+			var res workflows.AddQueueItemResult
+			_ = json.Unmarshal(o.result, &res)
+			if res.ID == 0 && !res.Duplicate {
+				check = fmt.Sprintf("no queue item: %+v", res)
+			}
+		}
+		if check != "" {
+			lost++
+			t.Errorf("%s: %s", o.id, check)
+		}
+	}
+	for i := range n {
+		if got := s.Gate.executionsOf(fmt.Sprintf("task-%d", i)); got != 1 {
+			t.Errorf("task-%d executed %d times, want 1", i, got)
+		}
+	}
+	orch := s.Sims.Orchestrator.Counters()
+	if aa.Get("deploy") != int64(n) || orch.Get("startJobs") != int64(n) || s.Sims.Orchestrator.Jobs() != n {
+		t.Errorf("deploys %d, StartJobs calls %d, jobs %d; want %d each (nothing repeated)", aa.Get("deploy"), orch.Get("startJobs"), s.Sims.Orchestrator.Jobs(), n)
+	}
+	for _, id := range []string{contract.AASessionID("cr"), contract.OrchestratorSessionID("orch")} {
+		if _, err := s.token(ctx, id, time.Second); err != nil {
+			t.Errorf("session %s after the restart: %v", id, err)
+		}
+	}
+	t.Logf("reliability: server-restart: tried a %s Temporal outage (file-backed dev server stopped and restarted) under %d API Tasks (%d executing), %d bots, %d jobs, %d queue items; "+
+		"all done %s after the restart, logins %d, lost %d",
+		down, n, inFlight, n, n, n, time.Since(restartedAt).Round(time.Second), aa.Get("login"), lost)
+}
