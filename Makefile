@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL    := $(GOBIN)/temporal
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all build test vet fmt-check unit run bench test-reliability temporal-cli clean
+.PHONY: all build test vet fmt-check unit run bench test-reliability fuzz temporal-cli clean
 
 all: build
 
@@ -38,6 +38,30 @@ run: temporal-cli build
 
 bench: temporal-cli
 	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+
+# The reliability suite in its long form (worker SIGKILLs, platform outage,
+# Temporal restart, bad input, secrets scan), then every fuzz target.
+# `make test` runs the same suite in its short form.
+test-reliability: temporal-cli
+	RPAFLOW_RELIABILITY=long RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 \
+		$(GO) test -race -count=1 -timeout 30m -v -run TestReliability ./reliability
+	$(MAKE) fuzz
+
+# Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
+FUZZTIME    ?= 10s
+FUZZ_TARGETS := \
+	./providers/automationanywhere/botvalue:FuzzUnmarshalJSON \
+	./providers/automationanywhere/botvalue:FuzzFromPlain \
+	./providers/automationanywhere:FuzzParseError \
+	./providers/internal/jwt:FuzzParse \
+	./providers/uipath/orchestrator:FuzzParseError \
+	./providers/uipath/automationhub:FuzzParseError \
+	./internal/config:FuzzLoadFrom
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 clean:
 	rm -rf bin .local

@@ -32,10 +32,25 @@ func TestReliability(t *testing.T) {
 		}
 	})
 	t.Run("cases", func(t *testing.T) {
-		t.Run("WorkerKilled", func(t *testing.T) { t.Parallel(); testWorkerKilled(t) })
-		t.Run("PlatformOutage", func(t *testing.T) { t.Parallel(); testPlatformOutage(t) })
-		t.Run("ServerRestart", func(t *testing.T) { t.Parallel(); testServerRestart(t) })
-		t.Run("BadInput", func(t *testing.T) { t.Parallel(); testBadInput(t) })
+		// The cases mostly wait on timeouts, so they all run at once
+		// whatever -parallel is (t.Run may be called from several goroutines).
+		var wg sync.WaitGroup
+		for _, c := range []struct {
+			name string
+			fn   func(*testing.T)
+		}{
+			{"WorkerKilled", testWorkerKilled},
+			{"PlatformOutage", testPlatformOutage},
+			{"ServerRestart", testServerRestart},
+			{"BadInput", testBadInput},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run(c.name, c.fn)
+			}()
+		}
+		wg.Wait()
 	})
 	t.Run("Secrets", testSecrets)
 }
