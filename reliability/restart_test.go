@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
 // testServerRestart stops the Temporal server (file-backed) while sessions
 // hold tokens, API Tasks execute, bots and jobs run, and starts it again on
 // the same port: the same worker process carries on and every workflow
-// completes, with nothing deployed, started or queued twice.
+// completes, with nothing executed, deployed, started or queued twice. A
+// non-idempotent API Task may end Ambiguous instead (see below).
 func testServerRestart(t *testing.T) {
 	n, down := pick(3, 6), pick(3*time.Second, 15*time.Second)
 	addr, db := freeAddr(), filepath.Join(workDir, "restart.db")
@@ -60,6 +62,7 @@ func testServerRestart(t *testing.T) {
 	for i := range n {
 		runs = append(runs,
 			s.start(ctx, fmt.Sprintf("restart-task-%d", i), contract.DeployAPITaskWorkflow, apiTaskInput("cr", fmt.Sprintf("task-%d", i), false)),
+			s.start(ctx, fmt.Sprintf("restart-itask-%d", i), contract.DeployAPITaskWorkflow, apiTaskInput("cr", fmt.Sprintf("itask-%d", i), true)),
 			s.start(ctx, fmt.Sprintf("restart-bot-%d", i), contract.DeployBotWorkflow, botInput(fmt.Sprintf("bot-%d", i))),
 			s.start(ctx, fmt.Sprintf("restart-job-%d", i), contract.StartJobWorkflow,
 				workflows.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}),
@@ -69,9 +72,9 @@ func testServerRestart(t *testing.T) {
 	}
 	aa := s.Sims.AA.Counters()
 	deadline := time.Now().Add(time.Minute)
-	for int(s.Gate.executeInFlight.Load()) < n || aa.Get("deploy") < int64(n) {
+	for int(s.Gate.executeInFlight.Load()) < 2*n || aa.Get("deploy") < int64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("work never got in flight: executions %d/%d, deploys %d/%d", s.Gate.executeInFlight.Load(), n, aa.Get("deploy"), n)
+			t.Fatalf("work never got in flight: executions %d/%d, deploys %d/%d", s.Gate.executeInFlight.Load(), 2*n, aa.Get("deploy"), n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -86,8 +89,16 @@ func testServerRestart(t *testing.T) {
 	restartedAt := time.Now()
 
 	outcomes := waitAll(ctx, runs)
-	lost := 0
+	lost, ambiguous := 0, 0
 	for _, o := range outcomes {
+		// A non-idempotent execution that finishes while the server is down
+		// may have its result lost (the attempt's heartbeat timeout passes
+		// before the SDK's delayed report lands); the retry then refuses to
+		// run it again. That is Ambiguous, never a second execution.
+		if strings.HasPrefix(o.id, "restart-task-") && errType(o.err) == contract.ErrAmbiguous {
+			ambiguous++
+			continue
+		}
 		if o.err != nil {
 			lost++
 			t.Errorf("%s after the server restart: %v", o.id, o.err)
@@ -95,19 +106,19 @@ func testServerRestart(t *testing.T) {
 		}
 		var check string
 		switch key := o.id[len("restart-"):]; {
-		case key[:4] == "task":
+		case strings.HasPrefix(key, "task") || strings.HasPrefix(key, "itask"):
 			var res workflows.DeployAPITaskResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.BotOutput["State"] != "ran:"+key {
 				check = fmt.Sprintf("State %v, want ran:%s", res.BotOutput["State"], key)
 			}
-		case key[:3] == "bot":
+		case strings.HasPrefix(key, "bot"):
 			var res workflows.DeployBotResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.Status != "COMPLETED" || res.BotOutput["sOutput"] != "done: "+key {
 				check = fmt.Sprintf("%s %v", res.Status, res.BotOutput)
 			}
-		case key[:3] == "job":
+		case strings.HasPrefix(key, "job"):
 			var res workflows.StartJobResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.State != "Successful" {
@@ -127,7 +138,8 @@ func testServerRestart(t *testing.T) {
 	}
 	for i := range n {
 		if got := s.Gate.executionsOf(fmt.Sprintf("task-%d", i)); got != 1 {
-			t.Errorf("task-%d executed %d times, want 1", i, got)
+			lost++
+			t.Errorf("non-idempotent task-%d reached the platform %d times, want once", i, got)
 		}
 	}
 	orch := s.Sims.Orchestrator.Counters()
@@ -139,7 +151,7 @@ func testServerRestart(t *testing.T) {
 			t.Errorf("session %s after the restart: %v", id, err)
 		}
 	}
-	t.Logf("reliability: server-restart: tried a %s Temporal outage (file-backed dev server stopped and restarted) under %d API Tasks (%d executing), %d bots, %d jobs, %d queue items; "+
-		"all done %s after the restart, logins %d, lost %d",
-		down, n, inFlight, n, n, n, time.Since(restartedAt).Round(time.Second), aa.Get("login"), lost)
+	t.Logf("reliability: server-restart: tried a %s Temporal outage (file-backed dev server stopped and restarted) under %d+%d non-idempotent+idempotent API Tasks (%d executing), %d bots, %d jobs, %d queue items; "+
+		"all done %s after the restart, %d non-idempotent ended Ambiguous (executed once, result lost), logins %d, lost %d",
+		down, n, n, inFlight, n, n, n, time.Since(restartedAt).Round(time.Second), ambiguous, aa.Get("login"), lost)
 }
