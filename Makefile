@@ -29,8 +29,12 @@ unit:
 	$(GO) test $(TEST_FLAGS) -short ./...
 
 # vet + unit tests + integration tests against a real dev server started by the tests.
+# Packages that start their own dev server run one at a time (-p 1): on a
+# 2-core machine two servers plus workers would skew the timing they check.
+SERVER_PKGS := ./integration/... ./reliability/...
 test: fmt-check vet temporal-cli
-	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) ./...
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /integration -e /reliability)
+	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) -p 1 $(SERVER_PKGS)
 
 # The local stack: dev server, simulators, worker, a demo deployment; Ctrl-C stops it.
 run: temporal-cli build

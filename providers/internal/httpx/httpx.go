@@ -133,10 +133,14 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
+	const maxDelay = 10 * time.Minute
 	var d time.Duration
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 {
+		switch {
+		case n != n || n <= 0: // NaN or not in the future
 			return 0
+		case n >= maxDelay.Seconds(): // also +Inf and values that would overflow
+			return maxDelay
 		}
 		d = time.Duration(n * float64(time.Second))
 	} else if t, err := http.ParseTime(v); err == nil {
@@ -145,7 +149,7 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	if d < 0 {
 		return 0
 	}
-	return min(d, 10*time.Minute)
+	return min(d, maxDelay)
 }
 
 // snippet returns a short printable prefix of an unparsed error body.

@@ -31,6 +31,9 @@ func TestRetryAfter(t *testing.T) {
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0}, // a date in the past
 		{now.Add(time.Hour).Format(http.TimeFormat), 10 * time.Minute},
 		{"soon", 0},
+		{"99999999999", 10 * time.Minute}, // would overflow a Duration
+		{"Inf", 10 * time.Minute},
+		{"NaN", 0},
 	}
 	for _, c := range cases {
 		if got := RetryAfter(c.in, now); got != c.want {
