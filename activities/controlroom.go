@@ -52,7 +52,10 @@ type RenewResult struct {
 	LoggedIn   bool                           `json:"loggedIn,omitempty"`
 	Refreshed  bool                           `json:"refreshed,omitempty"`
 	Details    map[string]contract.CachedPath `json:"details,omitempty"`
-	PathErrors map[string]string              `json:"pathErrors,omitempty"`
+	PathErrors map[string]string              `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
+	// PathsFailed: the access-details call failed (retryably) after a new
+	// token was obtained; the token is kept and the paths are tried again.
+	PathsFailed string `json:"pathsFailed,omitempty"`
 }
 
 // AARenewSession logs in, refreshes or validates, then fetches access details.
@@ -119,10 +122,7 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 		if res.Credential != nil {
 			// Keep the new token even though the paths failed: the session
 			// must not lose a login it already paid for.
-			res.PathErrors = map[string]string{}
-			for _, p := range in.Paths {
-				res.PathErrors[p] = "retry: " + err.Error()
-			}
+			res.PathsFailed = err.Error()
 			return res, nil
 		}
 		return RenewResult{}, classify(err, callKind{cachedToken: true})

@@ -148,8 +148,8 @@ func TestRenewSessionPathsFailTokenKept(t *testing.T) {
 	if res.Credential == nil || !res.LoggedIn {
 		t.Fatalf("result = %+v, want the new token", res)
 	}
-	if msg := res.PathErrors[aasim.ZipCodeTaskPath]; !strings.HasPrefix(msg, "retry: ") || !strings.Contains(msg, "503") {
-		t.Errorf("path error = %q, want a retry marker with the status", msg)
+	if len(res.PathErrors) != 0 || !strings.Contains(res.PathsFailed, "503") {
+		t.Errorf("pathErrors = %v, pathsFailed = %q; want no permanent path error and the 503 as a retryable failure", res.PathErrors, res.PathsFailed)
 	}
 	// Without a new token there is nothing to keep: the failure is retryable.
 	_, err = renew(t, e, activities.RenewInput{Profile: "cr", Token: res.Credential.Token, Paths: []string{aasim.ZipCodeTaskPath}})

@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -313,18 +312,13 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 		delete(s.pending, p)
 		delete(s.pathErr, p)
 	}
-	retryPaths := false
 	for _, p := range sortedKeys(res.PathErrors) {
-		msg := res.PathErrors[p]
-		if rest, ok := strings.CutPrefix(msg, "retry: "); ok {
-			s.lastErr, retryPaths = rest, true
-			continue
-		}
-		s.pathErr[p] = msg
+		s.pathErr[p] = res.PathErrors[p]
 		delete(s.pending, p)
 		delete(s.st.Paths, p)
 	}
-	if retryPaths {
+	if res.PathsFailed != "" { // pending paths stay pending and are tried again
+		s.lastErr, s.lastErrType = res.PathsFailed, contract.ErrUnavailable
 		s.failures++
 		s.backoffUntil = now.Add(s.retryDelay(now))
 	}

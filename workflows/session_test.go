@@ -957,3 +957,40 @@ func TestControlRoomSession_ContinueAsNewKeepsAuthFailedBackoff(t *testing.T) {
 		t.Fatalf("next run tried %d logins within the carried backoff, want none", len(calls))
 	}
 }
+
+// When the access-details call fails after a login, the session keeps the
+// new token (no second login) and fetches the paths again after a backoff.
+func TestControlRoomSession_PathsFailedKeepsTokenAndRetries(t *testing.T) {
+	env := newEnv(t)
+	var calls []activities.RenewInput
+	env.OnActivity(cr.AARenewSession, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RenewInput) (activities.RenewResult, error) {
+			calls = append(calls, in)
+			now := env.Now()
+			if len(calls) == 1 {
+				return activities.RenewResult{LoggedIn: true, PathsFailed: "HTTP 503",
+					Credential: &activities.Credential{Token: "tok-1", IssuedAt: now, Expiry: now.Add(aaLife)}}, nil
+			}
+			return activities.RenewResult{Details: map[string]contract.CachedPath{
+				"Bots\\A": {URL: "https://x.automationanywhere.digital/e", Headers: map[string]string{"X-Authorization": "task"}, FetchedAt: now}}}, nil
+		})
+	env.OnActivity(cr.AALogout, mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	got := sendUpdate[contract.AccessDetailsResult](env, time.Second, contract.UpdateAccessDetails,
+		contract.AccessDetailsRequest{Paths: []string{"Bots\\A"}})
+	var st contract.SessionStatus
+	statusAt(t, env, time.Minute, &st)
+	logoutAt(env, 2*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if !got.done || got.err != nil || got.val.Details["Bots\\A"].URL == "" {
+		t.Fatalf("accessDetails = %+v (err %v), want details after the retry", got.val, got.err)
+	}
+	if len(calls) != 2 || calls[1].Action != "" || calls[1].Token != "tok-1" {
+		t.Fatalf("renewals = %+v, want a login then a paths-only retry with the kept token", calls)
+	}
+	if st.Generation != 1 || st.Logins != 1 {
+		t.Fatalf("status = %+v, want one login, generation 1", st)
+	}
+}
