@@ -72,7 +72,12 @@ func pollUntil(ctx context.Context, o pollOptions, check func(ctx context.Contex
 		p.Interval = o.initial
 	}
 	for {
-		if err := o.budget.Wait(ctx, o.profile); err != nil {
+		// Many waits can share one budget: keep heartbeating while queued
+		// so a long queue is not mistaken for a dead worker.
+		stop := heartbeatEvery(ctx, 10*time.Second, p)
+		err := o.budget.Wait(ctx, o.profile)
+		stop()
+		if err != nil {
 			return err
 		}
 		status, done, err := check(ctx)

@@ -67,17 +67,9 @@ func StartJob(ctx workflow.Context, in StartJobInput) (_ StartJobResult, err err
 	return res, nil
 }
 
-// AddQueueItemInput adds one item to an Orchestrator queue.
-type AddQueueItemInput struct {
-	Profile         string         `json:"profile"`
-	Folder          string         `json:"folder"`
-	Queue           string         `json:"queue"`
-	Reference       string         `json:"reference,omitempty"`
-	Priority        string         `json:"priority,omitempty"`
-	SpecificContent map[string]any `json:"specificContent,omitempty"`
-	DeferDate       *time.Time     `json:"deferDate,omitempty"`
-	DueDate         *time.Time     `json:"dueDate,omitempty"`
-}
+// AddQueueItemInput adds one item to an Orchestrator queue. It is what the
+// activity takes: the workflow only validates it first.
+type AddQueueItemInput = activities.QueueItemInput
 
 // AddQueueItemResult is the added item, or the one already holding the reference.
 type AddQueueItemResult = activities.QueueItemResult
@@ -108,9 +100,7 @@ func AddQueueItem(ctx workflow.Context, in AddQueueItemInput) (AddQueueItemResul
 		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
 	var res activities.QueueItemResult
-	err := workflow.ExecuteActivity(ctx, orch.OrchAddQueueItem, activities.QueueItemInput{Profile: in.Profile, Folder: in.Folder,
-		Queue: in.Queue, Reference: in.Reference, Priority: in.Priority, SpecificContent: in.SpecificContent,
-		DeferDate: in.DeferDate, DueDate: in.DueDate}).Get(ctx, &res)
+	err := workflow.ExecuteActivity(ctx, orch.OrchAddQueueItem, in).Get(ctx, &res)
 	return res, err
 }
 
