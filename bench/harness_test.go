@@ -85,6 +85,9 @@ type stack struct {
 	stop      func()
 }
 
+// simURLPlaceholder in an extra variable stands for the simulator's URL.
+const simURLPlaceholder = "{simURL}"
+
 type stackOptions struct {
 	Sims  simenv.Options
 	Extra map[string]string
@@ -114,7 +117,7 @@ func startStack(ds *testsuite.DevServer, name string, o stackOptions) (*stack, e
 		env[k] = v
 	}
 	for k, v := range o.Extra {
-		env[k] = v
+		env[k] = strings.ReplaceAll(v, simURLPlaceholder, srv.URL)
 	}
 	cfg, err := config.LoadFrom(env)
 	if err != nil {

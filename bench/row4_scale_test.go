@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+)
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// scale is row 4: K sessions with 20 s tokens on one worker.
+func (r *runner) scale(ctx context.Context) error {
+	k := envInt("RPAFLOW_BENCH_SESSIONS", 200)
+	window := envDur("RPAFLOW_BENCH_SCALE_WINDOW", time.Minute)
+	lifetime := 20 * time.Second
+	every := 10 * time.Second // consumers and status queries, per session
+	minValidity := 3 * time.Second
+	r.rep.Params["RPAFLOW_BENCH_SESSIONS"] = fmt.Sprint(k)
+	r.rep.Params["RPAFLOW_BENCH_SCALE_WINDOW"] = window.String()
+
+	ao := aasim.DefaultOptions()
+	ao.Users[0].MultipleLogin = true // K profiles of one user hold K sessions at once
+	extra := map[string]string{}
+	names := []string{"cr", "orch", "hub"}
+	for i := range k {
+		p := fmt.Sprintf("s%04d", i)
+		names = append(names, p)
+		up := strings.ToUpper(p)
+		for kk, v := range map[string]string{"KIND": "automationanywhere", "ALLOW_HTTP": "true", "USERNAME": aasim.DemoUsername, "API_KEY": aasim.DemoAPIKey} {
+			extra["RPAFLOW_"+up+"_"+kk] = v
+		}
+	}
+	extra["RPAFLOW_PROFILES"] = strings.Join(names, ",")
+	s, err := startStack(r.ds, "scale", stackOptions{Sims: simenv.Options{AA: &ao, AATokenLifetime: lifetime}, Extra: withURLs(extra, names[3:])})
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
+	ref := func(i int) activities.SessionRef {
+		return activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: fmt.Sprintf("s%04d", i)}
+	}
+	tokenOf := func(ctx context.Context, i int) (contract.TokenResult, error) {
+		var res contract.TokenResult
+		err := sess.Update(ctx, ref(i), contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)}, &res)
+		return res, err
+	}
+
+	heap0 := heapInuse()
+	if _, _, errs := batch(ctx, k, 20, func(ctx context.Context, i int) error { _, err := tokenOf(ctx, i); return err }); len(errs) > 0 {
+		return fmt.Errorf("starting %d sessions: %d failed, first: %w\n%s", k, len(errs), errs[0], s.Logs)
+	}
+	heap1 := heapInuse()
+
+	// CPU floor: the same refresh made directly with the provider client.
+	hc, err := aa.New(aa.Options{BaseURL: s.SimURL, Username: aasim.DemoUsername, APIKey: aasim.DemoAPIKey, AllowHTTP: true})
+	if err != nil {
+		return err
+	}
+	tok, err := hc.Login(ctx)
+	if err != nil {
+		return err
+	}
+	const direct = 200
+	c0 := cpuTime()
+	for range direct {
+		if tok, err = hc.Refresh(ctx, tok.Value); err != nil {
+			return fmt.Errorf("direct refresh: %w", err)
+		}
+	}
+	directCPU := (cpuTime() - c0) / direct
+
+	k0 := s.Sims.AA.Counters().Snapshot()
+	c0 = cpuTime()
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	var mu sync.Mutex
+	var served, expired, short, rejected, consumerErrs, queries int
+	var lags []float64
+	var wg sync.WaitGroup
+	for i := range k {
+		offset := time.Duration(i) * every / time.Duration(k)
+		wg.Add(2)
+		go func() { // a consumer: asks for a token and checks it with the Control Room
+			defer wg.Done()
+			if !sleepCtx(wctx, offset) {
+				return
+			}
+			for {
+				res, err := tokenOf(wctx, i)
+				at := time.Now()
+				if wctx.Err() != nil {
+					return
+				}
+				ok := false
+				if err == nil {
+					ok, err = hc.Validate(wctx, res.Token)
+				}
+				mu.Lock()
+				switch {
+				case err != nil:
+					consumerErrs++
+				default:
+					served++
+					if !res.Expiry.After(at) {
+						expired++
+					} else if res.Expiry.Sub(at) < minValidity {
+						short++
+					}
+					if !ok {
+						rejected++
+					}
+				}
+				mu.Unlock()
+				if !sleepCtx(wctx, every) {
+					return
+				}
+			}
+		}()
+		go func() { // the status query: scheduled renewal per generation vs when it happened
+			defer wg.Done()
+			if !sleepCtx(wctx, offset+every/2) {
+				return
+			}
+			id := ref(i).ID()
+			next := map[int64]time.Time{}
+			done := map[int64]bool{}
+			for {
+				v, err := s.Client.QueryWorkflow(wctx, id, "", contract.QueryStatus)
+				var st contract.SessionStatus
+				if err == nil && v.Get(&st) == nil {
+					mu.Lock()
+					queries++
+					if prev, ok := next[st.Generation-1]; ok && !done[st.Generation] && !st.LastRefresh.IsZero() {
+						done[st.Generation] = true
+						lags = append(lags, st.LastRefresh.Sub(prev).Seconds()/lifetime.Seconds())
+					}
+					mu.Unlock()
+					next[st.Generation] = st.NextRenewal
+				}
+				if !sleepCtx(wctx, every) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - c0
+	k1 := s.Sims.AA.Counters().Snapshot()
+	renewals := (k1["refresh"] - k0["refresh"]) + (k1["login"] - k0["login"])
+
+	// End the sessions so they stop renewing on the dev server.
+	_, _, _ = batch(ctx, k, 20, func(ctx context.Context, i int) error {
+		return sess.Update(ctx, ref(i), contract.UpdateLogout, nil, nil)
+	})
+
+	row := "4 scale"
+	p99 := Percentile(lags, 99)
+	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("refresh lag p99, fraction of the %s lifetime (%d renewals seen)", lifetime, len(lags)),
+		Rpaflow: p99, Floor: F(0), FloorName: "on schedule", Target: "< 0.2 (renewal at 75–80% must land before expiry)", Met: B(p99 < 0.2)})
+	r.rep.Add(Line{Row: row, Metric: "refresh lag p50, fraction of lifetime", Rpaflow: Percentile(lags, 50), Floor: F(0), FloorName: "on schedule"})
+	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("renewals (logins + refreshes) in %s", elapsed.Round(time.Second)), Rpaflow: float64(renewals)})
+	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("tokens served expired / short of minValidity / rejected by the Control Room (of %d)", served),
+		Rpaflow: float64(expired + short + rejected), Floor: F(0), FloorName: "none", Target: "0", Met: B(expired+short+rejected == 0 && served > 0)})
+	r.rep.Add(Line{Row: row, Metric: "worker heap per session (HeapInuse delta / K)", Unit: "KiB", Rpaflow: float64(int64(heap1)-int64(heap0)) / float64(k) / 1024})
+	r.rep.Add(Line{Row: row, Metric: "process CPU per renewal", Unit: "ms", Rpaflow: cpu.Seconds() * 1000 / float64(max(renewals, 1)),
+		Floor: F(directCPU.Seconds() * 1000), FloorName: "direct provider-client refresh, same process", Ratio: Ratio(cpu.Seconds()/float64(max(renewals, 1)), directCPU.Seconds())})
+	r.rep.Note("row 4: %d ControlRoomSession workflows (one profile each, one multi-login simulator user) on one in-process worker, %s tokens, measured for %s after all had logged in. Every %s each session's consumer asks for a token (minValidity %s) and checks it with the Control Room's validate call, and a status query reads the generation's scheduled renewal (nextRenewal) and, one generation later, lastRefresh: lag = lastRefresh − scheduled (lastRefresh is when the renewal's result reached the workflow). %d consumer calls failed (errors, not bad tokens), %d status queries answered. Heap is after two GCs, before and after the sessions started (worker cache + simulator + client state). CPU is the whole process (worker, simulator, %d consumers, queries: %.0f%% of one core on average) per login/refresh; the floor is the CPU of %d direct refresh calls against the same in-process simulator.",
+		k, lifetime, window, every, minValidity, consumerErrs, queries, k, 100*cpu.Seconds()/elapsed.Seconds(), direct)
+	if served == 0 || len(lags) == 0 {
+		return fmt.Errorf("no tokens served (%d) or no renewals observed (%d)\n%s", served, len(lags), s.Logs)
+	}
+	return nil
+}
+
+// withURLs marks the extra profiles' URLs to be filled in by startStack.
+func withURLs(extra map[string]string, profiles []string) map[string]string {
+	for _, p := range profiles {
+		extra["RPAFLOW_"+strings.ToUpper(p)+"_URL"] = simURLPlaceholder
+	}
+	return extra
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
