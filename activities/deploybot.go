@@ -29,7 +29,7 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (string, 
 	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
 	for try := 0; ; try++ {
-		tok, err := sessionToken(ctx, a.Sessions, ref, time.Minute)
+		tok, err := sessionToken(ctx, a.Sessions, ref, callValidity)
 		if err != nil {
 			return "", err
 		}
@@ -75,8 +75,8 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 	var tok contract.TokenResult
 	var last *aa.Activity
 	check := func(ctx context.Context) (string, bool, error) {
-		if tok.Token == "" || time.Until(tok.Expiry) < time.Minute {
-			t, err := sessionToken(ctx, a.Sessions, ref, 2*time.Minute)
+		if tok.Token == "" || time.Until(tok.Expiry) < callValidity {
+			t, err := sessionToken(ctx, a.Sessions, ref, callValidity)
 			if err != nil {
 				return "", false, err
 			}

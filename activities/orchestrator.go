@@ -38,7 +38,7 @@ func (a *Orchestrator) OrchAuthenticate(ctx context.Context, profile string) (Cr
 func (a *Orchestrator) withToken(ctx context.Context, profile string, call func(token string) error) error {
 	ref := SessionRef{WorkflowType: contract.OrchestratorSessionWorkflow, Profile: profile}
 	for try := 0; ; try++ {
-		tok, err := sessionToken(ctx, a.Sessions, ref, time.Minute)
+		tok, err := sessionToken(ctx, a.Sessions, ref, callValidity)
 		if err != nil {
 			return err
 		}

@@ -207,7 +207,7 @@ func TestRegistryMessages(t *testing.T) {
 	}
 	_, err = reg.Orchestrator("cr")
 	app = wantClass(t, err, contract.ErrInvalidInput)
-	for _, want := range []string{`"cr" is a automationanywhere profile`, "needs a uipath-orchestrator profile", "known uipath-orchestrator profiles: orch"} {
+	for _, want := range []string{`"cr" is configured with kind automationanywhere`, "needs kind uipath-orchestrator", "known uipath-orchestrator profiles: orch"} {
 		if !strings.Contains(app.Error(), want) {
 			t.Errorf("wrong kind message %q lacks %q", app.Error(), want)
 		}

@@ -84,7 +84,7 @@ func (r *Registry) check(profile, kind string) error {
 			profile, kind, r.list(kind), kind)
 	}
 	if got != kind {
-		return invalidInput("profile", "%q is a %s profile, but this workflow needs a %s profile; known %s profiles: %s",
+		return invalidInput("profile", "%q is configured with kind %s, but this workflow needs kind %s; known %s profiles: %s",
 			profile, got, kind, kind, r.list(kind))
 	}
 	return nil

@@ -77,6 +77,11 @@ func sessionError(s SessionRef, update string, err error) error {
 	return newError(contract.ErrUnavailable, fmt.Sprintf("session %s: update %s: %v", s.ID(), update, err), ErrorInfo{}, 0)
 }
 
+// callValidity is what rpaflow's own activities ask a session for: enough
+// for one call within the provider's 30 s HTTP timeout. Waits re-ask when
+// less remains, so tokens of any lifetime above it serve them.
+const callValidity = 30 * time.Second
+
 // sessionToken asks a session for a token valid at least minValidity.
 func sessionToken(ctx context.Context, ss Sessions, s SessionRef, minValidity time.Duration) (contract.TokenResult, error) {
 	var res contract.TokenResult
