@@ -79,6 +79,9 @@ func (r *Report) Markdown() string {
 		}
 		if l.Ratio != nil {
 			ratio = fmt.Sprintf("%.2f", *l.Ratio)
+			if math.Abs(*l.Ratio) < 0.01 {
+				ratio = fmt.Sprintf("%.2g", *l.Ratio)
+			}
 		}
 		if l.Met != nil {
 			met = map[bool]string{true: "yes", false: "NO"}[*l.Met]
