@@ -184,10 +184,13 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 		}
 	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
-	minValidity := c.ExecuteTimeout() + 15*time.Second
 	for try := 0; ; try++ {
 		var det contract.AccessDetailsResult
-		req := contract.AccessDetailsRequest{Paths: []string{in.Path}, MinValidity: contract.Duration(minValidity)}
+		// No extra validity: accessDetailsMaxAge is AA's refresh advice, not
+		// an expiry (a task token lives hours), so details just under the
+		// max age may start an execution; that keeps fetches to one per path
+		// per max age.
+		req := contract.AccessDetailsRequest{Paths: []string{in.Path}}
 		if err := a.Sessions.Update(ctx, ref, contract.UpdateAccessDetails, req, &det); err != nil {
 			return ExecuteResult{}, err
 		}

@@ -214,9 +214,12 @@ func (s *session) renewalTime() time.Time {
 	return s.st.IssuedAt.Add(time.Duration(frac * float64(life)))
 }
 
-// warmAt is when a warm path's details are fetched again (at 80% of max age).
+// warmAt is when a warm path's details are fetched again: as they reach the
+// max age, so a path in use costs one fetch per max age and a consumer never
+// holds details older than it (one asking for extra validity may wait for
+// the fetch in the last moments of an entry's life).
 func (s *session) warmAt(e *contract.CachedPath) time.Time {
-	return e.FetchedAt.Add(s.maxAge() * 4 / 5)
+	return e.FetchedAt.Add(s.maxAge())
 }
 
 // nextWake is the earliest moment the loop has something to do.

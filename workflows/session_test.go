@@ -440,8 +440,8 @@ func TestControlRoomSession_AccessDetailsKeepWarmAndDrop(t *testing.T) {
 		}
 	}
 	hot := f.callsWithPath("Hot")
-	// Fetched at 1m, then kept warm at 80% of max age (every 4m) while used
-	// within 15m (last use at 12m), then no more.
+	// Fetched at 1m, then kept warm as the details reach the max age (every
+	// 5m) while used within 15m (last use at 12m), then no more.
 	var offs []time.Duration
 	for _, c := range hot {
 		offs = append(offs, c.at.Sub(t0))
@@ -450,8 +450,8 @@ func TestControlRoomSession_AccessDetailsKeepWarmAndDrop(t *testing.T) {
 		t.Fatalf("Hot fetched at %v: not kept warm", offs)
 	}
 	for i := 1; i < len(hot); i++ {
-		if d := hot[i].at.Sub(hot[i-1].at); d >= 5*time.Minute || d < 3*time.Minute {
-			t.Fatalf("Hot refreshed at %v: want every 4m (before the 5m max age)", offs)
+		if d := hot[i].at.Sub(hot[i-1].at); d != 5*time.Minute {
+			t.Fatalf("Hot refreshed at %v: want every 5m (one fetch per max age)", offs)
 		}
 	}
 	if lastUse := t0.Add(12 * time.Minute); hot[len(hot)-1].at.After(lastUse.Add(15 * time.Minute)) {
