@@ -118,7 +118,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	// deployment's wait keep polling for a minute.
 	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second,
 		MaxHeartbeatThrottleInterval: 10 * time.Second})
-	Register(w, Deps{Registry: reg, Sessions: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue},
+	Register(w, Deps{Registry: reg, Sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue}},
 		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)

@@ -1,0 +1,94 @@
+package activities
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// countingSessions answers like a session and counts what reaches it.
+type countingSessions struct {
+	now     *time.Time
+	calls   map[string]int
+	gen     int64
+	lifeTok time.Duration
+}
+
+func (f *countingSessions) Update(_ context.Context, _ SessionRef, update string, arg, result any) error {
+	f.calls[update]++
+	switch update {
+	case contract.UpdateToken:
+		*result.(*contract.TokenResult) = contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), Generation: f.gen}
+	case contract.UpdateAccessDetails:
+		res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
+		for _, p := range arg.(contract.AccessDetailsRequest).Paths {
+			res.Details[p] = contract.AccessDetail{URL: "u", Generation: f.gen, FetchedAt: *f.now, ValidUntil: f.now.Add(5 * time.Minute)}
+		}
+		*result.(*contract.AccessDetailsResult) = res
+	case contract.UpdateInvalidate:
+		f.gen++
+	}
+	return nil
+}
+
+func TestCachedSessionsServesWhileValidAndForgetsRejected(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	next := &countingSessions{now: &now, calls: map[string]int{}, gen: 1, lifeTok: 20 * time.Minute}
+	c := &CachedSessions{Next: next, Now: func() time.Time { return now }}
+	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	ctx := context.Background()
+	details := func() contract.AccessDetail {
+		var res contract.AccessDetailsResult
+		if err := c.Update(ctx, ref, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"P"}}, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res.Details["P"]
+	}
+	token := func(minV time.Duration) contract.TokenResult {
+		var res contract.TokenResult
+		if err := c.Update(ctx, ref, contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minV)}, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	for i := 0; i < 10; i++ {
+		details()
+		now = now.Add(20 * time.Second) // 10 uses over 3m20s
+	}
+	if got := next.calls[contract.UpdateAccessDetails]; got != 1 {
+		t.Fatalf("10 uses within the details' life reached the session %d times, want 1", got)
+	}
+	now = now.Add(75 * time.Second) // 4m35s old: inside the last tenth
+	details()
+	if got := next.calls[contract.UpdateAccessDetails]; got != 2 {
+		t.Fatalf("details in their last tenth were served locally (%d session calls), want a session call", got)
+	}
+
+	token(30 * time.Second)
+	token(30 * time.Second)
+	if got := next.calls[contract.UpdateToken]; got != 1 {
+		t.Fatalf("token asked of the session %d times, want 1", got)
+	}
+	now = now.Add(19*time.Minute + 40*time.Second) // 20 s left: less than asked
+	token(30 * time.Second)
+	if got := next.calls[contract.UpdateToken]; got != 2 {
+		t.Fatalf("a token short of minValidity was served locally")
+	}
+
+	// A rejection drops the entry of that generation and reaches the session.
+	d := details()
+	var inv contract.InvalidateResult
+	if err := c.Update(ctx, ref, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: d.Generation, Path: "P"}, &inv); err != nil {
+		t.Fatal(err)
+	}
+	before := next.calls[contract.UpdateAccessDetails]
+	if got := details(); got.Generation != d.Generation+1 || next.calls[contract.UpdateAccessDetails] != before+1 {
+		t.Fatalf("after invalidate got generation %d with %d session calls; want the session's new generation", got.Generation, next.calls[contract.UpdateAccessDetails]-before)
+	}
+	if next.calls[contract.UpdateInvalidate] != 1 {
+		t.Fatalf("invalidate did not reach the session")
+	}
+}
