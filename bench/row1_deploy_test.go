@@ -61,7 +61,7 @@ func (r *runner) deployments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer func() { _ = s.Stop() }() // a worker slow to stop only delays the next row
 
 	bareQueue := s.TaskQueue + "-bare"
 	bw := worker.New(s.Client, bareQueue, worker.Options{})

@@ -47,7 +47,7 @@ func (r *runner) durability(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer func() { _ = s.Stop() }() // a worker slow to stop only delays the next row
 	id := contract.AASessionID("cr")
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue},
 		contract.ControlRoomSessionWorkflow, contract.SessionInput{Profile: "cr", CyclesPerRun: 4})

@@ -57,7 +57,7 @@ func (r *runner) scale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer func() { _ = s.Stop() }() // a worker slow to stop only delays the next row
 	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
 	ref := func(i int) activities.SessionRef {
 		return activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: fmt.Sprintf("s%04d", i)}

@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/secretscan"
 	"github.com/rpaflow/rpaflow/workflows"
 )
 
@@ -102,7 +105,7 @@ func TestHistoryWithoutCodecHoldsNoSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sec := range secrets {
-			if containsSecret(plain, sec) {
+			if secretscan.Contains(plain, sec) {
 				t.Errorf("history of %s without the codec contains a secret (%d chars)", id, len(sec))
 			}
 		}
@@ -111,9 +114,14 @@ func TestHistoryWithoutCodecHoldsNoSecret(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"it-secrets", contract.AASessionID("cr")} {
-		raw := historyBytes(t, s.plainClient(t), id)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		raw, _, err := secretscan.HistoryBytes(ctx, s.plainClient(t), id, "")
+		cancel()
+		if err != nil || len(raw) == 0 {
+			t.Fatalf("raw history of %s: %v (%d bytes)", id, err, len(raw))
+		}
 		for _, sec := range secrets {
-			if containsSecret(string(raw), sec) {
+			if secretscan.Contains(string(raw), sec) {
 				t.Errorf("raw history of %s contains a secret (%d chars)", id, len(sec))
 			}
 		}
@@ -122,7 +130,7 @@ func TestHistoryWithoutCodecHoldsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(payloadData(decoded), `"California"`) {
+	if !strings.Contains(secretscan.PayloadData(decoded), `"California"`) {
 		t.Errorf("history decoded through the codec endpoint does not show the result:\n%.2000s", decoded)
 	}
 	for _, sec := range secrets {

@@ -3,8 +3,6 @@ package reliability
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +24,11 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
+	"github.com/rpaflow/rpaflow/internal/teststack"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub/hubsim"
@@ -49,8 +49,6 @@ var records struct {
 	sync.Mutex
 	list []*record
 }
-
-var nextNamespace atomic.Int32
 
 type stackOptions struct {
 	Sims simenv.Options
@@ -91,27 +89,15 @@ func newStack(t *testing.T, name string, o stackOptions) *stack {
 	srv := httptest.NewServer(s.Gate)
 	t.Cleanup(srv.Close)
 	if s.HostPort == "" {
-		n := nextNamespace.Add(1)
-		if n > namespaces {
-			t.Fatalf("more than %d stacks on the shared server: raise the namespaces constant", namespaces)
+		ns, err := namespaces.Next()
+		if err != nil {
+			t.Fatalf("%v on the shared server", err)
 		}
-		s.HostPort, s.Namespace = shared.FrontendHostPort(), fmt.Sprintf("rel-%d", n)
+		s.HostPort, s.Namespace = shared.FrontendHostPort(), ns
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	s.env = map[string]string{
-		"TEMPORAL_ADDRESS":     s.HostPort,
-		"TEMPORAL_NAMESPACE":   s.Namespace,
-		"RPAFLOW_TASK_QUEUE":   s.Queue,
-		"RPAFLOW_CODEC_KEY":    base64.StdEncoding.EncodeToString(key),
-		"RPAFLOW_CODEC_KEY_ID": "rel",
-		"RPAFLOW_LOG_LEVEL":    "debug", // the most log text to scan for secrets
-		"RPAFLOW_LOG_FORMAT":   "json",
-	}
-	for _, kv := range simenv.WorkerEnv(srv.URL) {
-		k, v, _ := strings.Cut(kv, "=")
-		s.env[k] = v
-	}
+	s.env = teststack.Env(teststack.Options{HostPort: s.HostPort, Namespace: s.Namespace, TaskQueue: s.Queue, KeyID: "rel",
+		LogLevel: "debug", // the most log text to scan for secrets
+		Extra:    map[string]string{"RPAFLOW_LOG_FORMAT": "json"}}, srv.URL)
 	if o.Fast != nil {
 		s.Fast = aasim.New(*o.Fast)
 		s.FastGate = newGate(s.Fast)
@@ -184,8 +170,12 @@ func (s *stack) startWorker() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	httpAddr, err := devserver.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(workerBin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RPAFLOW_HTTP_ADDR=" + freeAddr()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RPAFLOW_HTTP_ADDR=" + httpAddr}
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

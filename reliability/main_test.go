@@ -14,16 +14,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/rpaflow/rpaflow/internal/devserver"
 )
 
 var (
@@ -35,13 +34,13 @@ var (
 )
 
 // namespaces on the shared dev server, one per case that uses it.
-const namespaces = 8
+var namespaces = &devserver.Namespaces{Prefix: "rel", Count: 8}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	flag.Parse()
-	temporalCLI = findCLI()
+	temporalCLI = devserver.FindCLI()
 	if temporalCLI == "" || testing.Short() {
 		if os.Getenv("RPAFLOW_REQUIRE_INTEGRATION") == "1" && !testing.Short() {
 			fmt.Fprintln(os.Stderr, "reliability tests required but no temporal binary: set RPAFLOW_TEMPORAL_CLI or run `make temporal-cli`")
@@ -66,46 +65,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	var args []string
-	for i := 1; i <= namespaces; i++ {
-		args = append(args, "--namespace", fmt.Sprintf("rel-%d", i))
-	}
-	shared, err = testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  temporalCLI,
-		LogLevel:      "error",
-		ClientOptions: &client.Options{HostPort: freeAddr(), Namespace: "default"},
-		ExtraArgs:     args,
-	})
+	shared, err = devserver.Start(ctx, devserver.Options{CLI: temporalCLI, LogLevel: "error", Namespaces: namespaces.Names()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the Temporal dev server:", err)
 		return 1
 	}
 	defer shared.Stop()
 	return m.Run()
-}
-
-func findCLI() string {
-	if p := os.Getenv("RPAFLOW_TEMPORAL_CLI"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("temporal"); err == nil {
-		return p
-	}
-	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "temporal")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // pick returns the short or the long value.

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/workflows"
@@ -23,12 +24,7 @@ func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  temporalCLI,
-		LogLevel:      "error",
-		DBFilename:    db,
-		ClientOptions: &client.Options{HostPort: addr, Namespace: "default"},
-	})
+	dev, err := devserver.Start(ctx, devserver.Options{CLI: temporalCLI, LogLevel: "error", DBFilename: db, HostPort: addr})
 	if err != nil {
 		t.Fatalf("starting the file-backed dev server on %s: %v", addr, err)
 	}
@@ -42,7 +38,11 @@ func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
 // non-idempotent API Task may end Ambiguous instead (see below).
 func testServerRestart(t *testing.T) {
 	n, down := pick(3, 6), pick(3*time.Second, 15*time.Second)
-	addr, db := freeAddr(), filepath.Join(workDir, "restart.db")
+	addr, addrErr := devserver.FreeAddr()
+	if addrErr != nil {
+		t.Fatal(addrErr)
+	}
+	db := filepath.Join(workDir, "restart.db")
 	dev := startFileServer(t, addr, db)
 	keepUntilScan(func() { // the scan reads its histories
 		if dev != nil {

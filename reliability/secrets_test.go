@@ -8,30 +8,12 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/rpaflow/rpaflow/internal/secretscan"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 )
-
-// containsSecret looks for sec in s as is and base64-encoded at any
-// alignment (payload bytes may be shown base64-encoded).
-func containsSecret(s, sec string) bool {
-	if strings.Contains(s, sec) {
-		return true
-	}
-	for shift := 0; shift < 3; shift++ {
-		enc := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", shift) + sec))
-		// Drop the characters that depend on the padding or the prefix.
-		inner := enc[4*((shift+2)/3)+4 : len(enc)-4]
-		if len(inner) > 12 && strings.Contains(s, inner) {
-			return true
-		}
-	}
-	return false
-}
 
 // testSecrets reads every history of every namespace the cases used, as
 // raw protobuf bytes through a client without the codec, and every line the
@@ -46,7 +28,7 @@ func testSecrets(t *testing.T) {
 	}
 	// The matcher itself must find a secret, plain and base64-encoded.
 	probe := "probe-secret-0123456789abcdef"
-	if !containsSecret("x"+probe+"y", probe) || !containsSecret(base64.StdEncoding.EncodeToString([]byte("ab"+probe+"cd")), probe) {
+	if !secretscan.Contains("x"+probe+"y", probe) || !secretscan.Contains(base64.StdEncoding.EncodeToString([]byte("ab"+probe+"cd")), probe) {
 		t.Fatal("the secret matcher misses a planted secret")
 	}
 
@@ -74,12 +56,18 @@ func testSecrets(t *testing.T) {
 			continue
 		}
 		for _, ex := range listExecutions(t, c, r.namespace) {
-			raw, n := rawHistory(t, c, ex.GetWorkflowId(), ex.GetRunId())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			rawBytes, n, err := secretscan.HistoryBytes(ctx, c, ex.GetWorkflowId(), ex.GetRunId())
+			cancel()
+			if err != nil {
+				t.Errorf("%s: %v", r.name, err) // scan what was read
+			}
+			raw := string(rawBytes)
 			histories++
 			events += n
 			historyBytes += len(raw)
 			for _, sec := range secrets {
-				if containsSecret(raw, sec) {
+				if secretscan.Contains(raw, sec) {
 					hits++
 					t.Errorf("%s: history of %s/%s holds a secret (%d chars)", r.name, r.namespace, ex.GetWorkflowId(), len(sec))
 				}
@@ -97,7 +85,7 @@ func testSecrets(t *testing.T) {
 			logFiles++
 			logLines += strings.Count(text, "\n")
 			for _, sec := range secrets {
-				if containsSecret(text, sec) {
+				if secretscan.Contains(text, sec) {
 					hits++
 					t.Errorf("%s: worker log %s holds a secret (%d chars)", r.name, path, len(sec))
 				}
@@ -137,29 +125,4 @@ func listExecutions(t *testing.T, c client.Client, namespace string) []interface
 		}
 	}
 	return out
-}
-
-// rawHistory is a run's whole history as raw protobuf bytes: payload data
-// appears there verbatim, so a plaintext secret would too.
-func rawHistory(t *testing.T, c client.Client, id, runID string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var b strings.Builder
-	n := 0
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Errorf("history of %s: %v", id, err)
-			break
-		}
-		raw, err := proto.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(raw)
-		n++
-	}
-	return b.String(), n
 }

@@ -1,0 +1,134 @@
+// Package devserver starts the Temporal dev server that the integration,
+// reliability and benchmark suites run against. It is test plumbing: the
+// worker never imports it.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// FindCLI returns the temporal binary: RPAFLOW_TEMPORAL_CLI, else
+// `temporal` on PATH, else $(go env GOPATH)/bin/temporal (where `make
+// temporal-cli` installs it); "" when there is none.
+func FindCLI() string {
+	if p := os.Getenv("RPAFLOW_TEMPORAL_CLI"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "temporal")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+// FreeAddr returns a loopback host:port that nothing listened on a moment ago.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// Namespaces is a numbered set of namespaces, Prefix-1 … Prefix-Count,
+// registered when the server starts and handed out one per stack: session
+// workflow IDs are per profile, so stacks sharing a namespace would share
+// (and strand) sessions.
+type Namespaces struct {
+	Prefix string
+	Count  int
+	next   atomic.Int32
+}
+
+// Names lists every namespace of the set.
+func (n *Namespaces) Names() []string {
+	out := make([]string, 0, n.Count)
+	for i := 1; i <= n.Count; i++ {
+		out = append(out, fmt.Sprintf("%s-%d", n.Prefix, i))
+	}
+	return out
+}
+
+// Next hands out the next unused namespace.
+func (n *Namespaces) Next() (string, error) {
+	i := int(n.next.Add(1))
+	if i > n.Count {
+		return "", fmt.Errorf("all %d %s-* namespaces are in use: raise the namespaces count", n.Count, n.Prefix)
+	}
+	return fmt.Sprintf("%s-%d", n.Prefix, i), nil
+}
+
+// Options tune a dev server.
+type Options struct {
+	// CLI is the temporal binary; "" means FindCLI().
+	CLI string
+	// Namespaces are registered besides "default".
+	Namespaces []string
+	// LogLevel is the server's own log level; "" means "error".
+	LogLevel string
+	// DBFilename persists the server's state in a file (so it survives a
+	// restart); "" keeps it in memory.
+	DBFilename string
+	// HostPort is the frontend address; "" means a free loopback port.
+	HostPort string
+}
+
+// ErrNoCLI says no temporal binary was found.
+var ErrNoCLI = errors.New("no temporal binary: set RPAFLOW_TEMPORAL_CLI or run `make temporal-cli`")
+
+// Start starts a dev server; the caller stops it.
+func Start(ctx context.Context, o Options) (*testsuite.DevServer, error) {
+	opts, err := serverOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return testsuite.StartDevServer(ctx, opts)
+}
+
+func serverOptions(o Options) (testsuite.DevServerOptions, error) {
+	if o.CLI == "" {
+		if o.CLI = FindCLI(); o.CLI == "" {
+			return testsuite.DevServerOptions{}, ErrNoCLI
+		}
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "error"
+	}
+	if o.HostPort == "" {
+		addr, err := FreeAddr()
+		if err != nil {
+			return testsuite.DevServerOptions{}, err
+		}
+		o.HostPort = addr
+	}
+	var args []string
+	for _, ns := range o.Namespaces {
+		args = append(args, "--namespace", ns)
+	}
+	return testsuite.DevServerOptions{
+		ExistingPath:  o.CLI,
+		LogLevel:      o.LogLevel,
+		DBFilename:    o.DBFilename,
+		ClientOptions: &client.Options{HostPort: o.HostPort, Namespace: "default"},
+		ExtraArgs:     args,
+	}, nil
+}
