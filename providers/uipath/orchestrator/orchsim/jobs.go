@@ -168,24 +168,35 @@ func oneOf(v string, allowed []string) (string, bool) {
 
 const maxInputArguments = 10000
 
+// folderAndBody resolves the request's folder and reads the object under
+// key of its JSON body ({"startInfo":{…}}, {"itemData":{…}}), answering the
+// error itself when either is missing.
+func (s *Server) folderAndBody(req *request, key string) (*folderState, map[string]any, bool) {
+	f, ok := s.folder(req)
+	if !ok {
+		return nil, nil, false
+	}
+	body, err := readObject(req.r)
+	if err != nil {
+		writeError(req.w, http.StatusBadRequest, 1000, "Invalid request! "+err.Error()+".")
+		return nil, nil, false
+	}
+	v, _ := field(body, key)
+	obj, ok := v.(map[string]any)
+	if !ok {
+		writeError(req.w, http.StatusBadRequest, 1000, key+" is required.")
+		return nil, nil, false
+	}
+	return f, obj, true
+}
+
 // startJobs is POST /odata/Jobs/UiPath.Server.Configuration.OData.StartJobs.
 func (s *Server) startJobs(req *request) {
-	f, ok := s.folder(req)
+	f, info, ok := s.folderAndBody(req, "startInfo")
 	if !ok {
 		return
 	}
 	bad := func(msg string) { writeError(req.w, http.StatusBadRequest, 1000, msg) }
-	body, err := readObject(req.r)
-	if err != nil {
-		bad("Invalid request! " + err.Error() + ".")
-		return
-	}
-	v, _ := field(body, "startInfo")
-	info, ok := v.(map[string]any)
-	if !ok {
-		bad("startInfo is required.")
-		return
-	}
 	releaseKey, ok1 := stringField(info, "ReleaseKey")
 	releaseName, ok2 := stringField(info, "ReleaseName")
 	if !ok1 || !ok2 || (releaseKey == "" && releaseName == "") {

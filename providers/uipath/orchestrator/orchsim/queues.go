@@ -42,22 +42,11 @@ type queueItemDTO struct {
 
 // addQueueItem is POST /odata/Queues/UiPathODataSvc.AddQueueItem.
 func (s *Server) addQueueItem(req *request) {
-	f, ok := s.folder(req)
+	f, item, ok := s.folderAndBody(req, "itemData")
 	if !ok {
 		return
 	}
 	bad := func(msg string) { writeError(req.w, http.StatusBadRequest, 1000, msg) }
-	body, err := readObject(req.r)
-	if err != nil {
-		bad("Invalid request! " + err.Error() + ".")
-		return
-	}
-	v, _ := field(body, "itemData")
-	item, ok := v.(map[string]any)
-	if !ok {
-		bad("itemData is required.")
-		return
-	}
 	name, ok := stringField(item, "Name")
 	if !ok || strings.TrimSpace(name) == "" {
 		bad("itemData.Name (the queue name) is required.")
