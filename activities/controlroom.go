@@ -98,7 +98,7 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 		ok, verr := c.Validate(ctx, token)
 		switch {
 		case verr == nil && ok:
-			t := tokenTimes(token)
+			t := aa.TokenTimes(token, time.Now())
 			res.Credential = &Credential{Token: token, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
 		case verr == nil || refusedToken(verr):
 			err = login()
@@ -264,8 +264,4 @@ func notRun(err error) bool {
 // the token (so a login is the way forward).
 func refusedToken(err error) bool {
 	return apierror.StatusOf(err) == 401
-}
-
-func tokenTimes(token string) aa.Token {
-	return aa.TokenTimes(token, time.Now())
 }

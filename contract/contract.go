@@ -6,7 +6,6 @@ package contract
 
 import (
 	"fmt"
-	"strings"
 )
 
 // DefaultTaskQueue is the task queue when RPAFLOW_TASK_QUEUE is not set.
@@ -74,9 +73,4 @@ func CheckProfileName(name string) error {
 		}
 	}
 	return nil
-}
-
-// SessionKind names the platform a session workflow serves.
-func SessionKind(workflowType string) string {
-	return strings.TrimSuffix(workflowType, "Session")
 }

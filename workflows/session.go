@@ -134,7 +134,7 @@ func (s *session) run(ctx workflow.Context) error {
 				st.Failures, st.AuthFailed, st.BackoffUntil = s.failures, s.authFailed, s.backoffUntil
 				st.LastError, st.LastErrorType = s.lastErr, s.lastErrType
 				next.State = &st
-				return workflow.NewContinueAsNewError(ctx, s.kindType(), next)
+				return workflow.NewContinueAsNewError(ctx, s.kind, next)
 			}
 			continue
 		}
@@ -145,8 +145,6 @@ func (s *session) run(ctx workflow.Context) error {
 		}
 	}
 }
-
-func (s *session) kindType() string { return s.kind }
 
 func orInt(v, def int) int {
 	if v > 0 {
