@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/providers/simkit"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -22,26 +24,10 @@ import (
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 )
 
-// fakeClock is a simulator clock that tests move explicitly.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // newFakeClock starts at the real time so token expiries the activities
 // compare with time.Now stay sensible.
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newFakeClock() *simkit.ManualClock {
+	return simkit.NewManualClock(time.Now().UTC().Truncate(time.Second))
 }
 
 // fakeSessions stands in for the session workflows: it logs in through the
@@ -226,7 +212,7 @@ type orchEnv struct {
 	sim      *orchsim.Server
 	srv      *httptest.Server
 	client   *orchestrator.Client
-	clock    *fakeClock
+	clock    *simkit.ManualClock
 	sessions *fakeSessions
 	orch     *activities.Orchestrator
 }

@@ -10,35 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/providers/simkit"
+
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 )
 
-// fakeClock is a simulator clock that tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *simkit.ManualClock {
+	return simkit.NewManualClock(time.Now().UTC().Truncate(time.Second))
 }
 
 type env struct {
 	sim   *aasim.Server
 	srv   *httptest.Server
 	c     *Client
-	clock *fakeClock
+	clock *simkit.ManualClock
 
 	mu    sync.Mutex
 	paths []string // every request path, in order

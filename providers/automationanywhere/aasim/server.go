@@ -12,7 +12,7 @@ import (
 
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/providers/internal/jwt"
-	"github.com/rpaflow/rpaflow/providers/internal/simkit"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 )
 
 // User is a Control Room user that may log in.

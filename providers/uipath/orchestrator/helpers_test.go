@@ -8,39 +8,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rpaflow/rpaflow/providers/simkit"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 )
 
-// clock is a test clock the simulator and client share.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newClock() *simkit.ManualClock {
+	return simkit.NewManualClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
 }
 
 type env struct {
 	sim   *orchsim.Server
 	srv   *httptest.Server
-	clock *clock
+	clock *simkit.ManualClock
 }
 
 // newEnv starts the simulator (demo options, changed by edit) on loopback.

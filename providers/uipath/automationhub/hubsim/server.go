@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/internal/simkit"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 )
 
 // Token is an Open API token as the Admin Console lists it.

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/internal/simkit"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 )
 
 // App is an external application (client credentials).

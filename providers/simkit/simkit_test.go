@@ -178,3 +178,19 @@ func TestClock(t *testing.T) {
 		t.Errorf("clock = %v", got)
 	}
 }
+
+func TestManualClockMovesOnlyWhenAdvanced(t *testing.T) {
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	c := NewManualClock(start)
+	if !c.Now().Equal(start) {
+		t.Fatalf("Now = %v, want %v", c.Now(), start)
+	}
+	c.Advance(90 * time.Second)
+	if got := c.Now().Sub(start); got != 90*time.Second {
+		t.Fatalf("advanced by %v, want 90s", got)
+	}
+	var clock Clock = c.Now // what simulators take
+	if !clock.Now().Equal(c.Now()) {
+		t.Fatal("the clock's Now is not what the simulator reads")
+	}
+}
