@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -40,8 +41,18 @@ type TemporalSessions struct {
 	TaskQueue string
 }
 
-// Update runs update on the session, starting it if needed.
+// Update runs update on the session, starting it if needed. A token
+// request the current token satisfies is answered by the token query,
+// which writes no history; anything else is an Update-With-Start.
 func (t *TemporalSessions) Update(ctx context.Context, s SessionRef, update string, arg, result any) error {
+	if req, ok := arg.(contract.TokenRequest); ok && update == contract.UpdateToken {
+		if out, ok := result.(*contract.TokenResult); ok {
+			if tok, ok := QueryToken(ctx, t.Client, s.ID(), req.MinValidity.D()); ok {
+				*out = tok
+				return nil
+			}
+		}
+	}
 	start := t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       s.ID(),
 		TaskQueue:                t.TaskQueue,
@@ -63,6 +74,36 @@ func (t *TemporalSessions) Update(ctx context.Context, s SessionRef, update stri
 		return sessionError(s, update, err)
 	}
 	return nil
+}
+
+// queryTimeout bounds the token query: a session whose worker is slow to
+// answer is asked with the update instead (which waits as long as the caller).
+const queryTimeout = 5 * time.Second
+
+// Querier is the part of a Temporal client that QueryToken uses.
+type Querier interface {
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// QueryToken reads the session's current token with the token query and
+// reports whether it serves a caller needing minValidity (0: the update's
+// default, 30 s). Any failure (no session yet, no worker answering) is a
+// "no": the caller then asks with the token update, which starts and renews.
+func QueryToken(ctx context.Context, c Querier, workflowID string, minValidity time.Duration) (contract.TokenResult, bool) {
+	if minValidity <= 0 {
+		minValidity = contract.DefaultMinValidity
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	v, err := c.QueryWorkflow(qctx, workflowID, "", contract.QueryToken)
+	if err != nil {
+		return contract.TokenResult{}, false
+	}
+	var tok contract.TokenResult
+	if v.Get(&tok) != nil || !tok.Serves(time.Now(), minValidity) {
+		return contract.TokenResult{}, false
+	}
+	return tok, true
 }
 
 // sessionError keeps a session's classified answer (AuthFailed, NotFound...)

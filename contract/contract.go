@@ -29,6 +29,10 @@ const (
 	UpdateInvalidate    = "invalidate"
 	UpdateLogout        = "logout"
 	QueryStatus         = "status"
+	// QueryToken answers with the current token without writing history;
+	// readers use it when the token already satisfies them and fall back
+	// to the "token" update (which renews) when it does not.
+	QueryToken = "token"
 )
 
 // Error types carried by Temporal application errors (DESIGN §5).

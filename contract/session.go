@@ -54,17 +54,29 @@ type CachedPath struct {
 	Generation int64             `json:"generation"`
 }
 
+// DefaultMinValidity is what a token request with no minValidity asks for.
+const DefaultMinValidity = 30 * time.Second
+
 // TokenRequest is the argument of the "token" update.
 type TokenRequest struct {
-	// MinValidity: the returned token stays valid at least this long (default 30s).
+	// MinValidity: the returned token stays valid at least this long (default DefaultMinValidity).
 	MinValidity Duration `json:"minValidity,omitempty"`
 }
 
-// TokenResult is the answer of the "token" update.
+// TokenResult is the answer of the "token" update and query. The query
+// answers with an empty Token when the session has none to hand out.
 type TokenResult struct {
 	Token      string    `json:"token"`
 	Expiry     time.Time `json:"expiry"`
 	Generation int64     `json:"generation"`
+	// UsableUntil: the session stops handing this token out after this
+	// moment (a safety margin before Expiry).
+	UsableUntil time.Time `json:"usableUntil,omitzero"`
+}
+
+// Serves reports whether t can be handed to a caller needing minValidity at now.
+func (t TokenResult) Serves(now time.Time, minValidity time.Duration) bool {
+	return t.Token != "" && !now.After(t.UsableUntil) && t.Expiry.Sub(now) >= minValidity
 }
 
 // AccessDetailsRequest is the argument of the "accessDetails" update.

@@ -19,7 +19,6 @@ import (
 const (
 	defaultRefreshAt         = 0.75
 	refreshJitter            = 0.05
-	defaultMinValidity       = 30 * time.Second
 	defaultAccessMaxAge      = 5 * time.Minute
 	defaultKeepWarm          = 15 * time.Minute
 	defaultMaxAuthFailures   = 3

@@ -18,6 +18,14 @@ func (s *session) register(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, contract.QueryToken, func() (contract.TokenResult, error) {
+		if s.closing || s.wantLogin {
+			return contract.TokenResult{}, nil // nothing to hand out without the update
+		}
+		return s.tokenResult(), nil
+	}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateToken,
 		func(ctx workflow.Context, req contract.TokenRequest) (contract.TokenResult, error) {
 			return s.token(ctx, req)
@@ -85,7 +93,7 @@ func validateAccessDetailsRequest(req contract.AccessDetailsRequest, maxAge time
 // token answers with a token valid for at least MinValidity, waiting for
 // the loop's renewal if needed (never starting one itself).
 func (s *session) token(ctx workflow.Context, req contract.TokenRequest) (contract.TokenResult, error) {
-	minV := orDur(req.MinValidity.D(), defaultMinValidity)
+	minV := orDur(req.MinValidity.D(), contract.DefaultMinValidity)
 	if s.closing {
 		return contract.TokenResult{}, closedError()
 	}
@@ -114,7 +122,15 @@ func (s *session) token(ctx workflow.Context, req contract.TokenRequest) (contra
 			return contract.TokenResult{}, s.authError()
 		}
 	}
-	return contract.TokenResult{Token: s.st.Token, Expiry: s.st.Expiry, Generation: s.st.Generation}, nil
+	return s.tokenResult(), nil
+}
+
+func (s *session) tokenResult() contract.TokenResult {
+	if s.st.Token == "" {
+		return contract.TokenResult{}
+	}
+	return contract.TokenResult{Token: s.st.Token, Expiry: s.st.Expiry, Generation: s.st.Generation,
+		UsableUntil: s.st.Expiry.Add(-s.safety())}
 }
 
 // accessDetails answers with cached details at most AccessDetailsMaxAge old

@@ -535,7 +535,7 @@ func TestControlRoomSession_ThirtyDays(t *testing.T) {
 			if !o.done || o.err != nil {
 				t.Fatalf("run %d: token request %d: done=%v err=%v", run, i, o.done, o.err)
 			}
-			if left := o.val.Expiry.Sub(o.at); left < max(mins[i], defaultMinValidity) {
+			if left := o.val.Expiry.Sub(o.at); left < max(mins[i], contract.DefaultMinValidity) {
 				t.Fatalf("run %d: token request %d at %s got a token with %s left, asked for %s", run, i, o.at, left, mins[i])
 			}
 			if o.val.Token != fmt.Sprintf("tok-%d", o.val.Generation) {
@@ -992,5 +992,49 @@ func TestControlRoomSession_PathsFailedKeepsTokenAndRetries(t *testing.T) {
 	}
 	if st.Generation != 1 || st.Logins != 1 {
 		t.Fatalf("status = %+v, want one login, generation 1", st)
+	}
+}
+
+// The token query hands out what the token update would without waiting,
+// and nothing while the token is reported rejected or the session closes.
+func TestControlRoomSession_TokenQuery(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.delay = 2 * time.Second // the re-login after the report takes 2 s
+	queries := map[time.Duration]*contract.TokenResult{}
+	queryAt := func(d time.Duration) {
+		queries[d] = &contract.TokenResult{}
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(contract.QueryToken)
+			if err != nil {
+				t.Errorf("token query at %s: %v", d, err)
+				return
+			}
+			if err := v.Get(queries[d]); err != nil {
+				t.Errorf("token query at %s: %v", d, err)
+			}
+		}, d)
+	}
+	first := tokenAt(env, time.Second, 0)
+	queryAt(time.Minute)
+	sendUpdate[contract.InvalidateResult](env, 2*time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	queryAt(2*time.Minute + time.Second) // while the re-login runs
+	queryAt(3 * time.Minute)
+	logoutAt(env, 4*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if first.err != nil || first.val.UsableUntil.IsZero() || !first.val.UsableUntil.Equal(first.val.Expiry.Add(-expirySafety)) {
+		t.Fatalf("update answer %+v %v: want usableUntil = expiry − %s", first.val, first.err, expirySafety)
+	}
+	if q := queries[time.Minute]; q.Token != "tok-1" || q.Generation != 1 || !q.Expiry.Equal(first.val.Expiry) || !q.UsableUntil.Equal(first.val.UsableUntil) {
+		t.Fatalf("query after login = %+v, want the update's answer %+v", *q, first.val)
+	}
+	if q := queries[2*time.Minute+time.Second]; q.Token != "" {
+		t.Fatalf("query while generation 1 is reported rejected handed out %q", q.Token)
+	}
+	if q := queries[3*time.Minute]; q.Token != "tok-2" || q.Generation != 2 {
+		t.Fatalf("query after the re-login = %+v, want tok-2", *q)
 	}
 }

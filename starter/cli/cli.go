@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
@@ -647,6 +648,11 @@ func (r *Runner) sessionStatus(ctx context.Context, conn Conn, out *Output) erro
 }
 
 func (r *Runner) sessionToken(ctx context.Context, conn Conn, out *Output, profile string, minValidity time.Duration) error {
+	if tok, ok := activities.QueryToken(ctx, conn.Client, out.WorkflowID, minValidity); ok {
+		raw, err := json.Marshal(tok) // the current token serves: read without writing history
+		out.Result = raw
+		return err
+	}
 	start := conn.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       out.WorkflowID,
 		TaskQueue:                out.TaskQueue,

@@ -1,0 +1,79 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+)
+
+// Token reads that the current token satisfies are answered by the token
+// query and leave the session's history as it was; a read the token cannot
+// satisfy goes through the update and renews.
+func TestTokenReadsWriteNoHistory(t *testing.T) {
+	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: time.Minute}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
+	ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	read := func(minValidity time.Duration) contract.TokenResult {
+		t.Helper()
+		var res contract.TokenResult
+		if err := sess.Update(ctx, ref, contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)}, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	events := func() int {
+		t.Helper()
+		n := 0
+		it := s.Client.GetWorkflowHistory(ctx, ref.ID(), "", false, 0)
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+
+	first := read(0) // starts the session (Update-With-Start)
+	before := events()
+	for i := range 20 {
+		if got := read(30 * time.Second); got.Token != first.Token || got.Generation != 1 {
+			t.Fatalf("read %d: generation %d, want the first token (generation 1)", i, got.Generation)
+		}
+	}
+	if after := events(); after != before {
+		t.Fatalf("20 satisfied token reads wrote %d history events, want 0", after-before)
+	}
+
+	// The Temporal CLI reads the same query through the codec endpoint.
+	out, err := s.cli("workflow", "query", "--workflow-id", ref.ID(), "--type", contract.QueryToken,
+		"--codec-endpoint", s.codecEndpoint(), "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, first.Token) || !strings.Contains(out, "usableUntil") {
+		t.Errorf("token query from the CLI did not return the current token:\n%s", out)
+	}
+
+	// More validity than the token has left: the update renews it.
+	logins := s.Sims.AA.Counters().Snapshot()
+	time.Sleep(2 * time.Second) // a new token then outlives the first by more than the second asked beyond it
+	renewed := read(time.Until(first.Expiry) + time.Second)
+	if renewed.Generation != 2 || renewed.Token == first.Token {
+		t.Fatalf("a read needing more than the token's remaining life got generation %d, want a renewed token (2)", renewed.Generation)
+	}
+	if after := events(); after <= before {
+		t.Fatal("the renewing read wrote no history")
+	}
+	now := s.Sims.AA.Counters().Snapshot()
+	if now["refresh"]+now["login"] != logins["refresh"]+logins["login"]+1 {
+		t.Errorf("renewals at the Control Room: before %v, after %v; want exactly one more", logins, now)
+	}
+}
