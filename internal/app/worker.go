@@ -116,8 +116,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	// An activity learns of a cancellation only from a heartbeat the SDK
 	// actually sends; the default throttle (up to 60 s) let a cancelled
 	// deployment's wait keep polling for a minute.
-	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second,
-		MaxHeartbeatThrottleInterval: 10 * time.Second})
+	w := worker.New(c, cfg.TaskQueue, workerOptions())
 	Register(w, Deps{Registry: reg, Sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue}},
 		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
 	if err := w.Start(); err != nil {
@@ -131,4 +130,17 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	logger.Info().Msg("stopping worker")
 	w.Stop()
 	return nil
+}
+
+// workerOptions: pollers scale with the task rate (a fixed two workflow
+// pollers, one of them sticky, queue a session's timer task behind every
+// query and update once sessions number in the thousands); heartbeats reach
+// the server at least every 10 s so a poll's progress is visible.
+func workerOptions() worker.Options {
+	return worker.Options{
+		WorkerStopTimeout:            30 * time.Second,
+		MaxHeartbeatThrottleInterval: 10 * time.Second,
+		WorkflowTaskPollerBehavior:   worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior:   worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	}
 }
