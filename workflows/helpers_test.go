@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -26,10 +28,13 @@ import (
 // t0 is the test clock's start, so absolute times in assertions are readable.
 var t0 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+func newEnv(t *testing.T, setup ...func(*testsuite.WorkflowTestSuite)) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	for _, f := range setup {
+		f(&s)
+	}
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(2 * time.Minute)
@@ -267,3 +272,36 @@ func continueAsNewHub(t *testing.T, err error) (HubWatchInput, *workflow.Continu
 	}
 	return in, can
 }
+
+// timerRecorder is a metrics handler that keeps what timers record, by name.
+type timerRecorder struct {
+	mu     *sync.Mutex
+	timers map[string][]time.Duration
+}
+
+func newTimerRecorder() *timerRecorder {
+	return &timerRecorder{mu: &sync.Mutex{}, timers: map[string][]time.Duration{}}
+}
+
+func (r *timerRecorder) WithTags(map[string]string) client.MetricsHandler { return r }
+func (r *timerRecorder) Counter(string) client.MetricsCounter {
+	return client.MetricsNopHandler.Counter("")
+}
+func (r *timerRecorder) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
+func (r *timerRecorder) Timer(name string) client.MetricsTimer {
+	return timerFunc(func(d time.Duration) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.timers[name] = append(r.timers[name], d)
+	})
+}
+
+func (r *timerRecorder) recorded(name string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.timers[name])
+}
+
+type timerFunc func(time.Duration)
+
+func (f timerFunc) Record(d time.Duration) { f(d) }

@@ -121,6 +121,7 @@ func (s *session) run(ctx workflow.Context) error {
 		now := workflow.Now(ctx)
 		action, paths := s.plan(now)
 		if (action != "" || len(paths) > 0) && (!now.Before(s.backoffUntil) || s.authFailed && s.retryNow) {
+			s.observeLag(ctx, now, action)
 			s.cycle(ctx, action, paths)
 			continue
 		}
@@ -322,6 +323,22 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 		s.failures++
 		s.backoffUntil = now.Add(s.retryDelay(now))
 	}
+}
+
+// observeLag records how late a scheduled renewal starts: the time from
+// its renewal time to the workflow task that runs it (timer delivery plus
+// the wait for a worker). Renewals after failures or on demand are not
+// scheduled ones.
+func (s *session) observeLag(ctx workflow.Context, now time.Time, action string) {
+	if s.st.Token == "" || s.failures > 0 || s.wantLogin || action == "" || action == activities.RenewValidate {
+		return
+	}
+	due := s.renewalTime()
+	if now.Before(due) {
+		return
+	}
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind}).
+		Timer("rpaflow_session_renewal_lag").Record(now.Sub(due))
 }
 
 // fail records a failed renewal and schedules the next try.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
@@ -1036,5 +1037,42 @@ func TestControlRoomSession_TokenQuery(t *testing.T) {
 	}
 	if q := queries[3*time.Minute]; q.Token != "tok-2" || q.Generation != 2 {
 		t.Fatalf("query after the re-login = %+v, want tok-2", *q)
+	}
+}
+
+// Scheduled renewals report how late they started; the first login, and a
+// retry after a failed refresh, are not scheduled renewals.
+func TestControlRoomSession_RenewalLagMetric(t *testing.T) {
+	rec := newTimerRecorder()
+	env := newEnv(t, func(s *testsuite.WorkflowTestSuite) { s.SetMetricsHandler(rec) })
+	f := newFakeCR(env, aaLife)
+	failed := false
+	f.fail = func(n int, in activities.RenewInput, now time.Time) error {
+		if in.Action == activities.RenewRefresh && n == 3 && !failed {
+			failed = true
+			return unavailable("503 from the Control Room")
+		}
+		return nil
+	}
+	tokenAt(env, time.Second, 0)
+	logoutAt(env, 3*time.Hour)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	refreshes := 0
+	for _, c := range f.snapshot() {
+		if c.in.Action == activities.RenewRefresh {
+			refreshes++
+		}
+	}
+	lags := rec.recorded("rpaflow_session_renewal_lag")
+	if !failed || len(lags) != refreshes-1 {
+		t.Fatalf("%d lags recorded for %d refresh attempts (one a retry after a failure): want %d", len(lags), refreshes, refreshes-1)
+	}
+	for i, d := range lags {
+		if d != 0 { // time skipping fires timers exactly on time
+			t.Fatalf("lag %d = %s, want 0", i, d)
+		}
 	}
 }

@@ -9,6 +9,7 @@
 //	rpaflow_session_renewals_total{profile,session,outcome}        outcome login | refresh | failure (session workflows)
 //	rpaflow_session_auth_failed_total{profile,session}             credentials refused; a human must act
 //	rpaflow_session_token_expiry_timestamp_seconds{profile,session} Unix time the current token expires
+//	rpaflow_session_renewal_lag_seconds{profile,session}           how late scheduled renewals start (histogram)
 //	rpaflow_access_details_age_seconds{profile}                    age of the API Task access details at use (histogram)
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
 //	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
