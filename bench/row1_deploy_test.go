@@ -47,7 +47,7 @@ func noopActivity(_ context.Context, in string) (string, error) { return in, nil
 
 // deployments is row 1: DeployAPITask runs vs a bare workflow vs direct HTTP.
 func (r *runner) deployments(ctx context.Context) error {
-	n := envInt("RPAFLOW_BENCH_N", 200)
+	n := envInt("RPAFLOW_BENCH_N", 500)
 	conc := envInt("RPAFLOW_BENCH_CONCURRENCY", 20)
 	rounds := 4
 	r.rep.Params["RPAFLOW_BENCH_N"] = fmt.Sprint(n)

@@ -32,8 +32,8 @@ func heapInuse() uint64 {
 
 // scale is row 4: K sessions with 20 s tokens on one worker.
 func (r *runner) scale(ctx context.Context) error {
-	k := envInt("RPAFLOW_BENCH_SESSIONS", 200)
-	window := envDur("RPAFLOW_BENCH_SCALE_WINDOW", time.Minute)
+	k := envInt("RPAFLOW_BENCH_SESSIONS", 1000)
+	window := envDur("RPAFLOW_BENCH_SCALE_WINDOW", 3*time.Minute)
 	lifetime := 20 * time.Second
 	every := 10 * time.Second // consumers and status queries, per session
 	minValidity := 3 * time.Second
