@@ -99,6 +99,7 @@ func (r *runner) scale(ctx context.Context) error {
 	defer cancel()
 	var mu sync.Mutex
 	var served, expired, short, rejected, consumerErrs, queries int
+	var firstErr error
 	var lags []float64
 	var wg sync.WaitGroup
 	for i := range k {
@@ -118,11 +119,17 @@ func (r *runner) scale(ctx context.Context) error {
 				ok := false
 				if err == nil {
 					ok, err = hc.Validate(wctx, res.Token)
+					if wctx.Err() != nil {
+						return // the window closed during the check
+					}
 				}
 				mu.Lock()
 				switch {
 				case err != nil:
 					consumerErrs++
+					if firstErr == nil {
+						firstErr = err
+					}
 				default:
 					served++
 					if !res.Expiry.After(at) {
@@ -186,11 +193,12 @@ func (r *runner) scale(ctx context.Context) error {
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("renewals (logins + refreshes) in %s", elapsed.Round(time.Second)), Rpaflow: float64(renewals)})
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("tokens served expired / short of minValidity / rejected by the Control Room (of %d)", served),
 		Rpaflow: float64(expired + short + rejected), Floor: F(0), FloorName: "none", Target: "0", Met: B(expired+short+rejected == 0 && served > 0)})
+	r.rep.Add(Line{Row: row, Metric: "consumer token requests that failed (no token)", Rpaflow: float64(consumerErrs), Floor: F(0), FloorName: "none"})
 	r.rep.Add(Line{Row: row, Metric: "worker heap per session (HeapInuse delta / K)", Unit: "KiB", Rpaflow: float64(int64(heap1)-int64(heap0)) / float64(k) / 1024})
 	r.rep.Add(Line{Row: row, Metric: "process CPU per renewal", Unit: "ms", Rpaflow: cpu.Seconds() * 1000 / float64(max(renewals, 1)),
 		Floor: F(directCPU.Seconds() * 1000), FloorName: "direct provider-client refresh, same process", Ratio: Ratio(cpu.Seconds()/float64(max(renewals, 1)), directCPU.Seconds())})
-	r.rep.Note("row 4: %d ControlRoomSession workflows (one profile each, one multi-login simulator user) on one in-process worker, %s tokens, measured for %s after all had logged in. Every %s each session's consumer asks for a token (minValidity %s) the way rpaflow's readers do (the session's token query, the token update when the current token does not serve) and checks it with the Control Room's validate call, and a status query reads the generation's scheduled renewal (nextRenewal) and, one generation later, lastRefresh: lag = lastRefresh − scheduled (lastRefresh is when the renewal's result reached the workflow). %d consumer calls failed (errors, not bad tokens), %d status queries answered. Heap is after two GCs, before and after the sessions started (worker cache + simulator + client state). CPU is the whole process (worker, simulator, %d consumers, queries: %.0f%% of one core on average) per login/refresh; the floor is the CPU of %d direct refresh calls against the same in-process simulator.",
-		k, lifetime, window, every, minValidity, consumerErrs, queries, k, 100*cpu.Seconds()/elapsed.Seconds(), direct)
+	r.rep.Note("row 4: %d ControlRoomSession workflows (one profile each, one multi-login simulator user) on one in-process worker, %s tokens, measured for %s after all had logged in. Every %s each session's consumer asks for a token (minValidity %s) the way rpaflow's readers do (the session's token query, the token update when the current token does not serve) and checks it with the Control Room's validate call, and a status query reads the generation's scheduled renewal (nextRenewal) and, one generation later, lastRefresh: lag = lastRefresh − scheduled (lastRefresh is when the renewal's result reached the workflow). %d consumer calls failed (errors, not bad tokens; first: %v), %d status queries answered. Heap is after two GCs, before and after the sessions started (worker cache + simulator + client state). CPU is the whole process (worker, simulator, %d consumers, queries: %.0f%% of one core on average) per login/refresh; the floor is the CPU of %d direct refresh calls against the same in-process simulator.",
+		k, lifetime, window, every, minValidity, consumerErrs, firstErr, queries, k, 100*cpu.Seconds()/elapsed.Seconds(), direct)
 	if served == 0 || len(lags) == 0 {
 		return fmt.Errorf("no tokens served (%d) or no renewals observed (%d)\n%s", served, len(lags), s.Logs)
 	}
