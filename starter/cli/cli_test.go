@@ -583,3 +583,27 @@ func TestProgressLinesIgnoresOtherHeartbeats(t *testing.T) {
 		t.Errorf("unchanged progress printed again: %q", got)
 	}
 }
+
+// A token the session's token query already has is printed without an
+// update; one too close to expiry for --min-validity goes to the update.
+func TestSessionTokenReadsTheQueryFirst(t *testing.T) {
+	now := time.Now()
+	current := contract.TokenResult{Token: "current", Expiry: now.Add(10 * time.Minute), UsableUntil: now.Add(10*time.Minute - 5*time.Second), Generation: 4}
+	fc := &fakeClient{queryResult: current, updateValue: contract.TokenResult{Token: "renewed", Expiry: now.Add(20 * time.Minute), Generation: 5}}
+	h := newHarness(t, fc)
+
+	code, stdout, stderr := h.run("session", "token", "--profile", "cr", "--min-validity", "1m")
+	var res contract.TokenResult
+	if code != ExitOK || json.Unmarshal([]byte(stdout), &res) != nil || res.Token != "current" || res.Generation != 4 {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the queried token", code, stdout, stderr)
+	}
+	if len(fc.uws) != 0 || len(fc.queried) != 1 || fc.queried[0] != "aa-session:cr/"+contract.QueryToken {
+		t.Fatalf("queried %v and sent %d updates; want one token query and no update", fc.queried, len(fc.uws))
+	}
+
+	code, stdout, stderr = h.run("session", "token", "--profile", "cr", "--min-validity", "11m")
+	res = contract.TokenResult{}
+	if code != ExitOK || json.Unmarshal([]byte(stdout), &res) != nil || res.Token != "renewed" || len(fc.uws) != 1 {
+		t.Fatalf("exit %d, stdout %q, stderr %q, %d updates: want the update's renewed token", code, stdout, stderr, len(fc.uws))
+	}
+}
