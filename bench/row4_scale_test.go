@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/promtext"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -92,6 +95,10 @@ func (r *runner) scale(ctx context.Context) error {
 	}
 	directCPU := (cpuTime() - c0) / direct
 
+	lag0, err := scrape(ctx, s.HTTPAddr)
+	if err != nil {
+		return err
+	}
 	k0 := s.Sims.AA.Counters().Snapshot()
 	c0 = cpuTime()
 	start := time.Now()
@@ -178,6 +185,18 @@ func (r *runner) scale(ctx context.Context) error {
 	elapsed := time.Since(start)
 	cpu := cpuTime() - c0
 	k1 := s.Sims.AA.Counters().Snapshot()
+	lag1, err := scrape(ctx, s.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	// The worker's own view: how late scheduled renewals started.
+	lagsWithin := func(le string) float64 {
+		want := map[string]string{"le": le}
+		b0, _ := promtext.Sum(lag0, "rpaflow_session_renewal_lag_seconds_bucket", want)
+		b1, _ := promtext.Sum(lag1, "rpaflow_session_renewal_lag_seconds_bucket", want)
+		return b1 - b0
+	}
+	allLags := lagsWithin("+Inf")
 	renewals := (k1["refresh"] - k0["refresh"]) + (k1["login"] - k0["login"])
 
 	// End the sessions so they stop renewing on the dev server.
@@ -189,6 +208,10 @@ func (r *runner) scale(ctx context.Context) error {
 	p99 := Percentile(lags, 99)
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("refresh lag p99, fraction of the %s lifetime (%d renewals seen)", lifetime, len(lags)),
 		Rpaflow: p99, Floor: F(0), FloorName: "on schedule", Target: "≤ 0.02", Met: B(p99 <= 0.02)})
+	for _, le := range []string{"0.25", "0.5"} {
+		r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("share of scheduled renewals started ≤ %s s late (worker metric rpaflow_session_renewal_lag_seconds, %.0f renewals)", le, allLags),
+			Rpaflow: lagsWithin(le) / max(allLags, 1)})
+	}
 	r.rep.Add(Line{Row: row, Metric: "refresh lag p50, fraction of lifetime", Rpaflow: Percentile(lags, 50), Floor: F(0), FloorName: "on schedule"})
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("renewals (logins + refreshes) in %s", elapsed.Round(time.Second)), Rpaflow: float64(renewals)})
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("tokens served expired / short of minValidity / rejected by the Control Room (of %d)", served),
@@ -222,4 +245,22 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// scrape reads the worker's /metrics.
+func scrape(ctx context.Context, addr string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("scraping the worker's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("scraping the worker's metrics: %d %v", resp.StatusCode, err)
+	}
+	return string(b), nil
 }

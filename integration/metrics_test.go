@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/promtext"
 )
 
 // After one API Task deployment, one Orchestrator job and one Automation Hub
@@ -48,7 +47,7 @@ func TestMetricsAfterDeployJobAndHubCheck(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		body = scrape(t, "http://"+s.HTTPAddr+"/metrics")
-		if _, ok := promSample(body, "rpaflow_hub_token_days_to_expiry", map[string]string{"profile": "hub"}); ok || time.Now().After(deadline) {
+		if _, ok := promtext.First(body, "rpaflow_hub_token_days_to_expiry", map[string]string{"profile": "hub"}); ok || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -97,12 +96,12 @@ func TestMetricsAfterDeployJobAndHubCheck(t *testing.T) {
 		// Automation Hub: the demo token expires 30 days from today (a date).
 		{"rpaflow_hub_token_days_to_expiry", map[string]string{"profile": "hub"}, between(29, 31), "about 30"},
 	} {
-		v, found := promSample(body, c.name, c.labels)
+		v, found := promtext.First(body, c.name, c.labels)
 		if !found || !c.ok(v) {
 			t.Errorf("%s%v = %v (found %v), want %s", c.name, c.labels, v, found, c.want)
 		}
 	}
-	if _, found := promSample(body, "rpaflow_deployments_total", map[string]string{"outcome": "failure"}); found {
+	if _, found := promtext.First(body, "rpaflow_deployments_total", map[string]string{"outcome": "failure"}); found {
 		t.Error("a failed deployment was counted; both succeeded")
 	}
 	if strings.Contains(body, "X-Authorization") || strings.Contains(body, "token=") {
@@ -178,34 +177,6 @@ func scrape(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
-}
-
-var (
-	promLine  = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
-	promLabel = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
-)
-
-// promSample returns the first sample of name whose labels include want.
-func promSample(body, name string, want map[string]string) (float64, bool) {
-	for _, line := range strings.Split(body, "\n") {
-		m := promLine.FindStringSubmatch(line)
-		if m == nil || m[1] != name {
-			continue
-		}
-		have := map[string]string{}
-		for _, p := range promLabel.FindAllStringSubmatch(m[2], -1) {
-			have[p[1]] = p[2]
-		}
-		match := true
-		for k, v := range want {
-			match = match && have[k] == v
-		}
-		if match {
-			v, err := strconv.ParseFloat(m[3], 64)
-			return v, err == nil
-		}
-	}
-	return 0, false
 }
 
 func merge(m map[string]string, kv ...string) map[string]string {
