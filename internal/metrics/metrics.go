@@ -53,6 +53,25 @@ const MeterName = "rpaflow"
 // milliseconds, RPA runs take minutes. The OTel default buckets assume ms.
 var secondsBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
 
+// lagBuckets double from 50 ms to 3.4 min: renewal lag is judged as a
+// fraction of token lifetimes from seconds (tests) to an hour (UiPath), and
+// 2 % of a 20 s or 20 min token (0.4 s, 24 s) lies on or near a boundary.
+var lagBuckets = []float64{0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8}
+
+// secondsView gives second-valued histograms their buckets (one view, so
+// no instrument is exported twice).
+func secondsView(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+	if i.Kind != sdkmetric.InstrumentKindHistogram || i.Unit != "s" {
+		return sdkmetric.Stream{}, false
+	}
+	b := secondsBuckets
+	if i.Name == "rpaflow_session_renewal_lag" {
+		b = lagBuckets
+	}
+	return sdkmetric.Stream{Name: i.Name, Description: i.Description, Unit: i.Unit,
+		Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: b}}, true
+}
+
 // Metrics owns a Prometheus registry fed by an OpenTelemetry meter provider.
 type Metrics struct {
 	registry *prometheus.Registry
@@ -80,10 +99,7 @@ func New() (*Metrics, error) {
 	}
 	provider := sdkmetric.NewMeterProvider(
 		sdkmetric.WithReader(exporter),
-		sdkmetric.WithView(sdkmetric.NewView(
-			sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram, Unit: "s"},
-			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: secondsBuckets}},
-		)),
+		sdkmetric.WithView(secondsView),
 	)
 	meter := provider.Meter(MeterName)
 	requests, err := meter.Int64Counter("rpaflow_provider_requests",

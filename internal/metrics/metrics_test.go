@@ -23,6 +23,7 @@ func TestTemporalMetricsAppearOnHandler(t *testing.T) {
 	h.Counter("rpaflow_logins").Inc(1)
 	h.Gauge("rpaflow_token_remaining_seconds").Update(42.5)
 	h.Timer("rpaflow_refresh_latency").Record(1500 * time.Millisecond)
+	h.Timer("rpaflow_session_renewal_lag").Record(300 * time.Millisecond)
 
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -44,11 +45,20 @@ func TestTemporalMetricsAppearOnHandler(t *testing.T) {
 		`(?m)^rpaflow_refresh_latency_seconds_sum\{[^}]*\} 1\.5$`,
 		`(?m)^rpaflow_refresh_latency_seconds_bucket\{[^}]*le="2\.5"[^}]*\} 1$`,
 		`(?m)^rpaflow_refresh_latency_seconds_bucket\{[^}]*le="1"[^}]*\} 0$`,
+		// Renewal lag has its own doubling buckets (0.4 s = 2 % of a 20 s token).
+		`(?m)^rpaflow_session_renewal_lag_seconds_bucket\{[^}]*le="0\.2"[^}]*\} 0$`,
+		`(?m)^rpaflow_session_renewal_lag_seconds_bucket\{[^}]*le="0\.4"[^}]*\} 1$`,
 		`(?m)^go_goroutines `,
 	} {
 		if !regexp.MustCompile(re).MatchString(body) {
 			t.Errorf("metrics output has no line matching %s", re)
 		}
+	}
+	if n := strings.Count(body, "# TYPE rpaflow_session_renewal_lag_seconds histogram"); n != 1 {
+		t.Errorf("renewal lag exported %d times, want once", n)
+	}
+	if strings.Contains(filterLines(body, "rpaflow_session_renewal_lag_seconds_bucket"), `le="0.25"`) {
+		t.Error("renewal lag also has the general seconds buckets")
 	}
 	if t.Failed() {
 		t.Log(filterLines(body, "rpaflow_"))
