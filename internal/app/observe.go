@@ -2,10 +2,14 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -57,11 +61,29 @@ func traceCall(ctx context.Context, tracer trace.Tracer, c httpobs.Call) {
 
 // newTracerProvider is the SDK tracer provider used when RPAFLOW_TRACING is
 // on: spans get real trace and span ids, which Temporal's tracing interceptor
-// propagates from client to workflow to activity to provider call. It has no
-// exporter (none is a dependency yet); sp, if non-nil, receives the spans.
-func newTracerProvider(sp sdktrace.SpanProcessor) *sdktrace.TracerProvider {
-	if sp == nil {
-		return sdktrace.NewTracerProvider()
+// propagates from client to workflow to activity to provider call. Spans go
+// to sp when non-nil, and over OTLP/HTTP when OpenTelemetry's own
+// OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (the exporter reads the other
+// OTEL_EXPORTER_OTLP_* variables: headers, TLS, timeout, compression).
+func newTracerProvider(ctx context.Context, sp sdktrace.SpanProcessor) (tp *sdktrace.TracerProvider, exporting bool, err error) {
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", "rpaflow-worker")),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win
+	)
+	if err != nil {
+		return nil, false, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
-	return sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if sp != nil {
+		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+	}
+	if os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
+		exp, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("OTLP span exporter (OTEL_EXPORTER_OTLP_*): %w", err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+		exporting = true
+	}
+	return sdktrace.NewTracerProvider(opts...), exporting, nil
 }

@@ -46,8 +46,14 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	}
 	var tp trace.TracerProvider
 	if cfg.Tracing {
-		stp := newTracerProvider(o.SpanProcessor)
-		defer func() { _ = stp.Shutdown(context.Background()) }()
+		stp, exporting, err := newTracerProvider(ctx, o.SpanProcessor)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stp.Shutdown(context.Background()) }() // flushes the last spans
+		if !exporting && o.SpanProcessor == nil {
+			logger.Warn().Msg("RPAFLOW_TRACING=true but OTEL_EXPORTER_OTLP_ENDPOINT is not set: spans are recorded but not exported")
+		}
 		// Temporal's tracing interceptor (temporalclient.Options) takes its
 		// tracer from the global provider, so workflow, activity and provider
 		// spans share this one. The interceptor is a client interceptor that
