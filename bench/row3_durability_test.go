@@ -214,6 +214,10 @@ func (h runHistory) eventsPerCycle() float64 {
 	return float64(h.lastActivity-h.firstActivity) / float64(h.activities-1)
 }
 
+// localActivityMarker names the marker a local activity leaves (a version
+// marker is not an activity).
+const localActivityMarker = "LocalActivity"
+
 func history(ctx context.Context, c client.Client, id, runID string) (runHistory, error) {
 	var h runHistory
 	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -223,16 +227,17 @@ func history(ctx context.Context, c client.Client, id, runID string) (runHistory
 			return h, fmt.Errorf("history of %s/%s: %w", id, runID, err)
 		}
 		h.events++
-		switch e.GetEventType() {
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_MARKER_RECORDED: // a local activity leaves a marker
+		switch t := e.GetEventType(); {
+		case t == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			t == enumspb.EVENT_TYPE_MARKER_RECORDED && e.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker:
 			if h.activities == 0 {
 				h.firstActivity = h.events
 			}
 			h.lastActivity = h.events
 			h.activities++
-		case enumspb.EVENT_TYPE_TIMER_STARTED:
+		case t == enumspb.EVENT_TYPE_TIMER_STARTED:
 			h.timers++
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+		case t == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
 			h.next = e.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
 		}
 	}

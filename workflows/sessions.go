@@ -38,6 +38,20 @@ func renewalOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localRenewals is the change that moved renewals from regular to local
+// activities. Session runs that began before it keep renewing through
+// regular activities, so their histories replay; a new run (and each run
+// after continue-as-new) uses local activities.
+const localRenewals = "renewal-as-local-activity"
+
+// executeRenewal runs a renewal activity the way this run's history says.
+func executeRenewal(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if workflow.GetVersion(ctx, localRenewals, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return workflow.ExecuteActivity(sessionActivityOptions(ctx), activity, args...)
+	}
+	return workflow.ExecuteLocalActivity(renewalOptions(ctx), activity, args...)
+}
+
 // ControlRoomSession keeps one Automation Anywhere Control Room login alive
 // for a profile and serves its token and API Task access details to
 // consumers (updates token, accessDetails, invalidate, logout; query status).
@@ -54,7 +68,7 @@ func (r aaRenewer) canRefresh() bool { return true }
 
 func (r aaRenewer) renew(ctx workflow.Context, action, token string, paths []string) (activities.RenewResult, error) {
 	var res activities.RenewResult
-	err := workflow.ExecuteLocalActivity(renewalOptions(ctx), cr.AARenewSession,
+	err := executeRenewal(ctx, cr.AARenewSession,
 		activities.RenewInput{Profile: r.profile, Action: action, Token: token, Paths: paths}).Get(ctx, &res)
 	return res, err
 }
@@ -78,7 +92,7 @@ func (r orchRenewer) canRefresh() bool { return false }
 
 func (r orchRenewer) renew(ctx workflow.Context, _, _ string, _ []string) (activities.RenewResult, error) {
 	var c activities.Credential
-	if err := workflow.ExecuteLocalActivity(renewalOptions(ctx), orch.OrchAuthenticate, r.profile).Get(ctx, &c); err != nil {
+	if err := executeRenewal(ctx, orch.OrchAuthenticate, r.profile).Get(ctx, &c); err != nil {
 		return activities.RenewResult{}, err
 	}
 	return activities.RenewResult{Credential: &c, LoggedIn: true}, nil

@@ -1,0 +1,36 @@
+package workflows
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+// Recorded session histories replay on the current code. Each was recorded
+// from a real worker against the dev server and the simulators (20 s
+// tokens: a login, an access-details fetch for AA, a renewal), payloads in
+// plain JSON with the tokens replaced by placeholders:
+//   - *-regular-activity-renewals: runs started before renewals became local
+//     activities (they keep renewing through regular activities);
+//   - *-local-activity-renewals: runs of the current shape.
+//
+// A change that breaks one of them would fail every running session on upgrade.
+func TestRecordedSessionHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob("testdata/*-session-*.json")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("recorded histories: %v %v", files, err)
+	}
+	for _, f := range files {
+		r := worker.NewWorkflowReplayer()
+		if strings.Contains(f, "controlroom") {
+			r.RegisterWorkflow(ControlRoomSession)
+		} else {
+			r.RegisterWorkflow(OrchestratorSession)
+		}
+		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
