@@ -38,7 +38,7 @@ func (r *runner) scale(ctx context.Context) error {
 	k := envInt("RPAFLOW_BENCH_SESSIONS", 1000)
 	window := envDur("RPAFLOW_BENCH_SCALE_WINDOW", 3*time.Minute)
 	lifetime := 20 * time.Second
-	const statusSample = 4 // every 4th session's lag is also read exactly with status queries
+	const statusSample = 4    // every 4th session's lag is also read exactly with status queries
 	every := 10 * time.Second // consumers and status queries, per session
 	minValidity := 3 * time.Second
 	r.rep.Params["RPAFLOW_BENCH_SESSIONS"] = fmt.Sprint(k)
