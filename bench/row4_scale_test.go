@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -96,7 +94,7 @@ func (r *runner) scale(ctx context.Context) error {
 	}
 	directCPU := (cpuTime() - c0) / direct
 
-	lag0, err := scrape(ctx, s.HTTPAddr)
+	lag0, err := promtext.Scrape(ctx, "http://"+s.HTTPAddr+"/metrics")
 	if err != nil {
 		return err
 	}
@@ -190,7 +188,7 @@ func (r *runner) scale(ctx context.Context) error {
 	elapsed := time.Since(start)
 	cpu := cpuTime() - c0
 	k1 := s.Sims.AA.Counters().Snapshot()
-	lag1, err := scrape(ctx, s.HTTPAddr)
+	lag1, err := promtext.Scrape(ctx, "http://"+s.HTTPAddr+"/metrics")
 	if err != nil {
 		return err
 	}
@@ -249,22 +247,4 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// scrape reads the worker's /metrics.
-func scrape(ctx context.Context, addr string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("scraping the worker's metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("scraping the worker's metrics: %d %v", resp.StatusCode, err)
-	}
-	return string(b), nil
 }

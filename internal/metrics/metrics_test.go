@@ -1,15 +1,14 @@
 package metrics
 
 import (
-	"io"
 	"math"
 	"net/http/httptest"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/internal/promtext"
 	"github.com/rpaflow/rpaflow/providers/httpobs"
 )
 
@@ -25,15 +24,7 @@ func TestTemporalMetricsAppearOnHandler(t *testing.T) {
 	h.Timer("rpaflow_refresh_latency").Record(1500 * time.Millisecond)
 	h.Timer("rpaflow_session_renewal_lag").Record(300 * time.Millisecond)
 
-	srv := httptest.NewServer(m.Handler())
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := string(b)
+	body := scrape(t, m)
 
 	for _, re := range []string{
 		`(?m)^# TYPE rpaflow_logins_total counter$`,
@@ -89,15 +80,7 @@ func TestProviderCallsByPlatformOpAndStatus(t *testing.T) {
 	m.ProviderCall(ctx, httpobs.Call{Platform: "automationanywhere", Op: "login", Status: 401, Duration: 2 * time.Second})
 	m.ProviderCall(ctx, httpobs.Call{Platform: "uipath-orchestrator", Op: "token", Status: 0, Duration: time.Second})
 
-	srv := httptest.NewServer(m.Handler())
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := string(b)
+	body := scrape(t, m)
 	for _, re := range []string{
 		`(?m)^# TYPE rpaflow_provider_requests_total counter$`,
 		`(?m)^# TYPE rpaflow_provider_request_duration_seconds histogram$`,
@@ -127,7 +110,7 @@ func TestProviderCallsByPlatformOpAndStatus(t *testing.T) {
 		{"rpaflow_provider_request_duration_seconds_bucket", aaLogin("200", "le", "0.1"), 2},
 		{"rpaflow_provider_request_duration_seconds_bucket", aaLogin("401", "le", "1"), 0},
 	} {
-		got, ok := sample(body, c.name, c.labels)
+		got, ok := promtext.First(body, c.name, c.labels)
 		if !ok || math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
@@ -137,31 +120,14 @@ func TestProviderCallsByPlatformOpAndStatus(t *testing.T) {
 	}
 }
 
-var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
-var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
-
-// sample finds the first sample of name whose labels include want.
-func sample(body, name string, want map[string]string) (float64, bool) {
-	for _, line := range strings.Split(body, "\n") {
-		m := sampleLine.FindStringSubmatch(line)
-		if m == nil || m[1] != name {
-			continue
-		}
-		have := map[string]string{}
-		for _, p := range labelPair.FindAllStringSubmatch(m[2], -1) {
-			have[p[1]] = p[2]
-		}
-		match := true
-		for k, v := range want {
-			if have[k] != v {
-				match = false
-				break
-			}
-		}
-		if match {
-			v, err := strconv.ParseFloat(m[3], 64)
-			return v, err == nil
-		}
+// scrape serves m's handler and reads it once.
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	body, err := promtext.Scrape(t.Context(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0, false
+	return body
 }

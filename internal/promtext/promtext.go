@@ -3,6 +3,10 @@
 package promtext
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,4 +55,22 @@ func First(body, name string, want map[string]string) (v float64, found bool) {
 func Sum(body, name string, want map[string]string) (sum float64, n int) {
 	each(body, name, want, func(x float64) bool { sum += x; n++; return true })
 	return sum, n
+}
+
+// Scrape fetches a /metrics page.
+func Scrape(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("scraping %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("scraping %s: status %d %v", url, resp.StatusCode, err)
+	}
+	return string(b), nil
 }
