@@ -421,8 +421,9 @@ func (s *session) safety() time.Duration {
 	return expirySafety
 }
 
+// validFor applies the rule every reader applies to a handed-out token.
 func (s *session) validFor(now time.Time, d time.Duration) bool {
-	return s.st.Token != "" && s.st.Expiry.Sub(now) >= max(d, s.safety())
+	return s.tokenResult().Serves(now, d)
 }
 
 func (s *session) status(now time.Time) contract.SessionStatus {
