@@ -54,8 +54,8 @@ test-reliability: temporal-cli
 # Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
 FUZZTIME    ?= 10s
 FUZZ_TARGETS := \
-	./providers/automationanywhere/botvalue:FuzzUnmarshalJSON \
-	./providers/automationanywhere/botvalue:FuzzFromPlain \
+	./contract/botvalue:FuzzUnmarshalJSON \
+	./contract/botvalue:FuzzFromPlain \
 	./providers/automationanywhere:FuzzParseError \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
