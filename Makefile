@@ -70,8 +70,8 @@ test-cluster: temporal-cli cluster-tools
 # Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
 FUZZTIME    ?= 10s
 FUZZ_TARGETS := \
-	./providers/automationanywhere/botvalue:FuzzUnmarshalJSON \
-	./providers/automationanywhere/botvalue:FuzzFromPlain \
+	./contract/botvalue:FuzzUnmarshalJSON \
+	./contract/botvalue:FuzzFromPlain \
 	./providers/automationanywhere:FuzzParseError \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \

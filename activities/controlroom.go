@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 // ControlRoom holds the Automation Anywhere activities and their dependencies.
@@ -178,9 +178,9 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) && !in.Idempotent {
 		var ph executePhase
 		if activity.GetHeartbeatDetails(ctx, &ph) == nil && ph.Sent {
-			return ExecuteResult{}, newError(contract.ErrAmbiguous,
+			return ExecuteResult{}, contract.NewError(contract.ErrAmbiguous,
 				"a previous attempt sent the execute request and its outcome is unknown; not executing again because the input is not idempotent (set \"idempotent\": true if the task may run twice)",
-				ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
+				contract.ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
 		}
 	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
@@ -196,7 +196,7 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 		}
 		d, ok := det.Details[in.Path]
 		if !ok {
-			return ExecuteResult{}, newError(contract.ErrUnavailable, "session returned no access details for "+in.Path, ErrorInfo{}, 0)
+			return ExecuteResult{}, unavailable("session returned no access details for " + in.Path)
 		}
 		if !d.FetchedAt.IsZero() {
 			activity.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile}).
@@ -214,7 +214,7 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 			// limit) or it never left: the retry may execute.
 			activity.RecordHeartbeat(ctx, executePhase{Sent: false})
 		}
-		if try == 0 && apierror.StatusOf(err) == 401 {
+		if try == 0 && apierror.IsUnauthorized(err) {
 			activity.GetLogger(ctx).Info("API Task token rejected; asking the session for fresh access details", "profile", in.Profile, "generation", d.Generation)
 			if err := reportRejected(ctx, a.Sessions, ref, d.Generation, in.Path); err != nil {
 				return ExecuteResult{}, err
@@ -263,5 +263,5 @@ func notRun(err error) bool {
 // refusedToken reports whether err means the Control Room no longer accepts
 // the token (so a login is the way forward).
 func refusedToken(err error) bool {
-	return apierror.StatusOf(err) == 401
+	return apierror.IsUnauthorized(err)
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 func renew(t *testing.T, e *aaEnv, in activities.RenewInput) (activities.RenewResult, error) {

@@ -1,21 +1,42 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
-// DeployInput deploys a bot (or an on-demand API Task) once.
+// DeployInput is AADeployBot's input: the deployment as the workflow took it.
 type DeployInput struct {
-	Profile string           `json:"profile"`
-	Request aa.DeployRequest `json:"request"`
+	contract.DeployBotInput
+	// Request is the provider request that workers before the contract
+	// types scheduled; read so that their deploys in flight still run.
+	Request *aa.DeployRequest `json:"request,omitempty"`
+}
+
+// deployRequest maps the input to the Control Room request.
+func (in DeployInput) deployRequest() (aa.DeployRequest, error) {
+	if in.Request != nil {
+		return *in.Request, nil
+	}
+	botInput, err := in.Validate()
+	if err != nil {
+		return aa.DeployRequest{}, err
+	}
+	req := aa.DeployRequest{BotID: in.BotID, AutomationName: in.AutomationName, Description: in.Description,
+		Priority: cmp.Or(in.Priority, contract.DefaultBotPriority), BotInput: botInput, RunAsUserIDs: in.RunAsUserIDs, PoolIDs: in.PoolIDs}
+	if h := in.Headless; h != nil {
+		req.Headless = &aa.HeadlessRequest{NumberOfExecutions: max(h.NumberOfExecutions, 1),
+			QueueOnSlotsExhaustion: h.QueueOnSlotsExhaustion, SharedRunAsUserID: h.SharedRunAsUserID}
+	}
+	return req, nil
 }
 
 // AADeployBot deploys through the Control Room and returns the deployment id.
@@ -27,17 +48,21 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (string, 
 	if err != nil {
 		return "", err
 	}
+	req, err := in.deployRequest()
+	if err != nil {
+		return "", err
+	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
 	for try := 0; ; try++ {
 		tok, err := sessionToken(ctx, a.Sessions, ref, callValidity)
 		if err != nil {
 			return "", err
 		}
-		id, err := c.Deploy(ctx, tok.Token, in.Request)
+		id, err := c.Deploy(ctx, tok.Token, req)
 		if err == nil {
 			return id, nil
 		}
-		if try == 0 && apierror.StatusOf(err) == 401 {
+		if try == 0 && apierror.IsUnauthorized(err) {
 			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
 				return "", err
 			}
@@ -83,12 +108,12 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 			tok = t
 		}
 		act, err := c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
-		if apierror.StatusOf(err) == 401 {
+		if apierror.IsUnauthorized(err) {
 			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
 				return "", false, err
 			}
 			tok = contract.TokenResult{}
-			return "", false, newError(contract.ErrUnavailable, "the Control Room rejected the session token; polling again with a new one", ErrorInfo{}, 0)
+			return "", false, unavailable("the Control Room rejected the session token; polling again with a new one")
 		}
 		if err != nil {
 			return "", false, classify(err, callKind{cachedToken: true})

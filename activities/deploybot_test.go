@@ -1,8 +1,10 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,6 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 // deployEnv is a Control Room whose clock moves step per activity-list
@@ -49,9 +50,9 @@ func deployEnv(t *testing.T, step time.Duration, bot func(*aasim.Bot)) (*aaEnv, 
 
 func deploy(t *testing.T, e *aaEnv, env *testsuite.TestActivityEnvironment, input string) string {
 	t.Helper()
-	val, err := env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{Profile: "cr", Request: aa.DeployRequest{
-		BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID}, Priority: "PRIORITY_MEDIUM",
-		BotInput: map[string]botvalue.Value{"sInput1": botvalue.Str(input)}}})
+	val, err := env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{DeployBotInput: contract.DeployBotInput{Profile: "cr",
+		BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
+		BotInput: map[string]json.RawMessage{"sInput1": json.RawMessage(strconv.Quote(input))}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +120,14 @@ func TestWaitDeploymentRunFailedIsAResult(t *testing.T) {
 func TestWaitDeploymentResumesFromHeartbeat(t *testing.T) {
 	e, _, env := deployEnv(t, 400*time.Millisecond, func(b *aasim.Bot) { b.Deployed, b.Running = 0, time.Second })
 	id := deploy(t, e, env, "resume")
-	var first activities.PollProgress
+	var first contract.PollProgress
 	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) {
 		if first.Polls == 0 {
 			_ = d.Get(&first)
 		}
 	})
 	since := time.Now().Add(-time.Hour).UTC()
-	env.SetHeartbeatDetails(activities.PollProgress{Polls: 5, Status: "RUNNING", Interval: 5 * time.Millisecond, Since: since})
+	env.SetHeartbeatDetails(contract.PollProgress{Polls: 5, Status: "RUNNING", Interval: 5 * time.Millisecond, Since: since})
 	// A fresh wait would poll again only after PollInitial (an hour); the
 	// resumed one keeps its 5 ms interval because RUNNING is no news.
 	done := make(chan struct{})
@@ -158,22 +159,22 @@ func TestWaitDeploymentResumesFromHeartbeat(t *testing.T) {
 func TestDeployBotErrors(t *testing.T) {
 	e, _, env := deployEnv(t, time.Second, nil)
 	// Unknown bot: the Control Room answers 400; never retried.
-	_, err := env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{Profile: "cr",
-		Request: aa.DeployRequest{BotID: 999, RunAsUserIDs: []int64{3}}})
+	_, err := env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{DeployBotInput: contract.DeployBotInput{Profile: "cr"},
+		Request: &aa.DeployRequest{BotID: 999, RunAsUserIDs: []int64{3}}})
 	wantClass(t, err, contract.ErrInvalidRequest)
 
 	// Throttled: retryable after the Retry-After the Control Room gave.
 	e.sim.Faults().Throttle(1, 3*time.Second)
-	_, err = env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{Profile: "cr",
-		Request: aa.DeployRequest{BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{3}}})
+	_, err = env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{DeployBotInput: contract.DeployBotInput{Profile: "cr"},
+		Request: &aa.DeployRequest{BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{3}}})
 	if app := wantClass(t, err, contract.ErrThrottled); app.NextRetryDelay() != 3*time.Second {
 		t.Errorf("NextRetryDelay = %v, want 3s", app.NextRetryDelay())
 	}
 
 	// A 502 from a gateway: the platform answered, so the deploy is retryable.
 	e.sim.Faults().Fail(1, http.StatusBadGateway)
-	_, err = env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{Profile: "cr",
-		Request: aa.DeployRequest{BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{3}}})
+	_, err = env.ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{DeployBotInput: contract.DeployBotInput{Profile: "cr"},
+		Request: &aa.DeployRequest{BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{3}}})
 	if app := wantClass(t, err, contract.ErrUnavailable); app.NonRetryable() {
 		t.Error("502 is non-retryable")
 	}

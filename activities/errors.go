@@ -3,9 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -13,17 +11,7 @@ import (
 	"github.com/rpaflow/rpaflow/providers/apierror"
 )
 
-// ErrorInfo travels as the details of every classified error so workflows
-// and CLI users see the platform's status and code without parsing text.
-type ErrorInfo struct {
-	Platform string `json:"platform,omitempty"`
-	Op       string `json:"op,omitempty"`
-	Status   int    `json:"status,omitempty"`
-	Code     string `json:"code,omitempty"`
-	Field    string `json:"field,omitempty"`
-}
-
-// callKind says what a failed call was, which decides its class (DESIGN §5).
+// callKind says what a failed call was, which decides its error type.
 type callKind struct {
 	// cachedToken: the call used a token from a session cache, so a 401
 	// means that token went stale (TokenRejected), not bad credentials.
@@ -35,7 +23,7 @@ type callKind struct {
 }
 
 // classify turns a provider error into a Temporal application error whose
-// type is one of contract's error classes.
+// type is one of contract's error types.
 func classify(err error, k callKind) error {
 	if err == nil {
 		return nil
@@ -46,31 +34,28 @@ func classify(err error, k callKind) error {
 	}
 	var inv *apierror.InvalidError
 	if errors.As(err, &inv) {
-		return newError(contract.ErrInvalidInput, err.Error(), ErrorInfo{Field: inv.Field}, 0)
+		return contract.NewError(contract.ErrInvalidInput, err.Error(), contract.ErrorInfo{Field: inv.Field}, 0)
 	}
 	var te *apierror.TransportError
 	if errors.As(err, &te) {
-		info := ErrorInfo{Platform: te.Platform, Op: te.Op}
+		info := contract.ErrorInfo{Platform: te.Platform, Op: te.Op}
 		if te.Sent && k.unsafe {
-			return newError(contract.ErrAmbiguous, err.Error()+"; the platform may have acted on it", info, 0)
+			return contract.NewError(contract.ErrAmbiguous, err.Error()+"; the platform may have acted on it", info, 0)
 		}
-		return newError(contract.ErrUnavailable, err.Error(), info, 0)
+		return contract.NewError(contract.ErrUnavailable, err.Error(), info, 0)
 	}
 	var ae *apierror.Error
 	if errors.As(err, &ae) {
-		info := ErrorInfo{Platform: ae.Platform, Op: ae.Op, Status: ae.Status, Code: ae.Code}
-		return newError(classOf(ae, k), err.Error(), info, ae.RetryAfter)
+		info := contract.ErrorInfo{Platform: ae.Platform, Op: ae.Op, Status: ae.Status, Code: ae.Code}
+		return contract.NewError(typeOf(ae, k), err.Error(), info, ae.RetryAfter)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		if k.unsafe {
-			return newError(contract.ErrAmbiguous, err.Error(), ErrorInfo{}, 0)
-		}
-		return newError(contract.ErrUnavailable, err.Error(), ErrorInfo{}, 0)
+	if k.unsafe && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return contract.NewError(contract.ErrAmbiguous, err.Error(), contract.ErrorInfo{}, 0)
 	}
-	return newError(contract.ErrUnavailable, err.Error(), ErrorInfo{}, 0)
+	return contract.NewError(contract.ErrUnavailable, err.Error(), contract.ErrorInfo{}, 0)
 }
 
-func classOf(e *apierror.Error, k callKind) string {
+func typeOf(e *apierror.Error, k callKind) contract.ErrorType {
 	switch {
 	case e.Code == "invalid_client" || e.Code == "invalid_scope" || e.Code == "unauthorized_client":
 		return contract.ErrAuthFailed
@@ -99,37 +84,7 @@ func classOf(e *apierror.Error, k callKind) string {
 	}
 }
 
-func newError(class, msg string, info ErrorInfo, retryAfter time.Duration) error {
-	opts := temporal.ApplicationErrorOptions{
-		NonRetryable: isNonRetryable(class),
-		Details:      []any{info},
-	}
-	if class == contract.ErrThrottled && retryAfter > 0 {
-		opts.NextRetryDelay = retryAfter
-	}
-	return temporal.NewApplicationErrorWithOptions(msg, class, opts)
-}
-
-func isNonRetryable(class string) bool {
-	for _, c := range contract.NonRetryable {
-		if c == class {
-			return true
-		}
-	}
-	return false
-}
-
-// invalidInput is a non-retryable error naming the field.
-func invalidInput(field, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	return newError(contract.ErrInvalidInput, field+": "+msg, ErrorInfo{Field: field}, 0)
-}
-
-// ErrorType returns the class of a classified error ("" if unclassified).
-func ErrorType(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Type()
-	}
-	return ""
+// unavailable is a retryable error for a transient problem of rpaflow's own.
+func unavailable(msg string) error {
+	return contract.NewError(contract.ErrUnavailable, msg, contract.ErrorInfo{}, 0)
 }

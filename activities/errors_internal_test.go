@@ -27,7 +27,7 @@ func TestClassify(t *testing.T) {
 		name  string
 		err   error
 		kind  callKind
-		class string
+		class contract.ErrorType
 	}{
 		{"400", status(400, "request.invalid"), cached, contract.ErrInvalidRequest},
 		{"409", status(409, ""), cached, contract.ErrInvalidRequest},
@@ -61,10 +61,10 @@ func TestClassify(t *testing.T) {
 			if !errors.As(err, &app) {
 				t.Fatalf("classify returned %T, want *temporal.ApplicationError", err)
 			}
-			if app.Type() != c.class {
+			if contract.ErrorType(app.Type()) != c.class {
 				t.Errorf("class = %q, want %q", app.Type(), c.class)
 			}
-			if got, want := app.NonRetryable(), isNonRetryable(c.class); got != want {
+			if got, want := app.NonRetryable(), c.class.Permanent(); got != want {
 				t.Errorf("NonRetryable = %v, want %v for %s", got, want, c.class)
 			}
 			if app.NextRetryDelay() != 0 {
@@ -87,11 +87,11 @@ func TestClassifyDetailsAndRetryAfter(t *testing.T) {
 	if app.NextRetryDelay() != 7*time.Second {
 		t.Errorf("NextRetryDelay = %v, want the 7s Retry-After", app.NextRetryDelay())
 	}
-	var info ErrorInfo
+	var info contract.ErrorInfo
 	if err := app.Details(&info); err != nil {
 		t.Fatal(err)
 	}
-	if info != (ErrorInfo{Platform: "uipath-orchestrator", Op: "startJobs", Status: 429, Code: "1015"}) {
+	if info != (contract.ErrorInfo{Platform: "uipath-orchestrator", Op: "startJobs", Status: 429, Code: "1015"}) {
 		t.Errorf("details = %+v", info)
 	}
 	// Retry-After only steers throttling: a 503 carrying one keeps the policy's backoff.
@@ -106,7 +106,7 @@ func TestClassifyDetailsAndRetryAfter(t *testing.T) {
 		t.Errorf("InvalidInput details = %+v (%v), want field botRepositoryPath", info, err)
 	}
 	// An error that is already classified (a session's answer) passes unchanged.
-	pre := temporal.NewNonRetryableApplicationError("session closed", contract.ErrSessionClosed, nil)
+	pre := temporal.NewNonRetryableApplicationError("session closed", string(contract.ErrSessionClosed), nil)
 	if got := classify(pre, callKind{}); got != pre {
 		t.Errorf("classify re-wrapped a classified error: %v", got)
 	}

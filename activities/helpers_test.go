@@ -260,10 +260,10 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 	return app
 }
 
-func wantClass(t *testing.T, err error, class string) *temporal.ApplicationError {
+func wantClass(t *testing.T, err error, class contract.ErrorType) *temporal.ApplicationError {
 	t.Helper()
 	app := appError(t, err)
-	if app.Type() != class {
+	if contract.ErrorType(app.Type()) != class {
 		t.Fatalf("error class = %q, want %q (%v)", app.Type(), class, err)
 	}
 	return app

@@ -31,7 +31,7 @@ func (a *AutomationHub) HubValidateToken(ctx context.Context, profile string) (H
 	}
 	check := HubCheck{Expires: p.Expires, CheckedAt: time.Now().UTC()}
 	if _, err := p.Client.Validate(ctx); err != nil {
-		switch ErrorType(classify(err, callKind{})) {
+		switch contract.TypeOf(classify(err, callKind{})) {
 		case contract.ErrAuthFailed, contract.ErrForbidden, contract.ErrTokenRejected:
 			check.Rejected = true
 			check.Message = err.Error()

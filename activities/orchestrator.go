@@ -43,24 +43,13 @@ func (a *Orchestrator) withToken(ctx context.Context, profile string, call func(
 			return err
 		}
 		err = call(tok.Token)
-		if err == nil || try > 0 || apierror.StatusOf(err) != 401 {
+		if err == nil || try > 0 || !apierror.IsUnauthorized(err) {
 			return err
 		}
 		if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
 			return err
 		}
 	}
-}
-
-// StartJobInput starts one job of a process in a folder.
-type StartJobInput struct {
-	Profile        string         `json:"profile"`
-	Folder         string         `json:"folder"`
-	Process        string         `json:"process"`
-	InputArguments map[string]any `json:"inputArguments,omitempty"`
-	Priority       string         `json:"priority,omitempty"`
-	Reference      string         `json:"reference,omitempty"`
-	Idempotent     bool           `json:"idempotent,omitempty"`
 }
 
 // JobRef identifies a started job.
@@ -72,7 +61,7 @@ type JobRef struct {
 }
 
 // OrchStartJob resolves the folder and the process's release and starts a job.
-func (a *Orchestrator) OrchStartJob(ctx context.Context, in StartJobInput) (JobRef, error) {
+func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInput) (JobRef, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
 		return JobRef{}, err
@@ -108,21 +97,12 @@ type WaitJobInput struct {
 	PollMax     time.Duration `json:"pollMax,omitempty"`
 }
 
-// JobResult is a job's terminal state.
-type JobResult struct {
-	ID              int64          `json:"jobId"`
-	Key             string         `json:"jobKey"`
-	State           string         `json:"state"`
-	Info            string         `json:"info,omitempty"`
-	OutputArguments map[string]any `json:"outputArguments,omitempty"`
-}
-
 // OrchWaitJob polls the job by id (not the rate-limited collection) within the
 // worker's job-read budget until it is Successful, Faulted or Stopped.
-func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (JobResult, error) {
+func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contract.StartJobResult, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
-		return JobResult{}, err
+		return contract.StartJobResult{}, err
 	}
 	f := orchestrator.Folder{ID: in.Job.FolderID, FullyQualifiedName: in.Job.Folder}
 	var job orchestrator.Job
@@ -142,40 +122,19 @@ func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (JobRes
 	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
 		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
 	if err := pollUntil(ctx, o, check); err != nil {
-		return JobResult{}, err
+		return contract.StartJobResult{}, err
 	}
-	return JobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}, nil
-}
-
-// QueueItemInput adds one queue item.
-type QueueItemInput struct {
-	Profile         string         `json:"profile"`
-	Folder          string         `json:"folder"`
-	Queue           string         `json:"queue"`
-	Reference       string         `json:"reference,omitempty"`
-	Priority        string         `json:"priority,omitempty"`
-	SpecificContent map[string]any `json:"specificContent,omitempty"`
-	DeferDate       *time.Time     `json:"deferDate,omitempty"`
-	DueDate         *time.Time     `json:"dueDate,omitempty"`
-}
-
-// QueueItemResult is the added (or already present) item.
-type QueueItemResult struct {
-	ID        int64  `json:"id,omitempty"`
-	Key       string `json:"key,omitempty"`
-	Status    string `json:"status"`
-	Reference string `json:"reference,omitempty"`
-	Duplicate bool   `json:"duplicate"`
+	return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}, nil
 }
 
 // OrchAddQueueItem adds a queue item. With a reference, a 409 duplicate means
 // an earlier attempt (or caller) already added it: reported, not failed.
-func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in QueueItemInput) (QueueItemResult, error) {
+func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
-		return QueueItemResult{}, err
+		return contract.AddQueueItemResult{}, err
 	}
-	var res QueueItemResult
+	var res contract.AddQueueItemResult
 	err = a.withToken(ctx, in.Profile, func(token string) error {
 		f, err := c.Folder(ctx, token, in.Folder)
 		if err != nil {
@@ -184,13 +143,13 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in QueueItemInput) 
 		item, err := c.AddQueueItem(ctx, token, f, orchestrator.QueueItemRequest{Queue: in.Queue, Reference: in.Reference,
 			Priority: in.Priority, SpecificContent: in.SpecificContent, DeferDate: in.DeferDate, DueDate: in.DueDate})
 		if in.Reference != "" && orchestrator.IsDuplicateReference(err) {
-			res = QueueItemResult{Status: "Duplicate", Reference: in.Reference, Duplicate: true}
+			res = contract.AddQueueItemResult{Status: "Duplicate", Reference: in.Reference, Duplicate: true}
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		res = QueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
+		res = contract.AddQueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
 		return nil
 	})
 	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})

@@ -27,7 +27,7 @@ func TestStartJobThenWaitJob(t *testing.T) {
 	// Running 2 s make the job final on the ninth read (2.7 s).
 	o := newOrchEnv(t, 300*time.Millisecond, &activities.Budget{PerMinute: 60000})
 	env := orchActivityEnv(o)
-	val, err := env.ExecuteActivity(o.orch.OrchStartJob, activities.StartJobInput{Profile: "orch", Folder: "Shared",
+	val, err := env.ExecuteActivity(o.orch.OrchStartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared",
 		Process: "Invoices", InputArguments: map[string]any{"count": 3}})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestStartJobThenWaitJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res activities.JobResult
+	var res contract.StartJobResult
 	if err := val.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +61,9 @@ func TestStartJobThenWaitJob(t *testing.T) {
 func TestAddQueueItemDuplicateReference(t *testing.T) {
 	o := newOrchEnv(t, time.Second, nil)
 	env := orchActivityEnv(o)
-	in := activities.QueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: "PO-1",
+	in := contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: "PO-1",
 		SpecificContent: map[string]any{"amount": 12}}
-	var first, second activities.QueueItemResult
+	var first, second contract.AddQueueItemResult
 	val, err := env.ExecuteActivity(o.orch.OrchAddQueueItem, in)
 	if err != nil {
 		t.Fatal(err)
@@ -88,12 +88,12 @@ func TestAddQueueItemDuplicateReference(t *testing.T) {
 func TestMissingFolderIsNotFound(t *testing.T) {
 	o := newOrchEnv(t, time.Second, nil)
 	env := orchActivityEnv(o)
-	_, err := env.ExecuteActivity(o.orch.OrchAddQueueItem, activities.QueueItemInput{Profile: "orch", Folder: "Nowhere", Queue: "Orders"})
+	_, err := env.ExecuteActivity(o.orch.OrchAddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Nowhere", Queue: "Orders"})
 	app := wantClass(t, err, contract.ErrNotFound)
 	if !strings.Contains(app.Error(), "Nowhere") || !strings.Contains(app.Error(), "known folders: Finance/Invoices, Shared") {
 		t.Errorf("error does not name the folder and the known ones: %v", app)
 	}
-	_, err = env.ExecuteActivity(o.orch.OrchStartJob, activities.StartJobInput{Profile: "orch", Folder: "Shared", Process: "NoSuchProcess"})
+	_, err = env.ExecuteActivity(o.orch.OrchStartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "NoSuchProcess"})
 	wantClass(t, err, contract.ErrNotFound)
 	if got := o.sim.Counters().Get("startJobs"); got != 0 {
 		t.Errorf("jobs started = %d, want 0", got)
@@ -109,7 +109,7 @@ func TestOrchestratorRevokedTokenIsRenewedOnce(t *testing.T) {
 	}
 	// The session's cached token expires (1 h lifetime) without the session noticing.
 	o.clock.Advance(2 * time.Hour)
-	_, err := env.ExecuteActivity(o.orch.OrchAddQueueItem, activities.QueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: "PO-9"})
+	_, err := env.ExecuteActivity(o.orch.OrchAddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: "PO-9"})
 	if err != nil {
 		t.Fatal(err)
 	}

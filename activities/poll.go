@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/time/rate"
+
+	"github.com/rpaflow/rpaflow/contract"
 )
 
 // Budget bounds status calls per profile across every wait running on this
@@ -40,16 +42,6 @@ func (b *Budget) Wait(ctx context.Context, profile string) error {
 	return l.Wait(ctx)
 }
 
-// PollProgress is a wait's heartbeat: it lets a restarted attempt resume
-// where the last one was, and lets the starter print status changes.
-type PollProgress struct {
-	Polls    int           `json:"polls"`
-	Status   string        `json:"status"`
-	Interval time.Duration `json:"interval"`
-	Failures int           `json:"failures"`
-	Since    time.Time     `json:"since"` // when Status was first seen
-}
-
 // pollOptions tune a wait.
 type pollOptions struct {
 	profile  string
@@ -64,7 +56,7 @@ type pollOptions struct {
 // terminal, and a classified error. Retryable errors are tolerated up to
 // maxFails in a row; others end the wait.
 func pollUntil(ctx context.Context, o pollOptions, check func(ctx context.Context) (status string, done bool, err error)) error {
-	p := PollProgress{Interval: o.initial}
+	p := contract.PollProgress{Interval: o.initial}
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &p) // resume; a decode failure just restarts the backoff
 	}
@@ -83,7 +75,7 @@ func pollUntil(ctx context.Context, o pollOptions, check func(ctx context.Contex
 		status, done, err := check(ctx)
 		p.Polls++
 		switch {
-		case err != nil && isNonRetryable(ErrorType(err)):
+		case err != nil && contract.TypeOf(err).Permanent():
 			return err
 		case err != nil:
 			p.Failures++

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"github.com/rpaflow/rpaflow/contract"
 	"sort"
 	"strings"
 	"time"
@@ -80,11 +81,11 @@ func (r *Registry) Hub(profile string) (HubProfile, error) {
 func (r *Registry) check(profile, kind string) error {
 	got, ok := r.kinds[profile]
 	if !ok {
-		return invalidInput("profile", "%q is not configured on this worker; known %s profiles: %s (add it to RPAFLOW_PROFILES with RPAFLOW_<NAME>_KIND=%s)",
+		return contract.InvalidInputError("profile", "%q is not configured on this worker; known %s profiles: %s (add it to RPAFLOW_PROFILES with RPAFLOW_<NAME>_KIND=%s)",
 			profile, kind, r.list(kind), kind)
 	}
 	if got != kind {
-		return invalidInput("profile", "%q is configured with kind %s, but this workflow needs kind %s; known %s profiles: %s",
+		return contract.InvalidInputError("profile", "%q is configured with kind %s, but this workflow needs kind %s; known %s profiles: %s",
 			profile, got, kind, kind, r.list(kind))
 	}
 	return nil

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/workflows"
 )
 
@@ -22,18 +22,18 @@ import (
 // attempts, which only the workflow test environment provides (the activity
 // environment always runs attempt 1), so these run the real DeployAPITask
 // workflow with its retry policy around the real activity.
-func runDeployAPITask(t *testing.T, e *aaEnv, zip string) (workflows.DeployAPITaskResult, error) {
+func runDeployAPITask(t *testing.T, e *aaEnv, zip string) (contract.DeployAPITaskResult, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(workflows.DeployAPITask)
 	env.RegisterActivity(e.cr)
-	env.ExecuteWorkflow(workflows.DeployAPITask, workflows.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
+	env.ExecuteWorkflow(workflows.DeployAPITask, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
 		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"` + zip + `"`)}})
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
-	var res workflows.DeployAPITaskResult
+	var res contract.DeployAPITaskResult
 	if err := env.GetWorkflowError(); err != nil {
 		return res, err
 	}
@@ -98,7 +98,7 @@ func TestRetryAfterSentIsAmbiguousWithoutExecuting(t *testing.T) {
 	}})
 	_, err := runDeployAPITask(t, e, "95134")
 	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || app.Type() != contract.ErrAmbiguous {
+	if !errors.As(err, &app) || contract.ErrorType(app.Type()) != contract.ErrAmbiguous {
 		t.Fatalf("workflow error = %v, want Ambiguous", err)
 	}
 	if !strings.Contains(app.Error(), "previous attempt sent the execute request") {

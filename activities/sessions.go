@@ -113,9 +113,9 @@ func sessionError(s SessionRef, update string, err error) error {
 	if errors.As(err, &app) && app.Type() != "" {
 		return temporal.NewApplicationErrorWithOptions(
 			fmt.Sprintf("session %s: %s", s.ID(), app.Error()), app.Type(),
-			temporal.ApplicationErrorOptions{NonRetryable: isNonRetryable(app.Type())})
+			temporal.ApplicationErrorOptions{NonRetryable: contract.ErrorType(app.Type()).Permanent()})
 	}
-	return newError(contract.ErrUnavailable, fmt.Sprintf("session %s: update %s: %v", s.ID(), update, err), ErrorInfo{}, 0)
+	return unavailable(fmt.Sprintf("session %s: update %s: %v", s.ID(), update, err))
 }
 
 // callValidity is what rpaflow's own activities ask a session for: enough

@@ -56,7 +56,7 @@ func (o *OnDemand) tokenLocked(ctx context.Context) (string, error) {
 		o.token = t
 	case o.token.Expiry.Sub(now) < skew:
 		t, err := o.Client.Refresh(ctx, o.token.Value)
-		if apierror.StatusOf(err) == 401 {
+		if apierror.IsUnauthorized(err) {
 			t, err = o.Client.Login(ctx)
 		}
 		if err != nil {

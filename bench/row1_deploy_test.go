@@ -15,11 +15,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 type runner struct {
@@ -77,11 +76,11 @@ func (r *runner) deployments(ctx context.Context) error {
 	deploy := func(ctx context.Context, _ int) error {
 		id := fmt.Sprintf("bench-deploy-%d", seq.Add(1))
 		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue},
-			contract.DeployAPITaskWorkflow, workflows.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath, BotInput: input})
+			contract.DeployAPITaskWorkflow, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath, BotInput: input})
 		if err != nil {
 			return err
 		}
-		var res workflows.DeployAPITaskResult
+		var res contract.DeployAPITaskResult
 		if err := run.Get(ctx, &res); err != nil {
 			return err
 		}

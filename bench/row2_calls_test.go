@@ -17,9 +17,9 @@ import (
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/workflows"
 )
 

@@ -12,7 +12,6 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/simkit"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // waitKind is one kind of status wait row 5 runs: its workflow, and the
@@ -40,9 +39,9 @@ func (r *runner) polling(ctx context.Context) error {
 	kinds := []waitKind{
 		{name: "StartJob", platform: "Orchestrator GET /odata/Jobs(id)", counter: counterOf(s.Sims.Orchestrator.Counters(), "job.get"),
 			run: func(ctx context.Context, c client.Client, queue string, i int) error {
-				var res workflows.StartJobResult
+				var res contract.StartJobResult
 				err := execute(ctx, c, queue, fmt.Sprintf("bench-job-%d", i), contract.StartJobWorkflow,
-					workflows.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}, &res)
+					contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}, &res)
 				if err == nil && res.State != "Successful" {
 					err = fmt.Errorf("job %d ended %s", res.ID, res.State)
 				}
@@ -50,9 +49,9 @@ func (r *runner) polling(ctx context.Context) error {
 			}},
 		{name: "DeployBot", platform: "Control Room activity list", counter: counterOf(s.Sims.AA.Counters(), "activity.list"),
 			run: func(ctx context.Context, c client.Client, queue string, i int) error {
-				var res workflows.DeployBotResult
+				var res contract.DeployBotResult
 				err := execute(ctx, c, queue, fmt.Sprintf("bench-bot-%d", i), contract.DeployBotWorkflow,
-					workflows.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
+					contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
 						BotInput: map[string]json.RawMessage{"sInput1": json.RawMessage(fmt.Sprintf(`"%d"`, i))}}, &res)
 				if err == nil && res.Status != "COMPLETED" {
 					err = fmt.Errorf("deployment %s ended %s", res.DeploymentID, res.Status)

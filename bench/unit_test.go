@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 // fakeClock is a settable clock shared by a simulator and its client.

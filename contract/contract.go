@@ -1,7 +1,11 @@
-// Package contract holds rpaflow's public names and the messages exchanged
-// with session workflows: what users type on the Temporal CLI and what
-// workflows, activities and the starter share. It has no dependencies so
-// every layer can import it.
+// Package contract is rpaflow's public API: the workflow, update, query and
+// Nexus names users type, the typed inputs and results of every workflow and
+// operation, and the error types callers branch on. A Temporal application
+// that runs rpaflow deployments as steps of its own workflows imports this
+// package alone: it depends on the standard library and the Temporal SDK,
+// never on rpaflow's HTTP clients, providers or activities. Workflows,
+// activities and the starter use these same types, so nothing is defined
+// twice.
 package contract
 
 import (
@@ -34,26 +38,6 @@ const (
 	// to the "token" update (which renews) when it does not.
 	QueryToken = "token"
 )
-
-// Error types carried by Temporal application errors (DESIGN §5).
-const (
-	ErrInvalidInput   = "InvalidInput"
-	ErrInvalidRequest = "InvalidRequest"
-	ErrNotFound       = "NotFound"
-	ErrAuthFailed     = "AuthFailed"
-	ErrForbidden      = "Forbidden"
-	ErrTokenRejected  = "TokenRejected"
-	ErrThrottled      = "Throttled"
-	ErrUnavailable    = "Unavailable"
-	ErrAmbiguous      = "Ambiguous"
-	ErrRunFailed      = "RunFailed" // the platform ran the work and reported failure
-	ErrSessionClosed  = "SessionClosed"
-)
-
-// NonRetryable lists the error types a retry can never fix. Ambiguous is
-// added per call unless the caller declared the work idempotent.
-var NonRetryable = []string{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed,
-	ErrForbidden, ErrTokenRejected, ErrRunFailed, ErrSessionClosed}
 
 // AASessionID is the workflow ID of the Control Room session for profile.
 func AASessionID(profile string) string { return "aa-session:" + profile }

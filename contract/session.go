@@ -42,7 +42,7 @@ type SessionState struct {
 	AuthFailed    bool      `json:"authFailed,omitempty"`
 	BackoffUntil  time.Time `json:"backoffUntil,omitzero"`
 	LastError     string    `json:"lastError,omitempty"`
-	LastErrorType string    `json:"lastErrorType,omitempty"`
+	LastErrorType ErrorType `json:"lastErrorType,omitempty"`
 }
 
 // CachedPath is one cached set of API Task access details.
@@ -125,7 +125,7 @@ type SessionStatus struct {
 	Refreshes           int64        `json:"refreshes"`
 	ConsecutiveFailures int          `json:"consecutiveFailures"`
 	LastError           string       `json:"lastError,omitempty"`
-	LastErrorType       string       `json:"lastErrorType,omitempty"`
+	LastErrorType       ErrorType    `json:"lastErrorType,omitempty"`
 	Paths               []PathStatus `json:"paths,omitempty"`
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // Fifty deployments started at once on a fresh stack race to create the
@@ -37,13 +36,13 @@ func TestParallelDeploymentsShareOneLogin(t *testing.T) {
 			defer wg.Done()
 			zip := zips[i%len(zips)]
 			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("it-par-%d", i), TaskQueue: s.TaskQueue},
-				contract.DeployAPITaskWorkflow, workflows.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask,
+				contract.DeployAPITaskWorkflow, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask,
 					BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"` + zip + `"`)}})
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			var res workflows.DeployAPITaskResult
+			var res contract.DeployAPITaskResult
 			if err := run.Get(ctx, &res); err != nil {
 				errs[i] = err
 				return
@@ -87,8 +86,8 @@ func TestDeployBotFromTemporalCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res struct {
-		Status string                    `json:"status"`
-		Result workflows.DeployBotResult `json:"result"`
+		Status string                   `json:"status"`
+		Result contract.DeployBotResult `json:"result"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("CLI output is not the expected JSON: %v\n%s", err, out)
@@ -117,7 +116,7 @@ func TestCancelDeployBotStopsPolling(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-cancel-bot", TaskQueue: s.TaskQueue},
-		contract.DeployBotWorkflow, workflows.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID}})
+		contract.DeployBotWorkflow, contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID}})
 	if err != nil {
 		t.Fatal(err)
 	}

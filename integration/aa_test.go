@@ -10,7 +10,6 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/secretscan"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 const zipTask = `Automation Anywhere\Bots\Zip Code API Task`
@@ -32,8 +31,8 @@ func TestDeployAPITaskFromTemporalCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		var res struct {
-			Result workflows.DeployAPITaskResult `json:"result"`
-			Status string                        `json:"status"`
+			Result contract.DeployAPITaskResult `json:"result"`
+			Status string                       `json:"status"`
 		}
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("CLI output is not the expected JSON: %v\n%s", err, out)

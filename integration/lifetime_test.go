@@ -11,7 +11,6 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // A session with 10-second tokens serves deployments that run continuously:
@@ -40,8 +39,8 @@ func TestShortLivedTokensUnderContinuousDeployments(t *testing.T) {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
 				run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: s.TaskQueue}, contract.DeployAPITaskWorkflow,
-					workflows.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask, BotInput: rawInput(`{"iStrZipCode":"95134"}`)})
-				var res workflows.DeployAPITaskResult
+					contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask, BotInput: rawInput(`{"iStrZipCode":"95134"}`)})
+				var res contract.DeployAPITaskResult
 				if err == nil {
 					err = run.Get(ctx, &res)
 				}

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // readmeRecipes returns the commands of README.md's recipe blocks: a
@@ -240,7 +239,7 @@ func TestREADMERecipes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res workflows.DeployAPITaskResult
+	var res contract.DeployAPITaskResult
 	if err := s.Client.GetWorkflow(ctx, action.WorkflowID, action.FirstExecutionRunID).Get(ctx, &res); err != nil || res.BotOutput["State"] != "California" {
 		t.Errorf("scheduled run %s: %v, output %v", action.WorkflowID, err, res.BotOutput)
 	}

@@ -11,10 +11,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/starter/cli"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // starter runs the starter's command line in-process with the stack's
@@ -86,7 +86,7 @@ func TestScheduleDeployAPITask(t *testing.T) {
 				t.Fatalf("run workflow ID %q is not <schedule>-<time>", a.WorkflowID)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			var res workflows.DeployAPITaskResult
+			var res contract.DeployAPITaskResult
 			err := s.Client.GetWorkflow(ctx, a.WorkflowID, a.RunID).Get(ctx, &res)
 			cancel()
 			if err != nil {

@@ -143,7 +143,7 @@ func checkRejected(t *testing.T, what string, err error, field string) {
 		// any handler runs; its message still has to say what is wrong.
 	case !errors.As(err, &app):
 		t.Errorf("%s: %T %v, want an application error", what, err, err)
-	case app.Type() != contract.ErrInvalidInput || !app.NonRetryable():
+	case contract.ErrorType(app.Type()) != contract.ErrInvalidInput || !app.NonRetryable():
 		t.Errorf("%s: error type %q (non-retryable %v), want a non-retryable %s: %v", what, app.Type(), app.NonRetryable(), contract.ErrInvalidInput, err)
 	}
 	if !strings.Contains(err.Error(), field) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,9 +19,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/logging"
@@ -30,7 +29,6 @@ import (
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/internal/teststack"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub/hubsim"
 )
 
@@ -370,10 +368,3 @@ func waitAll(ctx context.Context, runs []client.WorkflowRun) []outcome {
 }
 
 // errType is the application error type inside err ("" if none).
-func errType(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Type()
-	}
-	return ""
-}

@@ -12,16 +12,15 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
-func apiTaskInput(profile, key string, idempotent bool) workflows.DeployAPITaskInput {
-	return workflows.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath, Idempotent: idempotent,
+func apiTaskInput(profile, key string, idempotent bool) contract.DeployAPITaskInput {
+	return contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath, Idempotent: idempotent,
 		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(fmt.Sprintf("%q", key))}}
 }
 
-func botInput(key string) workflows.DeployBotInput {
-	return workflows.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
+func botInput(key string) contract.DeployBotInput {
+	return contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
 		BotInput: map[string]json.RawMessage{"sInput1": json.RawMessage(fmt.Sprintf("%q", key))}}
 }
 
@@ -103,7 +102,7 @@ func testWorkerKilled(t *testing.T) {
 	for _, o := range outcomes {
 		key, idempotent := jobs[o.id].key, jobs[o.id].idempotent
 		if jobs[o.id].bot {
-			var res workflows.DeployBotResult
+			var res contract.DeployBotResult
 			if o.err == nil {
 				o.err = json.Unmarshal(o.result, &res)
 			}
@@ -115,7 +114,7 @@ func testWorkerKilled(t *testing.T) {
 			continue
 		}
 		execs := s.FastGate.executionsOf(key)
-		var res workflows.DeployAPITaskResult
+		var res contract.DeployAPITaskResult
 		if o.err == nil {
 			o.err = json.Unmarshal(o.result, &res)
 		}
@@ -124,7 +123,7 @@ func testWorkerKilled(t *testing.T) {
 		case !idempotent && execs > 1:
 			lost++
 			t.Errorf("%s: non-idempotent task reached the platform %d times", o.id, execs)
-		case !idempotent && !ok && errType(o.err) == contract.ErrAmbiguous:
+		case !idempotent && !ok && contract.TypeOf(o.err) == contract.ErrAmbiguous:
 			ambiguous++
 		case !ok:
 			lost++

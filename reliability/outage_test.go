@@ -13,7 +13,6 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // testPlatformOutage takes every platform down for longer than a token's
@@ -54,7 +53,7 @@ func testPlatformOutage(t *testing.T) {
 		before[id] = st
 	}
 	s.start(ctx, contract.HubWatchID("hub"), contract.AutomationHubTokenWatchWorkflow,
-		workflows.HubWatchInput{Profile: "hub", Interval: contract.Duration(3 * time.Second)})
+		contract.HubWatchInput{Profile: "hub", Interval: contract.Duration(3 * time.Second)})
 
 	// Watch the sessions' states all along.
 	seen := map[string]map[string]int{aaID: {}, orchID: {}}
@@ -108,7 +107,7 @@ func testPlatformOutage(t *testing.T) {
 	outcomes := waitAll(ctx, runs)
 	lost := 0
 	for _, o := range outcomes {
-		var res workflows.DeployAPITaskResult
+		var res contract.DeployAPITaskResult
 		if o.err == nil {
 			o.err = json.Unmarshal(o.result, &res)
 		}
@@ -154,7 +153,7 @@ func testPlatformOutage(t *testing.T) {
 	seenMu.Unlock()
 	// The hub watch keeps running through the outage and reports ok again.
 	deadline := time.Now().Add(time.Minute)
-	var hst workflows.HubWatchStatus
+	var hst contract.HubWatchStatus
 	for {
 		if v, err := s.Client.QueryWorkflow(ctx, contract.HubWatchID("hub"), "", contract.QueryStatus); err == nil {
 			_ = v.Get(&hst)

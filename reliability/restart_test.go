@@ -16,7 +16,6 @@ import (
 	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // startFileServer starts a Temporal dev server persisted in db on addr.
@@ -65,9 +64,9 @@ func testServerRestart(t *testing.T) {
 			s.start(ctx, fmt.Sprintf("restart-itask-%d", i), contract.DeployAPITaskWorkflow, apiTaskInput("cr", fmt.Sprintf("itask-%d", i), true)),
 			s.start(ctx, fmt.Sprintf("restart-bot-%d", i), contract.DeployBotWorkflow, botInput(fmt.Sprintf("bot-%d", i))),
 			s.start(ctx, fmt.Sprintf("restart-job-%d", i), contract.StartJobWorkflow,
-				workflows.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}),
+				contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}),
 			s.start(ctx, fmt.Sprintf("restart-item-%d", i), contract.AddQueueItemWorkflow,
-				workflows.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: fmt.Sprintf("PO-%d", i),
+				contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: fmt.Sprintf("PO-%d", i),
 					SpecificContent: map[string]any{"n": float64(i)}}))
 	}
 	aa := s.Sims.AA.Counters()
@@ -95,7 +94,7 @@ func testServerRestart(t *testing.T) {
 		// may have its result lost (the attempt's heartbeat timeout passes
 		// before the SDK's delayed report lands); the retry then refuses to
 		// run it again. That is Ambiguous, never a second execution.
-		if strings.HasPrefix(o.id, "restart-task-") && errType(o.err) == contract.ErrAmbiguous {
+		if strings.HasPrefix(o.id, "restart-task-") && contract.TypeOf(o.err) == contract.ErrAmbiguous {
 			ambiguous++
 			continue
 		}
@@ -107,25 +106,25 @@ func testServerRestart(t *testing.T) {
 		var check string
 		switch key := o.id[len("restart-"):]; {
 		case strings.HasPrefix(key, "task") || strings.HasPrefix(key, "itask"):
-			var res workflows.DeployAPITaskResult
+			var res contract.DeployAPITaskResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.BotOutput["State"] != "ran:"+key {
 				check = fmt.Sprintf("State %v, want ran:%s", res.BotOutput["State"], key)
 			}
 		case strings.HasPrefix(key, "bot"):
-			var res workflows.DeployBotResult
+			var res contract.DeployBotResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.Status != "COMPLETED" || res.BotOutput["sOutput"] != "done: "+key {
 				check = fmt.Sprintf("%s %v", res.Status, res.BotOutput)
 			}
 		case strings.HasPrefix(key, "job"):
-			var res workflows.StartJobResult
+			var res contract.StartJobResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.State != "Successful" {
 				check = fmt.Sprintf("job state %s", res.State)
 			}
 		default:
-			var res workflows.AddQueueItemResult
+			var res contract.AddQueueItemResult
 			_ = json.Unmarshal(o.result, &res)
 			if res.ID == 0 && !res.Duplicate {
 				check = fmt.Sprintf("no queue item: %+v", res)

@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,38 +8,16 @@ import (
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
-
-// DeployAPITaskInput runs one real-time API Task.
-type DeployAPITaskInput struct {
-	Profile           string                     `json:"profile"`
-	BotRepositoryPath string                     `json:"botRepositoryPath"`
-	BotInput          map[string]json.RawMessage `json:"botInput,omitempty"`
-	// Idempotent: the task may safely run twice, so a failure after the
-	// request was sent (outcome unknown) is retried.
-	Idempotent bool `json:"idempotent,omitempty"`
-}
-
-// DeployAPITaskResult is the task's output in plain and typed form.
-type DeployAPITaskResult struct {
-	BotOutput    map[string]any            `json:"botOutput"`
-	RawBotOutput map[string]botvalue.Value `json:"rawBotOutput"`
-}
 
 // DeployAPITask executes an Automation Anywhere API Task with access details
 // from the profile's ControlRoomSession (created by the first deployment).
-func DeployAPITask(ctx workflow.Context, in DeployAPITaskInput) (_ DeployAPITaskResult, err error) {
+func DeployAPITask(ctx workflow.Context, in contract.DeployAPITaskInput) (_ contract.DeployAPITaskResult, err error) {
 	defer observeDeployment(ctx, contract.DeployAPITaskWorkflow, in.Profile, workflow.Now(ctx))(&err)
-	if err := contract.CheckProfileName(in.Profile); err != nil {
-		return DeployAPITaskResult{}, invalidInput("profile", "%s", strings.TrimPrefix(err.Error(), "profile "))
-	}
-	if strings.TrimSpace(in.BotRepositoryPath) == "" {
-		return DeployAPITaskResult{}, invalidInput("botRepositoryPath", "is empty; give the API Task's repository path such as \"Automation Anywhere\\\\Bots\\\\Zip Code API Task\"")
-	}
-	botInput, err := botvalue.ParseInput(in.BotInput)
+	botInput, err := in.Validate()
 	if err != nil {
-		return DeployAPITaskResult{}, temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+		return contract.DeployAPITaskResult{}, err
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Minute, // session wait + the 75 s execute cap, with room
@@ -53,26 +29,22 @@ func DeployAPITask(ctx workflow.Context, in DeployAPITaskInput) (_ DeployAPITask
 		Profile: in.Profile, Path: in.BotRepositoryPath, BotInput: botInput, Idempotent: in.Idempotent,
 	}).Get(ctx, &out)
 	if err != nil {
-		return DeployAPITaskResult{}, err
+		return contract.DeployAPITaskResult{}, err
 	}
 	if out.BotOutput == nil {
 		out.BotOutput = map[string]botvalue.Value{}
 	}
-	return DeployAPITaskResult{BotOutput: botvalue.PlainMap(out.BotOutput), RawBotOutput: out.BotOutput}, nil
+	return contract.DeployAPITaskResult{BotOutput: botvalue.PlainMap(out.BotOutput), RawBotOutput: out.BotOutput}, nil
 }
 
-// retryPolicy retries what is safe (DESIGN §5): never the permanent classes,
-// and Ambiguous only when the caller declared the work idempotent.
+// retryPolicy retries what is safe: never the permanent types, and
+// Ambiguous only when the caller declared the work idempotent.
 func retryPolicy(idempotent bool, attempts int32) *temporal.RetryPolicy {
-	nonRetryable := append([]string(nil), contract.NonRetryable...)
-	if !idempotent {
-		nonRetryable = append(nonRetryable, contract.ErrAmbiguous)
-	}
 	return &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        30 * time.Second,
 		MaximumAttempts:        attempts,
-		NonRetryableErrorTypes: nonRetryable,
+		NonRetryableErrorTypes: contract.NonRetryableTypes(idempotent),
 	}
 }

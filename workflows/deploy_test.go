@@ -13,26 +13,26 @@ import (
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
 // Criterion 8: bad inputs fail fast, non-retryably, naming the field, without any activity.
 func TestDeployAPITask_InvalidInput(t *testing.T) {
-	good := func() DeployAPITaskInput {
-		return DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "Automation Anywhere\\Bots\\Zip", BotInput: map[string]json.RawMessage{"x": raw(`"1"`)}}
+	good := func() contract.DeployAPITaskInput {
+		return contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "Automation Anywhere\\Bots\\Zip", BotInput: map[string]json.RawMessage{"x": raw(`"1"`)}}
 	}
 	cases := []struct {
 		name  string
-		edit  func(*DeployAPITaskInput)
+		edit  func(*contract.DeployAPITaskInput)
 		field string
 	}{
-		{"empty profile", func(in *DeployAPITaskInput) { in.Profile = "" }, "profile: is empty"},
-		{"bad profile", func(in *DeployAPITaskInput) { in.Profile = "My_Profile" }, `profile: "My_Profile"`},
-		{"empty path", func(in *DeployAPITaskInput) { in.BotRepositoryPath = "  " }, "botRepositoryPath"},
-		{"null botInput", func(in *DeployAPITaskInput) { in.BotInput["iStrZipCode"] = raw("null") }, "botInput.iStrZipCode"},
-		{"nested null", func(in *DeployAPITaskInput) { in.BotInput["list"] = raw(`[1,null]`) }, "botInput.list[1]"},
+		{"empty profile", func(in *contract.DeployAPITaskInput) { in.Profile = "" }, "profile: is empty"},
+		{"bad profile", func(in *contract.DeployAPITaskInput) { in.Profile = "My_Profile" }, `profile: "My_Profile"`},
+		{"empty path", func(in *contract.DeployAPITaskInput) { in.BotRepositoryPath = "  " }, "botRepositoryPath"},
+		{"null botInput", func(in *contract.DeployAPITaskInput) { in.BotInput["iStrZipCode"] = raw("null") }, "botInput.iStrZipCode"},
+		{"nested null", func(in *contract.DeployAPITaskInput) { in.BotInput["list"] = raw(`[1,null]`) }, "botInput.list[1]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,12 +69,12 @@ func TestDeployAPITask_Success(t *testing.T) {
 			got = in
 			return activities.ExecuteResult{BotOutput: out}, nil
 		}).Once()
-	env.ExecuteWorkflow(DeployAPITask, DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "Automation Anywhere\\Bots\\Zip Code API Task",
+	env.ExecuteWorkflow(DeployAPITask, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "Automation Anywhere\\Bots\\Zip Code API Task",
 		BotInput: map[string]json.RawMessage{"iStrZipCode": raw(`"95134"`), "n": raw(`7`), "when": raw(`{"type":"DATETIME","string":"2022-04-07T00:15:00-06:00"}`)}})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res DeployAPITaskResult
+	var res contract.DeployAPITaskResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestDeployAPITask_Success(t *testing.T) {
 	// An empty output is an empty object, not null.
 	env = newEnv(t)
 	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil)
-	env.ExecuteWorkflow(DeployAPITask, DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "p"})
+	env.ExecuteWorkflow(DeployAPITask, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "p"})
 	var empty map[string]any
 	if err := env.GetWorkflowResult(&empty); err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestDeployAPITask_Success(t *testing.T) {
 // Criterion 8: Ambiguous is retried only when idempotent; Throttled always is.
 func TestDeployAPITask_RetryClasses(t *testing.T) {
 	cases := []struct {
-		class      string
+		class      contract.ErrorType
 		idempotent bool
 		wantCalls  int
 		wantErr    bool
@@ -126,17 +126,17 @@ func TestDeployAPITask_RetryClasses(t *testing.T) {
 				func(context.Context, activities.ExecuteInput) (activities.ExecuteResult, error) {
 					calls++
 					if calls < 3 {
-						return activities.ExecuteResult{}, temporal.NewApplicationError("failed", c.class)
+						return activities.ExecuteResult{}, temporal.NewApplicationError("failed", string(c.class))
 					}
 					return activities.ExecuteResult{BotOutput: map[string]botvalue.Value{"a": botvalue.Str("b")}}, nil
 				})
-			env.ExecuteWorkflow(DeployAPITask, DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "p", Idempotent: c.idempotent})
+			env.ExecuteWorkflow(DeployAPITask, contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: "p", Idempotent: c.idempotent})
 			err := env.GetWorkflowError()
 			if calls != c.wantCalls {
 				t.Fatalf("%d attempts, want %d (err %v)", calls, c.wantCalls, err)
 			}
 			if c.wantErr {
-				if appErr(t, err).Type() != c.class {
+				if contract.ErrorType(appErr(t, err).Type()) != c.class {
 					t.Fatalf("error %v, want %s", err, c.class)
 				}
 			} else if err != nil {
@@ -146,26 +146,26 @@ func TestDeployAPITask_RetryClasses(t *testing.T) {
 	}
 }
 
-func deployIn() DeployBotInput {
-	return DeployBotInput{Profile: "cr", BotID: 87, RunAsUserIDs: []int64{3}, BotInput: map[string]json.RawMessage{"a": raw(`"x"`)}}
+func deployIn() contract.DeployBotInput {
+	return contract.DeployBotInput{Profile: "cr", BotID: 87, RunAsUserIDs: []int64{3}, BotInput: map[string]json.RawMessage{"a": raw(`"x"`)}}
 }
 
 // Criterion 9: validation names botId, runAsUserIds, priority, without any activity.
 func TestDeployBot_InvalidInput(t *testing.T) {
 	cases := []struct {
 		name  string
-		edit  func(*DeployBotInput)
+		edit  func(*contract.DeployBotInput)
 		field string
 	}{
-		{"botId zero", func(in *DeployBotInput) { in.BotID = 0 }, "botId"},
-		{"botId negative", func(in *DeployBotInput) { in.BotID = -4 }, "botId"},
-		{"no runAs", func(in *DeployBotInput) { in.RunAsUserIDs = nil }, "runAsUserIds: is empty"},
-		{"bad runAs", func(in *DeployBotInput) { in.RunAsUserIDs = []int64{3, 0} }, "runAsUserIds[1]"},
-		{"bad pool", func(in *DeployBotInput) { in.PoolIDs = []int64{-1} }, "poolIds[0]"},
-		{"priority", func(in *DeployBotInput) { in.Priority = "URGENT" }, `priority: "URGENT"`},
-		{"profile", func(in *DeployBotInput) { in.Profile = "" }, "profile"},
-		{"null input", func(in *DeployBotInput) { in.BotInput["a"] = raw("null") }, "botInput.a"},
-		{"headless executions", func(in *DeployBotInput) { in.Headless = &HeadlessInput{NumberOfExecutions: -1} }, "headless.numberOfExecutions"},
+		{"botId zero", func(in *contract.DeployBotInput) { in.BotID = 0 }, "botId"},
+		{"botId negative", func(in *contract.DeployBotInput) { in.BotID = -4 }, "botId"},
+		{"no runAs", func(in *contract.DeployBotInput) { in.RunAsUserIDs = nil }, "runAsUserIds: is empty"},
+		{"bad runAs", func(in *contract.DeployBotInput) { in.RunAsUserIDs = []int64{3, 0} }, "runAsUserIds[1]"},
+		{"bad pool", func(in *contract.DeployBotInput) { in.PoolIDs = []int64{-1} }, "poolIds[0]"},
+		{"priority", func(in *contract.DeployBotInput) { in.Priority = "URGENT" }, `priority: "URGENT"`},
+		{"profile", func(in *contract.DeployBotInput) { in.Profile = "" }, "profile"},
+		{"null input", func(in *contract.DeployBotInput) { in.BotInput["a"] = raw("null") }, "botInput.a"},
+		{"headless executions", func(in *contract.DeployBotInput) { in.Headless = &contract.HeadlessInput{NumberOfExecutions: -1} }, "headless.numberOfExecutions"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,15 +209,15 @@ func TestDeployBot_Outcomes(t *testing.T) {
 			if deploys != 1 || wait.DeploymentID != "dep-1" || wait.Profile != "cr" {
 				t.Fatalf("deploys=%d wait=%+v", deploys, wait)
 			}
-			if req.Request.BotID != 87 || req.Request.Priority != "PRIORITY_MEDIUM" || fmt.Sprint(req.Request.RunAsUserIDs) != "[3]" ||
-				req.Request.BotInput["a"].String != "x" {
-				t.Fatalf("deploy request = %+v", req.Request)
+			if req.Request != nil || req.BotID != 87 || req.Profile != "cr" || fmt.Sprint(req.RunAsUserIDs) != "[3]" ||
+				string(req.BotInput["a"]) != `"x"` {
+				t.Fatalf("deploy input = %+v, want the workflow's input as it was given", req)
 			}
 			if status == "COMPLETED" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var res DeployBotResult
+				var res contract.DeployBotResult
 				if err := env.GetWorkflowResult(&res); err != nil {
 					t.Fatal(err)
 				}
@@ -227,7 +227,7 @@ func TestDeployBot_Outcomes(t *testing.T) {
 				return
 			}
 			requireAppErr(t, err, contract.ErrRunFailed, true, status, "dep-1", "bot said")
-			var details DeployBotResult
+			var details contract.DeployBotResult
 			if derr := appErr(t, err).Details(&details); derr != nil || details.Status != status || details.BotOutput["out"] != "v" {
 				t.Fatalf("failure details = %+v %v", details, derr)
 			}
@@ -242,15 +242,15 @@ func TestDeployBot_AmbiguousNotRetried(t *testing.T) {
 	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DeployInput) (string, error) {
 			deploys++
-			if in.Request.Headless == nil || in.Request.Headless.NumberOfExecutions != 1 {
-				t.Errorf("headless = %+v", in.Request.Headless)
+			if in.Headless == nil {
+				t.Error("headless request not passed on")
 			}
-			return "", temporal.NewApplicationError("timeout after send", contract.ErrAmbiguous)
+			return "", temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
 		})
 	in := deployIn()
-	in.RunAsUserIDs, in.Headless = nil, &HeadlessInput{}
+	in.RunAsUserIDs, in.Headless = nil, &contract.HeadlessInput{}
 	env.ExecuteWorkflow(DeployBot, in)
-	if appErr(t, env.GetWorkflowError()).Type() != contract.ErrAmbiguous || deploys != 1 {
+	if contract.ErrorType(appErr(t, env.GetWorkflowError()).Type()) != contract.ErrAmbiguous || deploys != 1 {
 		t.Fatalf("deploys=%d err=%v", deploys, env.GetWorkflowError())
 	}
 }

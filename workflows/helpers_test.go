@@ -116,13 +116,13 @@ func appErr(t *testing.T, err error) *temporal.ApplicationError {
 }
 
 // requireAppErr checks err is an application error of type typ whose message contains every fragment.
-func requireAppErr(t *testing.T, err error, typ string, nonRetryable bool, fragments ...string) {
+func requireAppErr(t *testing.T, err error, typ contract.ErrorType, nonRetryable bool, fragments ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want %s error, got nil", typ)
 	}
 	app := appErr(t, err)
-	if app.Type() != typ {
+	if contract.ErrorType(app.Type()) != typ {
 		t.Fatalf("error type = %q, want %q (%v)", app.Type(), typ, err)
 	}
 	if app.NonRetryable() != nonRetryable {
@@ -254,19 +254,21 @@ func (f *fakeCR) callsWithPath(p string) []renewCall {
 	return out
 }
 
-func unavailable(msg string) error { return temporal.NewApplicationError(msg, contract.ErrUnavailable) }
-
-func authFailed(msg string) error {
-	return temporal.NewNonRetryableApplicationError(msg, contract.ErrAuthFailed, nil)
+func unavailable(msg string) error {
+	return temporal.NewApplicationError(msg, string(contract.ErrUnavailable))
 }
 
-func continueAsNewHub(t *testing.T, err error) (HubWatchInput, *workflow.ContinueAsNewError) {
+func authFailed(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(contract.ErrAuthFailed), nil)
+}
+
+func continueAsNewHub(t *testing.T, err error) (contract.HubWatchInput, *workflow.ContinueAsNewError) {
 	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in HubWatchInput
+	var in contract.HubWatchInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}

@@ -10,39 +10,18 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 )
 
-// HubWatchInput tunes AutomationHubTokenWatch.
-type HubWatchInput struct {
-	Profile      string            `json:"profile"`
-	Interval     contract.Duration `json:"interval,omitempty"` // default 24h
-	WarnDays     int               `json:"warnDays,omitempty"` // default 14
-	CyclesPerRun int               `json:"cyclesPerRun,omitempty"`
-	Last         *HubWatchStatus   `json:"last,omitempty"` // carried across continue-as-new
-}
-
-// HubWatchStatus is the answer of the watch's "status" query.
-type HubWatchStatus struct {
-	Profile      string    `json:"profile"`
-	State        string    `json:"state"` // ok | expiring | expired | rejected | unavailable | starting
-	Expires      time.Time `json:"expires,omitzero"`
-	DaysToExpiry *float64  `json:"daysToExpiry,omitempty"`
-	LastCheck    time.Time `json:"lastCheck,omitzero"`
-	LastOK       time.Time `json:"lastOk,omitzero"`
-	Message      string    `json:"message,omitempty"`
-	Checks       int64     `json:"checks"`
-}
-
 // AutomationHubTokenWatch validates an Automation Hub Open API token on a
 // cadence and warns before the expiry date an admin set. It never stops on a
 // transient failure; cancel it to stop.
-func AutomationHubTokenWatch(ctx workflow.Context, in HubWatchInput) error {
-	if err := contract.CheckProfileName(in.Profile); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+func AutomationHubTokenWatch(ctx workflow.Context, in contract.HubWatchInput) error {
+	if err := contract.ValidateProfile(in.Profile); err != nil {
+		return err
 	}
-	st := HubWatchStatus{Profile: in.Profile, State: "starting"}
+	st := contract.HubWatchStatus{Profile: in.Profile, State: "starting"}
 	if in.Last != nil {
 		st = *in.Last
 	}
-	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (HubWatchStatus, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (contract.HubWatchStatus, error) { return st, nil }); err != nil {
 		return err
 	}
 	interval := orDur(in.Interval.D(), 24*time.Hour)
@@ -50,7 +29,7 @@ func AutomationHubTokenWatch(ctx workflow.Context, in HubWatchInput) error {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: time.Minute, MaximumAttempts: 5, NonRetryableErrorTypes: contract.NonRetryable},
+			MaximumInterval: time.Minute, MaximumAttempts: 5, NonRetryableErrorTypes: contract.NonRetryableTypes(true)},
 	})
 	log := workflow.GetLogger(ctx)
 	metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile})

@@ -14,7 +14,7 @@ import (
 
 func hubStatusAt(t *testing.T, env interface {
 	RegisterDelayedCallback(func(), time.Duration)
-}, query func() (HubWatchStatus, error), delay time.Duration, into *HubWatchStatus) {
+}, query func() (contract.HubWatchStatus, error), delay time.Duration, into *contract.HubWatchStatus) {
 	env.RegisterDelayedCallback(func() {
 		st, err := query()
 		if err != nil {
@@ -40,20 +40,20 @@ func TestAutomationHubTokenWatch_Status(t *testing.T) {
 			}
 			return activities.HubCheck{Valid: true, Expires: expires, CheckedAt: env.Now()}, nil
 		})
-	query := func() (HubWatchStatus, error) {
-		var st HubWatchStatus
+	query := func() (contract.HubWatchStatus, error) {
+		var st contract.HubWatchStatus
 		v, err := env.QueryWorkflow(contract.QueryStatus)
 		if err == nil {
 			err = v.Get(&st)
 		}
 		return st, err
 	}
-	var day1, day7, day9 HubWatchStatus
+	var day1, day7, day9 contract.HubWatchStatus
 	hubStatusAt(t, env, query, 25*time.Hour, &day1)
 	hubStatusAt(t, env, query, 7*24*time.Hour+time.Hour, &day7)
 	hubStatusAt(t, env, query, 8*24*time.Hour+time.Hour, &day9)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 8*24*time.Hour+2*time.Hour)
-	env.ExecuteWorkflow(AutomationHubTokenWatch, HubWatchInput{Profile: "hub", WarnDays: 14})
+	env.ExecuteWorkflow(AutomationHubTokenWatch, contract.HubWatchInput{Profile: "hub", WarnDays: 14})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("want canceled, got %v", err)
 	}
@@ -76,11 +76,11 @@ func TestAutomationHubTokenWatch_TransientFailure(t *testing.T) {
 		func(context.Context, string) (activities.HubCheck, error) {
 			calls++
 			if calls <= 5 { // the whole first check (5 attempts) fails
-				return activities.HubCheck{}, temporal.NewApplicationError("503", contract.ErrUnavailable)
+				return activities.HubCheck{}, temporal.NewApplicationError("503", string(contract.ErrUnavailable))
 			}
 			return activities.HubCheck{Valid: true}, nil
 		})
-	var first, second HubWatchStatus
+	var first, second contract.HubWatchStatus
 	running := false
 	env.RegisterDelayedCallback(func() {
 		v, _ := env.QueryWorkflow(contract.QueryStatus)
@@ -92,7 +92,7 @@ func TestAutomationHubTokenWatch_TransientFailure(t *testing.T) {
 		_ = v.Get(&second)
 	}, 25*time.Hour)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 26*time.Hour)
-	env.ExecuteWorkflow(AutomationHubTokenWatch, HubWatchInput{Profile: "hub"})
+	env.ExecuteWorkflow(AutomationHubTokenWatch, contract.HubWatchInput{Profile: "hub"})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("want canceled (still running), got %v", err)
 	}
@@ -108,12 +108,12 @@ func TestAutomationHubTokenWatch_TransientFailure(t *testing.T) {
 func TestAutomationHubTokenWatch_ContinueAsNew(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(hub.HubValidateToken, mock.Anything, mock.Anything).Return(activities.HubCheck{Valid: true}, nil)
-	env.ExecuteWorkflow(AutomationHubTokenWatch, HubWatchInput{Profile: "hub", Interval: contract.Duration(time.Hour), CyclesPerRun: 3})
+	env.ExecuteWorkflow(AutomationHubTokenWatch, contract.HubWatchInput{Profile: "hub", Interval: contract.Duration(time.Hour), CyclesPerRun: 3})
 	can, _ := continueAsNewHub(t, env.GetWorkflowError())
 	if can.Last == nil || can.Last.Checks != 3 || can.Last.State != "ok" || can.Interval.D() != time.Hour {
 		t.Fatalf("carried %+v", can)
 	}
 	env = newEnv(t)
-	env.ExecuteWorkflow(AutomationHubTokenWatch, HubWatchInput{Profile: "Hub!"})
+	env.ExecuteWorkflow(AutomationHubTokenWatch, contract.HubWatchInput{Profile: "Hub!"})
 	requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "Hub!")
 }

@@ -34,3 +34,23 @@ func TestRecordedSessionHistoriesReplay(t *testing.T) {
 		}
 	}
 }
+
+// Recorded deployment histories (integration/record_histories_test.go, run
+// before the deployment types moved into package contract) replay on the
+// current code: the JSON field names of inputs, activity payloads and
+// results are part of every running deployment's history.
+func TestRecordedDeploymentHistoriesReplay(t *testing.T) {
+	for file, wf := range map[string]any{
+		"deploy-api-task.json":   DeployAPITask,
+		"deploy-bot.json":        DeployBot,
+		"start-job.json":         StartJob,
+		"start-job-faulted.json": StartJob,
+		"add-queue-item.json":    AddQueueItem,
+	} {
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflow(wf)
+		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, filepath.Join("testdata", file)); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}

@@ -62,7 +62,7 @@ type session struct {
 	authFailed   bool
 	backoffUntil time.Time
 	lastErr      string
-	lastErrType  string
+	lastErrType  contract.ErrorType
 	renewing     bool
 	closing      bool
 	closed       bool
@@ -347,7 +347,7 @@ func (s *session) fail(ctx workflow.Context, now time.Time, err error) {
 	s.lastErr = err.Error()
 	s.lastErrType = errorType(err)
 	log := workflow.GetLogger(ctx)
-	if permanent(s.lastErrType) {
+	if s.lastErrType.Permanent() {
 		if s.failures >= orInt(s.in.MaxAuthFailures, defaultMaxAuthFailures) {
 			s.authFailed = true
 			s.backoffUntil = now.Add(orDur(s.in.AuthFailedBackoff.D(), defaultAuthFailedBackoff))
@@ -380,24 +380,13 @@ func (s *session) retryDelay(now time.Time) time.Duration {
 	return max(d, time.Second)
 }
 
-func permanent(errType string) bool {
-	switch errType {
-	case contract.ErrAuthFailed, contract.ErrForbidden, contract.ErrInvalidInput, contract.ErrInvalidRequest, contract.ErrNotFound:
-		return true
-	}
-	return false
-}
-
-func errorType(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Type()
-	}
+// errorType is err's type; a timed-out renewal is Unavailable.
+func errorType(err error) contract.ErrorType {
 	var to *temporal.TimeoutError
-	if errors.As(err, &to) {
-		return contract.ErrUnavailable
+	if t := contract.TypeOf(err); t != "" || !errors.As(err, &to) {
+		return t
 	}
-	return ""
+	return contract.ErrUnavailable
 }
 
 // finish logs out and completes once every handler is done.

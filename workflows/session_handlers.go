@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -50,7 +49,7 @@ func (s *session) register(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req contract.InvalidateRequest) error {
 			if req.Generation < 1 {
-				return invalidInput("generation", "must be the generation (≥ 1) of the token or access details that was rejected, as returned by the token or accessDetails update")
+				return contract.InvalidInputError("generation", "must be the generation (≥ 1) of the token or access details that was rejected, as returned by the token or accessDetails update")
 			}
 			return nil
 		}}); err != nil {
@@ -65,27 +64,27 @@ func (s *session) register(ctx workflow.Context) error {
 
 func validateTokenRequest(req contract.TokenRequest) error {
 	if d := req.MinValidity.D(); d < 0 || d > 12*time.Hour {
-		return invalidInput("minValidity", "%s is out of range; give a duration between 0s and 12h such as \"30s\"", d)
+		return contract.InvalidInputError("minValidity", "%s is out of range; give a duration between 0s and 12h such as \"30s\"", d)
 	}
 	return nil
 }
 
 func validateAccessDetailsRequest(req contract.AccessDetailsRequest, maxAge time.Duration) error {
 	if len(req.Paths) == 0 || len(req.Paths) > maxPathsPerRequest {
-		return invalidInput("paths", "give 1 to %d bot repository paths such as \"Automation Anywhere\\\\Bots\\\\My Task\"", maxPathsPerRequest)
+		return contract.InvalidInputError("paths", "give 1 to %d bot repository paths such as \"Automation Anywhere\\\\Bots\\\\My Task\"", maxPathsPerRequest)
 	}
 	seen := map[string]bool{}
 	for i, p := range req.Paths {
 		if strings.TrimSpace(p) == "" {
-			return invalidInput(fmt.Sprintf("paths[%d]", i), "is empty; give the API Task's repository path")
+			return contract.InvalidInputError(fmt.Sprintf("paths[%d]", i), "is empty; give the API Task's repository path")
 		}
 		if seen[p] {
-			return invalidInput(fmt.Sprintf("paths[%d]", i), "%q is listed twice", p)
+			return contract.InvalidInputError(fmt.Sprintf("paths[%d]", i), "%q is listed twice", p)
 		}
 		seen[p] = true
 	}
 	if d := req.MinValidity.D(); d < 0 || d >= maxAge {
-		return invalidInput("minValidity", "%s must be at least 0s and below the session's accessDetailsMaxAge (%s)", d, maxAge)
+		return contract.InvalidInputError("minValidity", "%s must be at least 0s and below the session's accessDetailsMaxAge (%s)", d, maxAge)
 	}
 	return nil
 }
@@ -116,7 +115,7 @@ func (s *session) token(ctx workflow.Context, req contract.TokenRequest) (contra
 			return contract.TokenResult{}, closedError()
 		case s.validFor(workflow.Now(ctx), minV):
 		case s.st.Generation > startGen:
-			return contract.TokenResult{}, invalidInput("minValidity", "%s is longer than the platform's token lifetime (%s); ask for less",
+			return contract.TokenResult{}, contract.InvalidInputError("minValidity", "%s is longer than the platform's token lifetime (%s); ask for less",
 				minV, s.st.Expiry.Sub(s.st.IssuedAt).Round(time.Second))
 		default:
 			return contract.TokenResult{}, s.authError()
@@ -159,9 +158,9 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 		var need []string
 		for _, p := range req.Paths {
 			if msg, failed := s.pathErr[p]; failed && asked[p] {
-				return contract.AccessDetailsResult{}, temporal.NewNonRetryableApplicationError(
+				return contract.AccessDetailsResult{}, contract.NewError(contract.ErrNotFound,
 					fmt.Sprintf("botRepositoryPath %q: the Control Room returned no access details: %s; check the path and that an API Task allocation exists for it", p, msg),
-					contract.ErrNotFound, nil)
+					contract.ErrorInfo{Field: "botRepositoryPath"}, 0)
 			}
 			if !fresh(p) {
 				need = append(need, p)
@@ -268,15 +267,9 @@ func (s *session) authError() error {
 	if typ == "" {
 		typ = contract.ErrUnavailable
 	}
-	return temporal.NewApplicationErrorWithOptions(
-		fmt.Sprintf("session for profile %q has no valid token: %s", s.in.Profile, s.lastErr), typ,
-		temporal.ApplicationErrorOptions{NonRetryable: permanent(typ)})
+	return contract.NewError(typ, fmt.Sprintf("session for profile %q has no valid token: %s", s.in.Profile, s.lastErr), contract.ErrorInfo{}, 0)
 }
 
 func closedError() error {
-	return temporal.NewNonRetryableApplicationError("the session is logging out; start a new one", contract.ErrSessionClosed, nil)
-}
-
-func invalidInput(field, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(field+": "+fmt.Sprintf(format, args...), contract.ErrInvalidInput, nil)
+	return contract.NewError(contract.ErrSessionClosed, "the session is logging out; start a new one", contract.ErrorInfo{}, 0)
 }

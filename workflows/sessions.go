@@ -56,8 +56,8 @@ func executeRenewal(ctx workflow.Context, activity any, args ...any) workflow.Fu
 // for a profile and serves its token and API Task access details to
 // consumers (updates token, accessDetails, invalidate, logout; query status).
 func ControlRoomSession(ctx workflow.Context, in contract.SessionInput) error {
-	if err := contract.CheckProfileName(in.Profile); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+	if err := contract.ValidateProfile(in.Profile); err != nil {
+		return err
 	}
 	return newSession(in, contract.ControlRoomSessionWorkflow, aaRenewer{profile: in.Profile}).run(ctx)
 }
@@ -80,8 +80,8 @@ func (r aaRenewer) logout(ctx workflow.Context, token string) error {
 // OrchestratorSession keeps a UiPath Orchestrator token fresh for a profile.
 // There is no refresh token: each renewal requests a new token.
 func OrchestratorSession(ctx workflow.Context, in contract.SessionInput) error {
-	if err := contract.CheckProfileName(in.Profile); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrInvalidInput, nil)
+	if err := contract.ValidateProfile(in.Profile); err != nil {
+		return err
 	}
 	return newSession(in, contract.OrchestratorSessionWorkflow, orchRenewer{profile: in.Profile}).run(ctx)
 }

@@ -17,28 +17,28 @@ func TestStartJob(t *testing.T) {
 	for _, state := range []string{"Successful", "Faulted", "Stopped"} {
 		t.Run(state, func(t *testing.T) {
 			env := newEnv(t)
-			var start activities.StartJobInput
+			var start contract.StartJobInput
 			env.OnActivity(orch.OrchStartJob, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.StartJobInput) (activities.JobRef, error) {
+				func(_ context.Context, in contract.StartJobInput) (activities.JobRef, error) {
 					start = in
 					return activities.JobRef{ID: 42, Key: "k-42", FolderID: 7, Folder: "Shared"}, nil
 				}).Once()
 			env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.WaitJobInput) (activities.JobResult, error) {
+				func(_ context.Context, in activities.WaitJobInput) (contract.StartJobResult, error) {
 					if in.Job.ID != 42 || in.Job.FolderID != 7 || in.Profile != "orch" {
 						t.Errorf("wait input %+v", in)
 					}
-					return activities.JobResult{ID: 42, Key: "k-42", State: state, Info: "Invoice 17: NullReferenceException",
+					return contract.StartJobResult{ID: 42, Key: "k-42", State: state, Info: "Invoice 17: NullReferenceException",
 						OutputArguments: map[string]any{"total": 12.5}}, nil
 				}).After(time.Hour)
-			env.ExecuteWorkflow(StartJob, StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices",
+			env.ExecuteWorkflow(StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices",
 				InputArguments: map[string]any{"batch": "A"}, Priority: "High"})
 			if start.Process != "Invoices" || start.Folder != "Shared" || start.Priority != "High" || start.InputArguments["batch"] != "A" {
 				t.Fatalf("start input %+v", start)
 			}
 			err := env.GetWorkflowError()
 			if state == "Successful" {
-				var res StartJobResult
+				var res contract.StartJobResult
 				if err != nil || env.GetWorkflowResult(&res) != nil || res.ID != 42 || res.OutputArguments["total"] != 12.5 {
 					t.Fatalf("result %+v %v", res, err)
 				}
@@ -51,13 +51,13 @@ func TestStartJob(t *testing.T) {
 
 func TestStartJob_InvalidInput(t *testing.T) {
 	cases := []struct {
-		in    StartJobInput
+		in    contract.StartJobInput
 		field string
 	}{
-		{StartJobInput{Folder: "Shared", Process: "P"}, "profile"},
-		{StartJobInput{Profile: "orch", Process: "P"}, "folder"},
-		{StartJobInput{Profile: "orch", Folder: "Shared"}, "process"},
-		{StartJobInput{Profile: "orch", Folder: "Shared", Process: "P", Priority: "urgent"}, "priority"},
+		{contract.StartJobInput{Folder: "Shared", Process: "P"}, "profile"},
+		{contract.StartJobInput{Profile: "orch", Process: "P"}, "folder"},
+		{contract.StartJobInput{Profile: "orch", Folder: "Shared"}, "process"},
+		{contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "P", Priority: "urgent"}, "priority"},
 	}
 	for _, c := range cases {
 		env := newEnv(t)
@@ -73,17 +73,17 @@ func TestStartJob_Ambiguous(t *testing.T) {
 		env := newEnv(t)
 		calls := 0
 		env.OnActivity(orch.OrchStartJob, mock.Anything, mock.Anything).Return(
-			func(context.Context, activities.StartJobInput) (activities.JobRef, error) {
+			func(context.Context, contract.StartJobInput) (activities.JobRef, error) {
 				calls++
 				if calls == 1 {
-					return activities.JobRef{}, temporal.NewApplicationError("sent, no answer", contract.ErrAmbiguous)
+					return activities.JobRef{}, temporal.NewApplicationError("sent, no answer", string(contract.ErrAmbiguous))
 				}
 				return activities.JobRef{ID: 1}, nil
 			})
-		env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(activities.JobResult{ID: 1, State: "Successful"}, nil).Maybe()
-		env.ExecuteWorkflow(StartJob, StartJobInput{Profile: "orch", Folder: "Shared", Process: "P", Idempotent: idem})
+		env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(contract.StartJobResult{ID: 1, State: "Successful"}, nil).Maybe()
+		env.ExecuteWorkflow(StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "P", Idempotent: idem})
 		err := env.GetWorkflowError()
-		if idem && (err != nil || calls != 2) || !idem && (calls != 1 || appErr(t, err).Type() != contract.ErrAmbiguous) {
+		if idem && (err != nil || calls != 2) || !idem && (calls != 1 || contract.ErrorType(appErr(t, err).Type()) != contract.ErrAmbiguous) {
 			t.Fatalf("idempotent=%v: calls=%d err=%v", idem, calls, err)
 		}
 	}
@@ -93,18 +93,18 @@ func TestStartJob_Ambiguous(t *testing.T) {
 func TestAddQueueItem_NestedContent(t *testing.T) {
 	for key, v := range map[string]any{"lines": []any{1, 2}, "address": map[string]any{"city": "X"}} {
 		env := newEnv(t)
-		env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(activities.QueueItemResult{}, nil).Never()
-		env.ExecuteWorkflow(AddQueueItem, AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders",
+		env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(contract.AddQueueItemResult{}, nil).Never()
+		env.ExecuteWorkflow(AddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders",
 			SpecificContent: map[string]any{"ok": "1", "n": 2, "b": true, "z": nil, key: v}})
 		requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "specificContent."+key)
 	}
 	for _, c := range []struct {
-		in    AddQueueItemInput
+		in    contract.AddQueueItemInput
 		field string
 	}{
-		{AddQueueItemInput{Profile: "orch", Folder: "Shared"}, "queue"},
-		{AddQueueItemInput{Profile: "orch", Queue: "Q"}, "folder"},
-		{AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Q", Priority: "Urgent"}, "priority"},
+		{contract.AddQueueItemInput{Profile: "orch", Folder: "Shared"}, "queue"},
+		{contract.AddQueueItemInput{Profile: "orch", Queue: "Q"}, "folder"},
+		{contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Q", Priority: "Urgent"}, "priority"},
 	} {
 		env := newEnv(t)
 		env.ExecuteWorkflow(AddQueueItem, c.in)
@@ -117,26 +117,26 @@ func TestAddQueueItem_Retry(t *testing.T) {
 		t.Run("reference="+ref, func(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
-			var got activities.QueueItemInput
+			var got contract.AddQueueItemInput
 			env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.QueueItemInput) (activities.QueueItemResult, error) {
+				func(_ context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 					calls++
 					got = in
 					if calls < 3 {
-						return activities.QueueItemResult{}, temporal.NewApplicationError("sent, no answer", contract.ErrAmbiguous)
+						return contract.AddQueueItemResult{}, temporal.NewApplicationError("sent, no answer", string(contract.ErrAmbiguous))
 					}
-					return activities.QueueItemResult{ID: 9, Key: "k", Status: "New", Reference: in.Reference}, nil
+					return contract.AddQueueItemResult{ID: 9, Key: "k", Status: "New", Reference: in.Reference}, nil
 				})
-			env.ExecuteWorkflow(AddQueueItem, AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: ref,
+			env.ExecuteWorkflow(AddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: ref,
 				SpecificContent: map[string]any{"PO": "1"}})
 			err := env.GetWorkflowError()
 			if ref == "" {
-				if calls != 1 || appErr(t, err).Type() != contract.ErrAmbiguous {
+				if calls != 1 || contract.ErrorType(appErr(t, err).Type()) != contract.ErrAmbiguous {
 					t.Fatalf("without a reference: calls=%d err=%v", calls, err)
 				}
 				return
 			}
-			var res AddQueueItemResult
+			var res contract.AddQueueItemResult
 			if err != nil || calls != 3 || env.GetWorkflowResult(&res) != nil || res.ID != 9 || got.Reference != "PO-1" || got.Queue != "Orders" {
 				t.Fatalf("with a reference: calls=%d err=%v res=%+v", calls, err, res)
 			}

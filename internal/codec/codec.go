@@ -78,11 +78,17 @@ func GenerateKey() ([]byte, error) {
 	return k, nil
 }
 
-// Encode encrypts each payload (metadata included) with the active key.
+// Encode encrypts each payload (metadata included) with the active key. A
+// payload this codec already encrypted is returned unchanged: some clients
+// (the Temporal CLI retrying a start through a remote codec) encode twice.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	aead := c.aeads[c.activeID]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
+		if c.ours(p) {
+			out[i] = p
+			continue
+		}
 		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("codec: marshalling payload %d: %w", i, err)
@@ -106,32 +112,55 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 // not configured.
 var ErrUnknownKey = errors.New("unknown encryption key id")
 
-// Decode decrypts encrypted payloads; other payloads pass through unchanged.
+// ours reports whether p is encrypted with one of this codec's keys.
+func (c *Codec) ours(p *commonpb.Payload) bool {
+	if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
+		return false
+	}
+	_, ok := c.aeads[string(p.GetMetadata()[MetadataKeyID])]
+	return ok
+}
+
+// maxLayers bounds how many nested encryptions Decode unwraps.
+const maxLayers = 8
+
+// Decode decrypts encrypted payloads, unwrapping the nested layers that
+// clients encoding twice left in older histories; other payloads pass
+// through unchanged.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
-			out[i] = p
-			continue
+		for layer := 0; string(p.GetMetadata()[converter.MetadataEncoding]) == EncodingEncrypted; layer++ {
+			if layer == maxLayers {
+				return nil, fmt.Errorf("codec: payload %d is encrypted more than %d times over; it was not written by rpaflow", i, maxLayers)
+			}
+			var err error
+			if p, err = c.decrypt(i, p); err != nil {
+				return nil, err
+			}
 		}
-		id := string(p.GetMetadata()[MetadataKeyID])
-		aead, ok := c.aeads[id]
-		if !ok {
-			return nil, fmt.Errorf("codec: payload %d was encrypted with key id %q, which is not configured (active key %q); add that key to RPAFLOW_CODEC_OLD_KEYS: %w", i, id, c.activeID, ErrUnknownKey)
-		}
-		data := p.GetData()
-		if len(data) < aead.NonceSize()+aead.Overhead() {
-			return nil, fmt.Errorf("codec: payload %d is too short to be encrypted data (%d bytes)", i, len(data))
-		}
-		plain, err := aead.Open(nil, data[:aead.NonceSize()], data[aead.NonceSize():], nil)
-		if err != nil {
-			return nil, fmt.Errorf("codec: payload %d failed authentication with key id %q: it was altered or encrypted with a different key under that id", i, id)
-		}
-		var orig commonpb.Payload
-		if err := proto.Unmarshal(plain, &orig); err != nil {
-			return nil, fmt.Errorf("codec: payload %d decrypted to an invalid payload: %w", i, err)
-		}
-		out[i] = &orig
+		out[i] = p
 	}
 	return out, nil
+}
+
+func (c *Codec) decrypt(i int, p *commonpb.Payload) (*commonpb.Payload, error) {
+	id := string(p.GetMetadata()[MetadataKeyID])
+	aead, ok := c.aeads[id]
+	if !ok {
+		return nil, fmt.Errorf("codec: payload %d was encrypted with key id %q, which is not configured (active key %q); add that key to RPAFLOW_CODEC_OLD_KEYS: %w", i, id, c.activeID, ErrUnknownKey)
+	}
+	data := p.GetData()
+	if len(data) < aead.NonceSize()+aead.Overhead() {
+		return nil, fmt.Errorf("codec: payload %d is too short to be encrypted data (%d bytes)", i, len(data))
+	}
+	plain, err := aead.Open(nil, data[:aead.NonceSize()], data[aead.NonceSize():], nil)
+	if err != nil {
+		return nil, fmt.Errorf("codec: payload %d failed authentication with key id %q: it was altered or encrypted with a different key under that id", i, id)
+	}
+	var orig commonpb.Payload
+	if err := proto.Unmarshal(plain, &orig); err != nil {
+		return nil, fmt.Errorf("codec: payload %d decrypted to an invalid payload: %w", i, err)
+	}
+	return &orig, nil
 }

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -241,5 +242,75 @@ func TestHandlerCORSAndAuth(t *testing.T) {
 	open.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/codec/encode", strings.NewReader(body)))
 	if w.Code != http.StatusOK {
 		t.Errorf("no auth configured: status %d", w.Code)
+	}
+}
+
+// A client that encodes an already-encoded payload (the Temporal CLI
+// retrying a start through the codec endpoint) gets it back unchanged.
+func TestEncodeIsIdempotent(t *testing.T) {
+	c := mustNew(t, k2, k1)
+	once, err := c.Encode(payloads(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := c.Encode(once)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(once[0], twice[0]) {
+		t.Fatal("encoding an encrypted payload encrypted it again")
+	}
+	// A payload under a retired key is ours too: it stays decryptable as is.
+	old, _ := mustNew(t, k1).Encode(payloads(t))
+	if again, _ := c.Encode(old); !proto.Equal(again[0], old[0]) {
+		t.Error("a payload under an old key was encrypted again")
+	}
+	// Another codec's encryption is opaque data to this one: it is wrapped.
+	foreign, _ := mustNew(t, Key{ID: "elsewhere", Key: bytes.Repeat([]byte{9}, 32)}).Encode(payloads(t))
+	wrapped, err := c.Encode(foreign)
+	if err != nil || string(wrapped[0].Metadata[MetadataKeyID]) != "k2" {
+		t.Fatalf("foreign payload: key id %q (%v), want wrapped under k2", wrapped[0].Metadata[MetadataKeyID], err)
+	}
+}
+
+// Histories written before Encode became idempotent can hold payloads
+// encrypted twice over; Decode unwraps every layer.
+func TestDecodeUnwrapsNestedLayers(t *testing.T) {
+	c := mustNew(t, k1)
+	p := payloads(t)
+	layered := p
+	for range 3 {
+		layered = []*commonpb.Payload{seal(t, c, layered[0])}
+	}
+	got, err := c.Decode(layered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got[0], p[0]) {
+		t.Fatalf("decoded %v, want the original payload", got[0])
+	}
+	deep := p[0]
+	for range maxLayers + 1 {
+		deep = seal(t, c, deep)
+	}
+	if _, err := c.Decode([]*commonpb.Payload{deep}); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("decode of %d layers: %v, want a bounded refusal", maxLayers+1, err)
+	}
+}
+
+// seal encrypts p with c's active key whatever p is, as the codec did
+// before it recognised its own payloads.
+func seal(t *testing.T, c *Codec, p *commonpb.Payload) *commonpb.Payload {
+	t.Helper()
+	plain, err := proto.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead := c.aeads[c.activeID]
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return &commonpb.Payload{
+		Metadata: map[string][]byte{converter.MetadataEncoding: []byte(EncodingEncrypted), MetadataKeyID: []byte(c.activeID)},
+		Data:     aead.Seal(nonce, nonce, plain, nil),
 	}
 }

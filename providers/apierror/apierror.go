@@ -6,6 +6,7 @@ package apierror
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -76,3 +77,7 @@ func StatusOf(err error) int {
 	}
 	return 0
 }
+
+// IsUnauthorized reports whether the platform answered 401: the token
+// was refused (expired, revoked, or replaced by a newer login).
+func IsUnauthorized(err error) bool { return StatusOf(err) == http.StatusUnauthorized }

@@ -93,7 +93,7 @@ func (c *Client) Validate(ctx context.Context, token string) (bool, error) {
 	}
 	u := c.base + "/v1/authentication/token?token=" + url.QueryEscape(token)
 	err := c.call(ctx, "validate", http.MethodGet, u, token, nil, &out)
-	if apierror.StatusOf(err) == http.StatusUnauthorized {
+	if apierror.IsUnauthorized(err) {
 		return false, nil
 	}
 	return out.Valid, err

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 // DeployRequest is a bot deployment (POST /v4/automations/deploy).

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 func TestDeployAndPollToCompleted(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 	"github.com/rpaflow/rpaflow/providers/internal/httpx"
 )
 

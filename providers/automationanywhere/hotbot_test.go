@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
 )
 
 func zip(code string) map[string]botvalue.Value {

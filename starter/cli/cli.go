@@ -23,7 +23,6 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // Client is the part of client.Client the starter uses; a client.Client
@@ -103,23 +102,23 @@ type startSpec struct {
 var startSpecs = []startSpec{
 	{command: "deploy-api-task", workflowType: contract.DeployAPITaskWorkflow,
 		summary:  "run an Automation Anywhere API Task and return its output",
-		newInput: func() any { return new(workflows.DeployAPITaskInput) },
+		newInput: func() any { return new(contract.DeployAPITaskInput) },
 		example:  `starter deploy-api-task --profile cr --wait --input '{"botRepositoryPath":"Automation Anywhere\\Bots\\Zip Code API Task","botInput":{"iStrZipCode":"95134"}}'`},
 	{command: "deploy-bot", workflowType: contract.DeployBotWorkflow,
 		summary:  "deploy an Automation Anywhere bot and wait for its end",
-		newInput: func() any { return new(workflows.DeployBotInput) }, progress: true,
+		newInput: func() any { return new(contract.DeployBotInput) }, progress: true,
 		example: `starter deploy-bot --profile cr --wait --input '{"botId":87,"runAsUserIds":[3],"botInput":{"sName":"Ada"}}'`},
 	{command: "start-job", workflowType: contract.StartJobWorkflow,
 		summary:  "start a UiPath Orchestrator job and wait for its end",
-		newInput: func() any { return new(workflows.StartJobInput) }, progress: true,
+		newInput: func() any { return new(contract.StartJobInput) }, progress: true,
 		example: `starter start-job --profile orch --wait --input @job.json`},
 	{command: "add-queue-item", workflowType: contract.AddQueueItemWorkflow,
 		summary:  "add an item to a UiPath Orchestrator queue",
-		newInput: func() any { return new(workflows.AddQueueItemInput) },
+		newInput: func() any { return new(contract.AddQueueItemInput) },
 		example:  `starter add-queue-item --profile orch --json --input '{"folder":"Shared","queue":"Orders","reference":"PO-1","specificContent":{"amount":12}}'`},
 	{command: "hub-watch", workflowType: contract.AutomationHubTokenWatchWorkflow,
 		summary:  "watch an Automation Hub token (workflow ID hub-watch:<profile>; starting it again is a no-op)",
-		newInput: func() any { return new(workflows.HubWatchInput) }, fixedID: contract.HubWatchID,
+		newInput: func() any { return new(contract.HubWatchInput) }, fixedID: contract.HubWatchID,
 		example: `starter hub-watch --profile hub`},
 }
 

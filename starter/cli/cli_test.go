@@ -21,10 +21,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 func TestKebabAndDefaultID(t *testing.T) {
@@ -136,21 +134,21 @@ func TestMergeInputKeepsOtherFieldsVerbatim(t *testing.T) {
 
 func TestCheckFields(t *testing.T) {
 	ok := map[string]json.RawMessage{"profile": json.RawMessage(`"cr"`), "botId": json.RawMessage(`87`)}
-	if err := checkFields(ok, new(workflows.DeployBotInput)); err != nil {
+	if err := checkFields(ok, new(contract.DeployBotInput)); err != nil {
 		t.Errorf("valid input: %v", err)
 	}
 	unknown := map[string]json.RawMessage{"profile": json.RawMessage(`"cr"`), "botIdd": json.RawMessage(`87`)}
-	if err := checkFields(unknown, new(workflows.DeployBotInput)); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "botIdd") {
+	if err := checkFields(unknown, new(contract.DeployBotInput)); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "botIdd") {
 		t.Errorf("unknown field: %v (exit %d)", err, ExitCode(err))
 	}
 	wrongType := map[string]json.RawMessage{"profile": json.RawMessage(`"cr"`), "botId": json.RawMessage(`"87"`)}
-	if err := checkFields(wrongType, new(workflows.DeployBotInput)); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "botId") {
+	if err := checkFields(wrongType, new(contract.DeployBotInput)); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "botId") {
 		t.Errorf("wrong type: %v (exit %d)", err, ExitCode(err))
 	}
 }
 
 func TestExitCode(t *testing.T) {
-	app := temporal.NewApplicationError("bad botId", contract.ErrInvalidInput)
+	app := temporal.NewApplicationError("bad botId", string(contract.ErrInvalidInput))
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -185,9 +183,9 @@ func TestExitCode(t *testing.T) {
 }
 
 func TestDescribeError(t *testing.T) {
-	err := fmt.Errorf("workflow: %w", temporal.NewNonRetryableApplicationError("profile \"x\" is unknown", contract.ErrInvalidInput, nil))
+	err := fmt.Errorf("workflow: %w", temporal.NewNonRetryableApplicationError("profile \"x\" is unknown", string(contract.ErrInvalidInput), nil))
 	info := describeError(err)
-	if info.Type != contract.ErrInvalidInput || !strings.Contains(info.Message, `profile "x" is unknown`) || !info.NonRetryable {
+	if info.Type != string(contract.ErrInvalidInput) || !strings.Contains(info.Message, `profile "x" is unknown`) || !info.NonRetryable {
 		t.Errorf("describeError = %+v", info)
 	}
 	if info := describeError(temporal.NewCanceledError()); info.Type != "Canceled" {
@@ -278,7 +276,7 @@ func TestStartNoWait(t *testing.T) {
 	if s.workflow != contract.DeployAPITaskWorkflow || s.opts.ID != "deploy-api-task-test" || s.opts.TaskQueue != "rpa-q" || !s.opts.WorkflowExecutionErrorWhenAlreadyStarted {
 		t.Errorf("start = %+v", s)
 	}
-	var in workflows.DeployAPITaskInput
+	var in contract.DeployAPITaskInput
 	if err := encodeInto(s.args[0], &in); err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +302,7 @@ func TestStartHumanAndStdin(t *testing.T) {
 	if h.cfg == nil || h.cfg.TaskQueue != contract.DefaultTaskQueue {
 		t.Errorf("config = %+v", h.cfg)
 	}
-	var in workflows.AddQueueItemInput
+	var in contract.AddQueueItemInput
 	_ = encodeInto(fc.started[0].args[0], &in)
 	if in.Profile != "orch" || in.Queue != "Orders" || fc.started[0].opts.ID != "po-1" {
 		t.Errorf("sent %+v with id %s", in, fc.started[0].opts.ID)
@@ -335,7 +333,7 @@ func TestStartWaitResult(t *testing.T) {
 
 func TestStartWaitFailure(t *testing.T) {
 	fc := &fakeClient{runErr: fmt.Errorf("workflow execution error: %w",
-		temporal.NewNonRetryableApplicationError("bot 87 failed: disk full", contract.ErrRunFailed, nil))}
+		temporal.NewNonRetryableApplicationError("bot 87 failed: disk full", string(contract.ErrRunFailed), nil))}
 	h := newHarness(t, fc)
 	code, stdout, stderr := h.run("deploy-bot", "--profile", "cr", "--wait", "--input", `{"botId":87}`)
 	if code != ExitFailed || stdout != "" {
@@ -346,7 +344,7 @@ func TestStartWaitFailure(t *testing.T) {
 	}
 	code, stdout, _ = h.run("deploy-bot", "--profile", "cr", "--wait", "--json", "--input", `{"botId":87}`)
 	o := decodeOne(t, stdout)
-	if code != ExitFailed || o.ExitCode != ExitFailed || o.Error == nil || o.Error.Type != contract.ErrRunFailed || o.WorkflowID != "deploy-bot-test" {
+	if code != ExitFailed || o.ExitCode != ExitFailed || o.Error == nil || o.Error.Type != string(contract.ErrRunFailed) || o.WorkflowID != "deploy-bot-test" {
 		t.Errorf("exit %d, output %+v", code, o)
 	}
 }
@@ -355,7 +353,7 @@ func TestStartWaitProgress(t *testing.T) {
 	fc := &fakeClient{
 		result: map[string]any{"status": "COMPLETED"},
 		block:  true,
-		progress: []activities.PollProgress{
+		progress: []contract.PollProgress{
 			{Polls: 1, Status: "PENDING_EXECUTION"},
 			{Polls: 1, Status: "PENDING_EXECUTION"}, // unchanged: printed once
 			{Polls: 2, Status: "RUNNING"},
@@ -505,7 +503,7 @@ func TestSessionToken(t *testing.T) {
 		t.Errorf("uipath: %+v / %+v", fc.withStart[1], fc.uws[1].UpdateOptions)
 	}
 
-	fc.outcomeErr = temporal.NewNonRetryableApplicationError("login refused", contract.ErrAuthFailed, nil)
+	fc.outcomeErr = temporal.NewNonRetryableApplicationError("login refused", string(contract.ErrAuthFailed), nil)
 	code, _, stderr = h.run("session", "token", "--profile", "cr")
 	if code != ExitFailed || !strings.Contains(stderr, "login refused") || !strings.Contains(stderr, "type: AuthFailed") {
 		t.Errorf("failure: exit %d, stderr %q", code, stderr)
@@ -570,7 +568,7 @@ func TestResult(t *testing.T) {
 
 func TestProgressLinesIgnoresOtherHeartbeats(t *testing.T) {
 	other, _ := dc.ToPayloads(map[string]string{"phase": "upload"})
-	mine, _ := dc.ToPayloads(activities.PollProgress{Polls: 3, Status: "RUNNING"})
+	mine, _ := dc.ToPayloads(contract.PollProgress{Polls: 3, Status: "RUNNING"})
 	desc := &workflowservice.DescribeWorkflowExecutionResponse{PendingActivities: []*workflowpb.PendingActivityInfo{
 		{ActivityId: "1", HeartbeatDetails: other},
 		{ActivityId: "2", HeartbeatDetails: mine, Attempt: 2},

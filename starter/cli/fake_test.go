@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 )
 
@@ -54,7 +54,7 @@ type fakeClient struct {
 	block  bool // Get waits for ctx (or for progress to be exhausted)
 
 	// DescribeWorkflowExecution answers, one per call; the last repeats.
-	progress  []activities.PollProgress
+	progress  []contract.PollProgress
 	describes int
 	drained   chan struct{}
 

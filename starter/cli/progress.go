@@ -10,11 +10,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
 )
 
 // watchProgress prints the heartbeat of the workflow's pending activities
-// (activities.PollProgress, as status waits record it) to w whenever it
+// (contract.PollProgress, as status waits record it) to w whenever it
 // changes, until ctx ends. Describe errors are ignored: progress is a
 // courtesy, the result is what counts.
 func watchProgress(ctx context.Context, c Client, dc converter.DataConverter, workflowID, runID string, every time.Duration, w io.Writer) {
@@ -46,7 +46,7 @@ func progressLines(desc *workflowservice.DescribeWorkflowExecutionResponse, dc c
 		if pa.GetHeartbeatDetails() == nil {
 			continue
 		}
-		var p activities.PollProgress
+		var p contract.PollProgress
 		if err := dc.FromPayloads(pa.GetHeartbeatDetails(), &p); err != nil || p.Polls == 0 {
 			continue // not a status wait's heartbeat, or not readable with this codec
 		}
@@ -60,7 +60,7 @@ func progressLines(desc *workflowservice.DescribeWorkflowExecutionResponse, dc c
 	return out
 }
 
-func formatProgress(p activities.PollProgress, attempt int32) string {
+func formatProgress(p contract.PollProgress, attempt int32) string {
 	status := p.Status
 	if status == "" {
 		status = "unknown"

@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // fakeSchedules keeps schedules in memory, as the server would.
@@ -234,7 +233,7 @@ func TestScheduleCreateInterval(t *testing.T) {
 	if o.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP || o.CatchupWindow != 10*time.Minute || !o.PauseOnFailure || o.Note != "team rpa" || o.Paused {
 		t.Errorf("policies = overlap %v catchup %v pauseOnFailure %v note %q paused %v", o.Overlap, o.CatchupWindow, o.PauseOnFailure, o.Note, o.Paused)
 	}
-	var in workflows.DeployAPITaskInput
+	var in contract.DeployAPITaskInput
 	if len(a.Args) != 1 || encodeInto(a.Args[0], &in) != nil || in.Profile != "cr" || string(in.BotInput["iStrZipCode"]) != `"95134"` {
 		t.Errorf("input = %+v (args %v)", in, a.Args)
 	}

@@ -28,7 +28,7 @@ package aasim
 import (
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
 // The demo Control Room's fixed values.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
 type deployment struct {

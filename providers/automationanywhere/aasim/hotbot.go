@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
 // accessDetails mints a task token and an execution URL per known path and

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rpaflow/rpaflow/providers/automationanywhere/botvalue"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/internal/jwt"
 	"github.com/rpaflow/rpaflow/providers/simkit"
 )

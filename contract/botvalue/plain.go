@@ -7,8 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/rpaflow/rpaflow/providers/apierror"
 )
 
 const accepted = "accepted: a string, number, boolean, list or object, or an explicit typed value such as {\"type\":\"DATETIME\",\"string\":\"2022-04-07T00:15:00-06:00\"}"
@@ -17,11 +15,11 @@ const accepted = "accepted: a string, number, boolean, list or object, or an exp
 // STRING, number → NUMBER, bool → BOOLEAN, array → LIST, object → DICTIONARY
 // (keys in sorted order), except that an object which is itself a typed value
 // (a known "type" and only typed-value keys) is taken as that typed value.
-// null is an error. Errors are *apierror.InvalidError.
+// null is an error. Errors are *FieldError.
 func FromPlain(v any) (Value, error) { return fromPlain(v, "value") }
 
 // ParseInput validates a workflow's botInput and converts each variable.
-// Errors are *apierror.InvalidError whose Field is botInput.<name>, with the
+// Errors are *FieldError whose Field is botInput.<name>, with the
 // nested position when the problem is inside (botInput.<name>[2].key).
 func ParseInput(raw map[string]json.RawMessage) (map[string]Value, error) {
 	out := make(map[string]Value, len(raw))
@@ -200,5 +198,14 @@ func PlainMap(m map[string]Value) map[string]any {
 }
 
 func invalid(field, format string, args ...any) error {
-	return &apierror.InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
+
+// FieldError is a problem with one input field: Field is its path
+// (botInput.<name>[2].key), Message what is wrong and what to do.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/rpaflow/rpaflow/providers/apierror"
 )
 
 func mustJSON(t *testing.T, v any) string {
@@ -158,7 +156,7 @@ func TestParseInputErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := ParseInput(raw)
-		var ie *apierror.InvalidError
+		var ie *FieldError
 		if !errors.As(err, &ie) {
 			t.Errorf("ParseInput(%s) = %v, want InvalidError", c.in, err)
 			continue
@@ -173,7 +171,7 @@ func TestParseInputErrorsAreDeterministic(t *testing.T) {
 	raw := map[string]json.RawMessage{"a": json.RawMessage(`null`), "b": json.RawMessage(`null`), "c": json.RawMessage(`null`)}
 	for range 20 {
 		_, err := ParseInput(raw)
-		if err == nil || err.(*apierror.InvalidError).Field != "botInput.a" {
+		if err == nil || err.(*FieldError).Field != "botInput.a" {
 			t.Fatalf("got %v, want the first name in sorted order", err)
 		}
 	}

@@ -1,0 +1,285 @@
+package contract
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rpaflow/rpaflow/contract/botvalue"
+)
+
+// DeployAPITaskInput runs one Automation Anywhere real-time API Task.
+type DeployAPITaskInput struct {
+	Profile           string `json:"profile"`
+	BotRepositoryPath string `json:"botRepositoryPath"`
+	// BotInput takes plain JSON values or AA typed values ({"type":"DATETIME","string":"..."}).
+	BotInput map[string]json.RawMessage `json:"botInput,omitempty"`
+	// Idempotent: the task may safely run twice, so a failure after the
+	// request was sent (outcome unknown) is retried.
+	Idempotent bool `json:"idempotent,omitempty"`
+}
+
+// DeployAPITaskResult is the task's output in plain and typed form.
+type DeployAPITaskResult struct {
+	BotOutput    map[string]any            `json:"botOutput"`
+	RawBotOutput map[string]botvalue.Value `json:"rawBotOutput"`
+}
+
+// Validate checks the input and returns the typed bot input.
+func (in DeployAPITaskInput) Validate() (map[string]botvalue.Value, error) {
+	if err := ValidateProfile(in.Profile); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.BotRepositoryPath) == "" {
+		return nil, InvalidInputError("botRepositoryPath", "is empty; give the API Task's repository path such as \"Automation Anywhere\\\\Bots\\\\Zip Code API Task\"")
+	}
+	return parseBotInput(in.BotInput)
+}
+
+// DeployBotInput deploys an unattended bot, or an on-demand API Task when
+// Headless is set, and waits for it.
+type DeployBotInput struct {
+	Profile        string                     `json:"profile"`
+	BotID          int64                      `json:"botId"`
+	RunAsUserIDs   []int64                    `json:"runAsUserIds,omitempty"`
+	PoolIDs        []int64                    `json:"poolIds,omitempty"`
+	BotInput       map[string]json.RawMessage `json:"botInput,omitempty"`
+	Priority       string                     `json:"priority,omitempty"` // PRIORITY_LOW | PRIORITY_MEDIUM (default) | PRIORITY_HIGH
+	AutomationName string                     `json:"automationName,omitempty"`
+	Description    string                     `json:"description,omitempty"`
+	Headless       *HeadlessInput             `json:"headless,omitempty"`
+	// Timeout bounds the wait for a terminal status (default 24h).
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// HeadlessInput asks for an on-demand API Task execution.
+type HeadlessInput struct {
+	NumberOfExecutions     int   `json:"numberOfExecutions,omitempty"` // default 1
+	QueueOnSlotsExhaustion bool  `json:"queueOnSlotsExhaustion,omitempty"`
+	SharedRunAsUserID      int64 `json:"sharedRunAsUserId,omitempty"`
+}
+
+// DeployBotResult is the deployment's terminal state.
+type DeployBotResult struct {
+	DeploymentID string                    `json:"deploymentId"`
+	Status       string                    `json:"status"`
+	Message      string                    `json:"message,omitempty"`
+	BotOutput    map[string]any            `json:"botOutput"`
+	RawBotOutput map[string]botvalue.Value `json:"rawBotOutput"`
+}
+
+// DeploymentCompleted is the Control Room status of a deployment that
+// succeeded; DeployBot fails with RunFailed on any other terminal status
+// (RUN_FAILED, RUN_ABORTED, RUN_TIMED_OUT, …) and reports it in Status.
+const DeploymentCompleted = "COMPLETED"
+
+// BotPriorities are the priorities a bot deployment accepts.
+var BotPriorities = []string{"PRIORITY_LOW", "PRIORITY_MEDIUM", "PRIORITY_HIGH"}
+
+// DefaultBotPriority is used when DeployBotInput.Priority is empty.
+const DefaultBotPriority = "PRIORITY_MEDIUM"
+
+// Validate checks the input and returns the typed bot input.
+func (in DeployBotInput) Validate() (map[string]botvalue.Value, error) {
+	if err := ValidateProfile(in.Profile); err != nil {
+		return nil, err
+	}
+	if in.BotID <= 0 {
+		return nil, InvalidInputError("botId", "must be the bot's file id in the Control Room repository (a positive number)")
+	}
+	if in.Headless == nil && len(in.RunAsUserIDs) == 0 {
+		return nil, InvalidInputError("runAsUserIds", "is empty; give the ids of the Bot Runner users to run as (or \"headless\" for an on-demand API Task)")
+	}
+	if err := checkIDs("runAsUserIds", in.RunAsUserIDs); err != nil {
+		return nil, err
+	}
+	if err := checkIDs("poolIds", in.PoolIDs); err != nil {
+		return nil, err
+	}
+	if in.Priority != "" && !slices.Contains(BotPriorities, in.Priority) {
+		return nil, InvalidInputError("priority", "%q is not one of %s", in.Priority, strings.Join(BotPriorities, ", "))
+	}
+	if in.Headless != nil && in.Headless.NumberOfExecutions < 0 {
+		return nil, InvalidInputError("headless.numberOfExecutions", "must be 1 or more (default 1)")
+	}
+	if in.Timeout < 0 {
+		return nil, InvalidInputError("timeout", "is negative; give a duration such as \"2h\" (default 24h)")
+	}
+	return parseBotInput(in.BotInput)
+}
+
+// StartJobInput starts one job of an Orchestrator process and waits for it.
+type StartJobInput struct {
+	Profile        string         `json:"profile"`
+	Folder         string         `json:"folder"`  // fully qualified name, e.g. "Shared" or "Finance/Invoices"
+	Process        string         `json:"process"` // the process (release) name as Orchestrator shows it
+	InputArguments map[string]any `json:"inputArguments,omitempty"`
+	Priority       string         `json:"priority,omitempty"` // Low | Normal | High
+	Reference      string         `json:"reference,omitempty"`
+	// Idempotent: starting the job twice is harmless, so an unknown outcome is retried.
+	Idempotent bool     `json:"idempotent,omitempty"`
+	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h
+}
+
+// StartJobResult is the job's terminal state.
+type StartJobResult struct {
+	ID              int64          `json:"jobId"`
+	Key             string         `json:"jobKey"`
+	State           string         `json:"state"` // Successful | Faulted | Stopped
+	Info            string         `json:"info,omitempty"`
+	OutputArguments map[string]any `json:"outputArguments,omitempty"`
+}
+
+// JobSuccessful is the state of a job that succeeded; StartJob fails with
+// RunFailed on Faulted or Stopped and reports the state in the result.
+const JobSuccessful = "Successful"
+
+// JobPriorities are the priorities jobs and queue items accept.
+var JobPriorities = []string{"Low", "Normal", "High"}
+
+// Validate checks the input.
+func (in StartJobInput) Validate() error {
+	if err := checkFolder(in.Profile, in.Folder); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Process) == "" {
+		return InvalidInputError("process", "is empty; give the process (release) name as shown in Orchestrator")
+	}
+	if in.Timeout < 0 {
+		return InvalidInputError("timeout", "is negative; give a duration such as \"2h\" (default 24h)")
+	}
+	return checkJobPriority(in.Priority)
+}
+
+// AddQueueItemInput adds one item to an Orchestrator queue.
+type AddQueueItemInput struct {
+	Profile   string `json:"profile"`
+	Folder    string `json:"folder"`
+	Queue     string `json:"queue"`
+	Reference string `json:"reference,omitempty"` // makes retries safe: a repeat is reported as duplicate
+	Priority  string `json:"priority,omitempty"`  // Low | Normal | High
+	// SpecificContent values are strings, numbers, booleans or null.
+	SpecificContent map[string]any `json:"specificContent,omitempty"`
+	DeferDate       *time.Time     `json:"deferDate,omitempty"`
+	DueDate         *time.Time     `json:"dueDate,omitempty"`
+}
+
+// AddQueueItemResult is the added item, or the one already holding the reference.
+type AddQueueItemResult struct {
+	ID        int64  `json:"id,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Status    string `json:"status"`
+	Reference string `json:"reference,omitempty"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// Validate checks the input.
+func (in AddQueueItemInput) Validate() error {
+	if err := checkFolder(in.Profile, in.Folder); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Queue) == "" {
+		return InvalidInputError("queue", "is empty; give the queue name")
+	}
+	if err := checkJobPriority(in.Priority); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(in.SpecificContent))
+	for k := range in.SpecificContent {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the first bad key is reported, the same one every time
+	for _, k := range keys {
+		if v := in.SpecificContent[k]; v != nil && !scalar(reflect.TypeOf(v).Kind()) {
+			return InvalidInputError("specificContent."+k,
+				"must be a string, number, boolean or null; Orchestrator rejects nested objects and lists (serialize them to a JSON string)")
+		}
+	}
+	return nil
+}
+
+// HubWatchInput tunes AutomationHubTokenWatch.
+type HubWatchInput struct {
+	Profile      string          `json:"profile"`
+	Interval     Duration        `json:"interval,omitempty"` // default 24h
+	WarnDays     int             `json:"warnDays,omitempty"` // default 14
+	CyclesPerRun int             `json:"cyclesPerRun,omitempty"`
+	Last         *HubWatchStatus `json:"last,omitempty"` // carried across continue-as-new
+}
+
+// HubWatchStatus is the answer of the watch's "status" query.
+type HubWatchStatus struct {
+	Profile      string    `json:"profile"`
+	State        string    `json:"state"` // ok | expiring | expired | rejected | unavailable | starting
+	Expires      time.Time `json:"expires,omitzero"`
+	DaysToExpiry *float64  `json:"daysToExpiry,omitempty"`
+	LastCheck    time.Time `json:"lastCheck,omitzero"`
+	LastOK       time.Time `json:"lastOk,omitzero"`
+	Message      string    `json:"message,omitempty"`
+	Checks       int64     `json:"checks"`
+}
+
+// PollProgress is the heartbeat of a wait (a bot deployment or a job): it
+// lets a restarted attempt resume where the last one was, and lets callers
+// show status changes.
+type PollProgress struct {
+	Polls    int           `json:"polls"`
+	Status   string        `json:"status"`
+	Interval time.Duration `json:"interval"`
+	Failures int           `json:"failures"`
+	Since    time.Time     `json:"since"` // when Status was first seen
+}
+
+func checkIDs(field string, ids []int64) error {
+	for i, id := range ids {
+		if id <= 0 {
+			return InvalidInputError(fmt.Sprintf("%s[%d]", field, i), "%d is not an id; ids are positive numbers", id)
+		}
+	}
+	return nil
+}
+
+// scalar: Orchestrator stores specific content values as strings, numbers
+// and booleans only.
+func scalar(k reflect.Kind) bool {
+	return k == reflect.String || k == reflect.Bool || k >= reflect.Int && k <= reflect.Float64
+}
+
+// ValidateProfile reports a bad profile name as InvalidInput naming the
+// "profile" field.
+func ValidateProfile(profile string) error {
+	if err := CheckProfileName(profile); err != nil {
+		return InvalidInputError("profile", "%s", strings.TrimPrefix(err.Error(), "profile "))
+	}
+	return nil
+}
+
+func checkFolder(profile, folder string) error {
+	if err := ValidateProfile(profile); err != nil {
+		return err
+	}
+	if strings.TrimSpace(folder) == "" {
+		return InvalidInputError("folder", "is empty; give the folder's fully qualified name such as \"Shared\" or \"Finance/Invoices\"")
+	}
+	return nil
+}
+
+func checkJobPriority(p string) error {
+	if p != "" && !slices.Contains(JobPriorities, p) {
+		return InvalidInputError("priority", "%q is not one of %s", p, strings.Join(JobPriorities, ", "))
+	}
+	return nil
+}
+
+func parseBotInput(raw map[string]json.RawMessage) (map[string]botvalue.Value, error) {
+	v, err := botvalue.ParseInput(raw)
+	var fe *botvalue.FieldError
+	if errors.As(err, &fe) {
+		return nil, InvalidInputError(fe.Field, "%s", fe.Message)
+	}
+	return v, err
+}

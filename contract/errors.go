@@ -1,0 +1,125 @@
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// ErrorType is the type of every Temporal application error rpaflow raises.
+// It survives child workflows and Nexus operations, so a caller's workflow
+// can branch on it with TypeOf.
+type ErrorType string
+
+// The error types, from the platform's answer to what a retry can do.
+const (
+	ErrInvalidInput   ErrorType = "InvalidInput"   // bad workflow input or unknown profile; the message names the field
+	ErrInvalidRequest ErrorType = "InvalidRequest" // the platform refused the request (400, 409, 412, …)
+	ErrNotFound       ErrorType = "NotFound"       // no such bot, process, folder, queue or deployment
+	ErrAuthFailed     ErrorType = "AuthFailed"     // credentials refused: a human must act
+	ErrForbidden      ErrorType = "Forbidden"      // authenticated but not permitted (403)
+	ErrTokenRejected  ErrorType = "TokenRejected"  // a fresh token was refused again after invalidate
+	ErrThrottled      ErrorType = "Throttled"      // 429 or a concurrency limit; retried after Retry-After
+	ErrUnavailable    ErrorType = "Unavailable"    // 5xx, timeouts before sending, connection refused; retried
+	ErrAmbiguous      ErrorType = "Ambiguous"      // sent, outcome unknown; retried only for idempotent work
+	ErrRunFailed      ErrorType = "RunFailed"      // the platform ran the work and reported failure
+	ErrSessionClosed  ErrorType = "SessionClosed"  // the session was logged out while the call waited
+)
+
+// Permanent reports whether no retry can fix an error of type t.
+func (t ErrorType) Permanent() bool {
+	switch t {
+	case ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
+		ErrTokenRejected, ErrRunFailed, ErrSessionClosed:
+		return true
+	}
+	return false
+}
+
+// Retryable reports whether work that failed with t may run again: never
+// for permanent types, for Ambiguous only when the work is idempotent.
+// Types rpaflow does not raise are retryable, as Temporal treats them.
+func (t ErrorType) Retryable(idempotent bool) bool {
+	if t == ErrAmbiguous {
+		return idempotent
+	}
+	return !t.Permanent()
+}
+
+// allTypes lists every type, for NonRetryableTypes.
+var allTypes = []ErrorType{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
+	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed}
+
+// NonRetryableTypes is a RetryPolicy's NonRetryableErrorTypes for work
+// that is (or is not) idempotent, by the same rule as Retryable.
+func NonRetryableTypes(idempotent bool) []string {
+	var out []string
+	for _, t := range allTypes {
+		if !t.Retryable(idempotent) {
+			out = append(out, string(t))
+		}
+	}
+	return out
+}
+
+// TypeOf returns the type of the first application error in err's chain,
+// through activity, child workflow and Nexus operation errors ("" if none).
+func TypeOf(err error) ErrorType {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return ErrorType(app.Type())
+	}
+	return ""
+}
+
+// IsType reports whether err carries one of types.
+func IsType(err error, types ...ErrorType) bool { return slices.Contains(types, TypeOf(err)) }
+
+// ErrorInfo is the first detail of every error rpaflow classifies: the
+// platform's status and code, or the input field at fault, so callers
+// need not parse messages.
+type ErrorInfo struct {
+	Platform string `json:"platform,omitempty"`
+	Op       string `json:"op,omitempty"`
+	Status   int    `json:"status,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Field    string `json:"field,omitempty"`
+}
+
+// InfoOf returns the ErrorInfo carried by err, if any.
+func InfoOf(err error) (ErrorInfo, bool) {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.HasDetails() {
+		return ErrorInfo{}, false
+	}
+	var info ErrorInfo
+	if app.Details(&info) != nil {
+		return ErrorInfo{}, false
+	}
+	return info, true
+}
+
+// NewError is an application error of type t carrying info (and the
+// platform's Retry-After for Throttled). Permanent types are non-retryable
+// whatever the retry policy says.
+func NewError(t ErrorType, msg string, info ErrorInfo, retryAfter time.Duration) error {
+	opts := temporal.ApplicationErrorOptions{NonRetryable: t.Permanent(), Details: []any{info}}
+	if t == ErrThrottled && retryAfter > 0 {
+		opts.NextRetryDelay = retryAfter
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, string(t), opts)
+}
+
+// NewRunFailed reports work the platform ran and failed; result is the
+// run's final state, which callers read with Details.
+func NewRunFailed(msg string, result any) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(ErrRunFailed), nil, result)
+}
+
+// InvalidInputError names the input field at fault and what to do about it.
+func InvalidInputError(field, format string, args ...any) error {
+	return NewError(ErrInvalidInput, field+": "+fmt.Sprintf(format, args...), ErrorInfo{Field: field}, 0)
+}

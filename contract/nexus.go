@@ -1,0 +1,39 @@
+package contract
+
+import "github.com/nexus-rpc/sdk-go/nexus"
+
+// NexusService is the name of rpaflow's Nexus service. Callers in any
+// namespace reach it through a Nexus endpoint that targets rpaflow's
+// namespace and task queue.
+const NexusService = "rpaflow"
+
+// Nexus operation names.
+const (
+	OpDeployAPITask = "deployApiTask"
+	OpDeployBot     = "deployBot"
+	OpStartJob      = "startJob"
+	OpAddQueueItem  = "addQueueItem"
+	OpSessionStatus = "sessionStatus"
+)
+
+// Typed operation references for workflow.NewNexusClient(endpoint,
+// NexusService).ExecuteOperation. The deployment operations run the
+// workflow of the same name and end with its result or its failure (the
+// error types of this package); cancelling the operation cancels the
+// deployment. sessionStatus answers at once and never holds a token.
+var (
+	DeployAPITaskOperation = nexus.NewOperationReference[DeployAPITaskInput, DeployAPITaskResult](OpDeployAPITask)
+	DeployBotOperation     = nexus.NewOperationReference[DeployBotInput, DeployBotResult](OpDeployBot)
+	StartJobOperation      = nexus.NewOperationReference[StartJobInput, StartJobResult](OpStartJob)
+	AddQueueItemOperation  = nexus.NewOperationReference[AddQueueItemInput, AddQueueItemResult](OpAddQueueItem)
+	SessionStatusOperation = nexus.NewOperationReference[SessionStatusInput, SessionStatus](OpSessionStatus)
+)
+
+// SessionStatusInput names the profile whose session status is asked for
+// (a Control Room or Orchestrator profile).
+type SessionStatusInput struct {
+	Profile string `json:"profile"`
+}
+
+// Validate checks the input.
+func (in SessionStatusInput) Validate() error { return ValidateProfile(in.Profile) }
