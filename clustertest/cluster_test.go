@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // TestCluster runs the scenarios in order on one cluster and one set of
@@ -74,28 +73,28 @@ func testFlows(t *testing.T, w *world) {
 		return true
 	}
 
-	var task workflows.DeployAPITaskResult
+	var task contract.DeployAPITaskResult
 	if execute(contract.DeployAPITaskWorkflow, "flow-api-task",
 		`{"profile":"cr","botRepositoryPath":"Automation Anywhere\\Bots\\Zip Code API Task","botInput":{"iStrZipCode":"95134"}}`, &task) &&
 		task.BotOutput["State"] != "California" {
 		lost++
 		t.Errorf("API Task output %v, want State California", task.BotOutput)
 	}
-	var bot workflows.DeployBotResult
+	var bot contract.DeployBotResult
 	if execute(contract.DeployBotWorkflow, "flow-bot",
 		`{"profile":"cr","botId":87,"runAsUserIds":[3],"botInput":{"sInput1":"cluster"}}`, &bot) &&
 		(bot.Status != "COMPLETED" || bot.BotOutput["sOutput"] != "done: cluster") {
 		lost++
 		t.Errorf("bot result %+v, want COMPLETED with sOutput \"done: cluster\"", bot)
 	}
-	var job workflows.StartJobResult
+	var job contract.StartJobResult
 	if execute(contract.StartJobWorkflow, "flow-job",
 		`{"profile":"orch","folder":"Shared","process":"Invoices","inputArguments":{"count":3}}`, &job) &&
 		(job.State != "Successful" || job.OutputArguments["count"] != float64(3)) {
 		lost++
 		t.Errorf("job result %+v, want Successful with count 3", job)
 	}
-	var item workflows.AddQueueItemResult
+	var item contract.AddQueueItemResult
 	if execute(contract.AddQueueItemWorkflow, "flow-queue-item",
 		`{"profile":"orch","folder":"Shared","queue":"Orders","reference":"CL-1","priority":"Normal","specificContent":{"amount":12.5}}`, &item) &&
 		(item.ID == 0 || item.Duplicate) {
@@ -141,7 +140,7 @@ func scheduleFlow(ctx context.Context, w *world) error {
 			return fmt.Errorf("workflow list: %v\n%s", err, raw)
 		}
 		if len(runs) > 0 && strings.Contains(strings.ToLower(runs[0].Status), "completed") {
-			var res workflows.DeployAPITaskResult
+			var res contract.DeployAPITaskResult
 			if err := w.Client.GetWorkflow(ctx, runs[0].Execution.WorkflowID, "").Get(ctx, &res); err != nil {
 				return err
 			}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
-	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // deployment is one workflow of a load and what it must end with.
@@ -40,13 +39,13 @@ type load struct {
 	startedAt time.Time
 }
 
-func apiTaskInput(profile, key string, idempotent bool) workflows.DeployAPITaskInput {
-	return workflows.DeployAPITaskInput{Profile: profile, BotRepositoryPath: echoTaskPath, Idempotent: idempotent,
+func apiTaskInput(profile, key string, idempotent bool) contract.DeployAPITaskInput {
+	return contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: echoTaskPath, Idempotent: idempotent,
 		BotInput: map[string]json.RawMessage{"key": json.RawMessage(fmt.Sprintf("%q", key))}}
 }
 
-func botInput(profile, key string) workflows.DeployBotInput {
-	return workflows.DeployBotInput{Profile: profile, BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
+func botInput(profile, key string) contract.DeployBotInput {
+	return contract.DeployBotInput{Profile: profile, BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID},
 		BotInput: map[string]json.RawMessage{"sInput1": json.RawMessage(fmt.Sprintf("%q", key))}}
 }
 
@@ -152,7 +151,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 		}
 		if d.bot {
 			bots++
-			var res workflows.DeployBotResult
+			var res contract.DeployBotResult
 			if o.err == nil {
 				o.err = json.Unmarshal(o.raw, &res)
 			}
@@ -163,7 +162,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 			continue
 		}
 		execs := w.Gate.executionsOf(d.key)
-		var res workflows.DeployAPITaskResult
+		var res contract.DeployAPITaskResult
 		if o.err == nil {
 			o.err = json.Unmarshal(o.raw, &res)
 		}
@@ -172,7 +171,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 		case !d.idempotent && execs > 1:
 			lost++
 			t.Errorf("%s: a non-idempotent execution reached the platform %d times", d.id, execs)
-		case !d.idempotent && !ok && errType(o.err) == contract.ErrAmbiguous && execs == 1:
+		case !d.idempotent && !ok && errType(o.err) == string(contract.ErrAmbiguous) && execs == 1:
 			ambiguous++ // sent once, outcome unknown: reported, not repeated
 		case !ok:
 			lost++
