@@ -297,7 +297,7 @@ func testPostgresRestart(t *testing.T, w *world) {
 func testRollingRestart(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	l := w.startLoad(t, ctx, "rolling-restart", 200, 20*time.Second, 40)
+	l := w.startLoad(t, ctx, "rolling-restart", 200, 20*time.Second, 20)
 	began := time.Now()
 	for i := range workers {
 		if err := w.worker(i).Stop(45 * time.Second); err != nil {

@@ -3,12 +3,18 @@ package clustertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -37,6 +43,7 @@ type load struct {
 	deploys0  int64
 	unauth0   int64
 	startedAt time.Time
+	refused   atomic.Int32 // starts refused by the server and sent again
 }
 
 func apiTaskInput(profile, key string, idempotent bool) contract.DeployAPITaskInput {
@@ -74,14 +81,11 @@ func (w *world) startLoad(t *testing.T, ctx context.Context, name string, n int,
 			}
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			opts := client.StartWorkflowOptions{ID: d.id, TaskQueue: queue}
-			var err error
+			wfType, input := contract.DeployAPITaskWorkflow, any(apiTaskInput(profile, d.key, d.idempotent))
 			if d.bot {
-				d.run, err = w.Client.ExecuteWorkflow(ctx, opts, contract.DeployBotWorkflow, botInput(profile, d.key))
-			} else {
-				d.run, err = w.Client.ExecuteWorkflow(ctx, opts, contract.DeployAPITaskWorkflow, apiTaskInput(profile, d.key, d.idempotent))
+				wfType, input = contract.DeployBotWorkflow, botInput(profile, d.key)
 			}
-			if err != nil {
+			if err := l.start(ctx, d, wfType, input); err != nil {
 				t.Errorf("starting %s: %v", d.id, err)
 			}
 		}()
@@ -94,6 +98,35 @@ func (w *world) startLoad(t *testing.T, ctx context.Context, name string, n int,
 		time.Sleep(50 * time.Millisecond)
 	}
 	return l
+}
+
+// start starts one deployment as a careful client does: a start the server
+// refused (it answers Unavailable, or NamespaceNotFound while it cannot
+// read its database) is sent again with the same workflow ID, and
+// RejectDuplicate makes a start that did land show up as already started.
+func (l *load) start(ctx context.Context, d *deployment, wfType string, input any) error {
+	opts := client.StartWorkflowOptions{ID: d.id, TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		run, err := l.w.Client.ExecuteWorkflow(ctx, opts, wfType, input)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		var nsNotFound *serviceerror.NamespaceNotFound
+		switch {
+		case err == nil:
+			d.run = run
+			return nil
+		case errors.As(err, &started):
+			d.run = l.w.Client.GetWorkflow(ctx, d.id, "")
+			return nil
+		case (errors.As(err, &nsNotFound) || status.Code(err) == codes.Unavailable) && time.Now().Before(deadline):
+			l.refused.Add(1)
+			if !sleepCtx(ctx, time.Second) {
+				return err
+			}
+		default:
+			return err
+		}
+	}
 }
 
 // add records a deployment started elsewhere (the Temporal CLI).
@@ -194,9 +227,9 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 	}
 	fmt.Printf("cluster: %s: tried %d, lost %d\n", l.name, len(deps), lost)
 	first, _ := c.firstErr.Load().(string)
-	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d non-idempotent ended Ambiguous after one execution; "+
+	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d starts refused by the server and sent again, %d non-idempotent ended Ambiguous after one execution; "+
 		"tokens read %d (expired 0 required: %d, rejected %d, read errors %d%s), Control Room 401s %d, logins per user 1\n",
-		l.name, detail, elapsed.Round(time.Second), bots, viaCLI, ambiguous, c.served.Load(), c.expired.Load(), c.rejected.Load(), c.errs.Load(),
+		l.name, detail, elapsed.Round(time.Second), bots, viaCLI, l.refused.Load(), ambiguous, c.served.Load(), c.expired.Load(), c.rejected.Load(), c.errs.Load(),
 		firstErrNote(first), unauth)
 }
 
