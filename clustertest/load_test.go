@@ -43,7 +43,7 @@ type load struct {
 	deploys0  int64
 	unauth0   int64
 	startedAt time.Time
-	refused   atomic.Int32 // starts refused by the server and sent again
+	refused   atomic.Int32 // starts refused or unanswered, sent again
 }
 
 func apiTaskInput(profile, key string, idempotent bool) contract.DeployAPITaskInput {
@@ -101,9 +101,10 @@ func (w *world) startLoad(t *testing.T, ctx context.Context, name string, n int,
 }
 
 // start starts one deployment as a careful client does: a start the server
-// refused (it answers Unavailable, or NamespaceNotFound while it cannot
-// read its database) is sent again with the same workflow ID, and
-// RejectDuplicate makes a start that did land show up as already started.
+// refused (Unavailable, or NamespaceNotFound while it cannot read its
+// database) or left unanswered (the call's deadline) is sent again with the
+// same workflow ID; RejectDuplicate makes one that did land show up as
+// already started.
 func (l *load) start(ctx context.Context, d *deployment, wfType string, input any) error {
 	opts := client.StartWorkflowOptions{ID: d.id, TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
 	deadline := time.Now().Add(time.Minute)
@@ -118,7 +119,8 @@ func (l *load) start(ctx context.Context, d *deployment, wfType string, input an
 		case errors.As(err, &started):
 			d.run = l.w.Client.GetWorkflow(ctx, d.id, "")
 			return nil
-		case (errors.As(err, &nsNotFound) || status.Code(err) == codes.Unavailable) && time.Now().Before(deadline):
+		case ctx.Err() == nil && time.Now().Before(deadline) && (errors.As(err, &nsNotFound) || status.Code(err) == codes.Unavailable ||
+			status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded)):
 			l.refused.Add(1)
 			if !sleepCtx(ctx, time.Second) {
 				return err
@@ -227,7 +229,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 	}
 	fmt.Printf("cluster: %s: tried %d, lost %d\n", l.name, len(deps), lost)
 	first, _ := c.firstErr.Load().(string)
-	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d starts refused by the server and sent again, %d non-idempotent ended Ambiguous after one execution; "+
+	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d starts refused or unanswered and sent again, %d non-idempotent ended Ambiguous after one execution; "+
 		"tokens read %d (expired 0 required: %d, rejected %d, read errors %d%s), Control Room 401s %d, logins per user 1\n",
 		l.name, detail, elapsed.Round(time.Second), bots, viaCLI, l.refused.Load(), ambiguous, c.served.Load(), c.expired.Load(), c.rejected.Load(), c.errs.Load(),
 		firstErrNote(first), unauth)
