@@ -33,6 +33,7 @@ func TestCluster(t *testing.T) {
 		{"history-kill", testHistoryKill},
 		{"postgres-restart", testPostgresRestart},
 		{"rolling-restart", testRollingRestart},
+		{"secrets", testSecrets},
 	}
 	for _, c := range cases {
 		began := time.Now()
@@ -192,7 +193,8 @@ func (w *world) touch(ctx context.Context, ids []string) error {
 // deployments are in flight: the sessions move to the other workers
 // without a new login, and every deployment ends well.
 func testWorkerKill(t *testing.T, w *world) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A bot's status poll on the killed worker is retried after its 2-minute heartbeat timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	l := w.startLoad(t, ctx, "worker-kill", 200, 10*time.Second, 40)
 	pids := w.sessionPids(ctx, t)
