@@ -74,7 +74,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	start := time.Now()
-	tc, err = cluster.Start(ctx, cluster.Options{Tools: tools, DeployDir: deployDir, Dir: workDir, Namespace: namespace})
+	tc, err = cluster.Start(ctx, cluster.Options{Tools: tools, DeployDir: deployDir, Dir: workDir, Namespaces: []string{namespace}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest: starting the cluster:", err)
 		keep = true

@@ -39,7 +39,7 @@ type Options struct {
 	Tools     Tools
 	DeployDir string // the repository's deploy/temporal
 	Dir       string // where data and logs go (the caller removes it)
-	Namespace string // registered besides none; the workers' namespace
+	Namespaces []string // registered once the frontend answers
 }
 
 // Cluster is a running PostgreSQL plus the Temporal services.
@@ -104,12 +104,19 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := c.WaitFrontend(ctx, 2*time.Minute); err != nil {
 		return nil, err
 	}
-	ns := exec.CommandContext(ctx, "sh", filepath.Join(o.DeployDir, NamespaceScript))
-	ns.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+c.Frontend, "TEMPORAL_NAMESPACE="+o.Namespace, "TEMPORAL_CLI="+o.Tools.CLI)
-	if out, err := ns.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%s: %v\n%s", NamespaceScript, err, out)
+	for _, name := range o.Namespaces {
+		ns := exec.CommandContext(ctx, "sh", filepath.Join(o.DeployDir, NamespaceScript))
+		ns.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+c.Frontend, "TEMPORAL_NAMESPACE="+name, "TEMPORAL_CLI="+o.Tools.CLI)
+		if out, err := ns.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("%s: %v\n%s", NamespaceScript, err, out)
+		}
 	}
-	return c, c.waitNamespace(ctx, time.Minute)
+	for _, name := range o.Namespaces {
+		if err := c.waitNamespace(ctx, name, time.Minute); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // freePort picks a loopback port ≤ 32767 (membership ports are a smallint
@@ -244,20 +251,20 @@ func (c *Cluster) WaitFrontend(ctx context.Context, timeout time.Duration) error
 }
 
 // waitNamespace waits until the frontend's namespace cache knows the namespace.
-func (c *Cluster) waitNamespace(ctx context.Context, timeout time.Duration) error {
-	cl, err := client.DialContext(ctx, client.Options{HostPort: c.Frontend, Namespace: c.o.Namespace, Logger: quiet{}})
+func (c *Cluster) waitNamespace(ctx context.Context, ns string, timeout time.Duration) error {
+	cl, err := client.DialContext(ctx, client.Options{HostPort: c.Frontend, Namespace: ns, Logger: quiet{}})
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	deadline := time.Now().Add(timeout)
 	for {
-		_, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: c.o.Namespace, PageSize: 1})
+		_, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, PageSize: 1})
 		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("namespace %s not usable after %s: %w", c.o.Namespace, timeout, err)
+			return fmt.Errorf("namespace %s not usable after %s: %w", ns, timeout, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
