@@ -36,9 +36,9 @@ var Services = []string{"history-1", "history-2", "matching", "frontend", "worke
 
 // Options configure a cluster.
 type Options struct {
-	Tools     Tools
-	DeployDir string // the repository's deploy/temporal
-	Dir       string // where data and logs go (the caller removes it)
+	Tools      Tools
+	DeployDir  string   // the repository's deploy/temporal
+	Dir        string   // where data and logs go (the caller removes it)
 	Namespaces []string // registered once the frontend answers
 }
 
