@@ -27,8 +27,9 @@ func StartProc(name, logPath string, env []string, bin string, args ...string) (
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group: a test's Ctrl-C reaches the harness, which stops the children.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A harness that dies (a test binary's timeout panic skips every
+	// cleanup) takes its children with it instead of leaving a cluster behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
