@@ -65,7 +65,7 @@ test-reliability: temporal-cli
 # worker processes; each case prints `cluster: <case>: tried N, lost 0`.
 # RPAFLOW_CLUSTER_KEEP=1 keeps the logs and data directory.
 test-cluster: temporal-cli cluster-tools
-	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 12m -run TestCluster ./clustertest
+	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./clustertest
 
 # Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
 FUZZTIME    ?= 10s

@@ -240,7 +240,8 @@ func testWorkerKill(t *testing.T, w *world) {
 // testHistoryKill SIGKILLs one history host under load and starts new
 // deployments with the Temporal CLI and the codec endpoint meanwhile.
 func testHistoryKill(t *testing.T, w *world) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// As in worker-kill, a bot poll cut by the failover may wait out its heartbeat timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const victim = "history-2"
 	l := w.startLoad(t, ctx, "history-kill", 200, 10*time.Second, 40)
