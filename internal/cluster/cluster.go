@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -50,8 +51,10 @@ type Cluster struct {
 	pgData   string
 	pgLog    string
 	asRoot   bool
+	pgCred   *syscall.Credential // the postgres user's, when running as root
 
 	mu    sync.Mutex
+	pg    *Proc
 	procs map[string]*Proc
 	ports map[string][3]int // grpc, membership, http
 }
@@ -284,9 +287,7 @@ func (c *Cluster) Stop() {
 		go func() { defer wg.Done(); _ = p.Stop(20 * time.Second) }()
 	}
 	wg.Wait()
-	if c.pgData != "" {
-		_ = c.pgCtl(context.Background(), "stop", "-m", "fast", "-w", "-t", "30")
-	}
+	_ = c.stopPostgres()
 }
 
 // quiet drops the SDK's log lines of the harness's own short-lived clients.

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -31,6 +32,7 @@ func (c *Cluster) initPostgres(ctx context.Context) error {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
+		c.pgCred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		// The postgres user must reach its directory through the harness's dir.
 		if err := os.Chmod(c.o.Dir, 0o755); err != nil {
 			return err
@@ -39,42 +41,60 @@ func (c *Cluster) initPostgres(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.pg(ctx, "initdb", "-D", c.pgData, "-U", "temporal", "--auth=trust", "-E", "UTF8", "--no-sync")
-}
-
-// pg runs one PostgreSQL program (as the postgres user when root).
-func (c *Cluster) pg(ctx context.Context, prog string, args ...string) error {
-	bin := filepath.Join(c.o.Tools.PGBinDir, prog)
-	var cmd *exec.Cmd
-	if c.asRoot {
-		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", pgUser, "--", bin}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, bin, args...)
-	}
-	cmd.Dir = filepath.Dir(c.pgData)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.o.Tools.PGBinDir, "initdb"),
+		"-D", c.pgData, "-U", "temporal", "--auth=trust", "-E", "UTF8", "--no-sync")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.pgCred}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %v: %v\n%s%s", prog, args, err, out, Tail(c.pgLog, 2000))
+		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	return nil
 }
 
-func (c *Cluster) pgCtl(ctx context.Context, args ...string) error {
-	return c.pg(ctx, "pg_ctl", append([]string{"-D", c.pgData}, args...)...)
+// StartPostgres starts the database as a child process (so it dies with
+// the harness) on its loopback port and waits until it accepts
+// connections. Enough connections for five Temporal processes' pools (30
+// each) plus the tools; fsync off because the data is thrown away and the
+// machine is small (a clean stop still writes everything).
+func (c *Cluster) StartPostgres(ctx context.Context) error {
+	p, err := startProc("postgres", c.pgLog, nil, c.pgCred, filepath.Join(c.o.Tools.PGBinDir, "postgres"),
+		"-D", c.pgData, "-p", strconv.Itoa(c.PGPort), "-c", "listen_addresses=127.0.0.1", "-k", c.pgData,
+		"-c", "max_connections=300", "-c", "fsync=off")
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pg = p
+	c.mu.Unlock()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ready := exec.CommandContext(ctx, filepath.Join(c.o.Tools.PGBinDir, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(c.PGPort), "-t", "2")
+		if ready.Run() == nil {
+			return nil
+		}
+		if p.Exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("PostgreSQL not ready on port %d:\n%s", c.PGPort, Tail(c.pgLog, 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
-// StartPostgres starts the database on its loopback port and waits until it
-// accepts connections. Enough connections for five Temporal processes'
-// pools (30 each) plus the tools; fsync off because the data is thrown
-// away and the machine is small (a clean stop still writes everything).
-func (c *Cluster) StartPostgres(ctx context.Context) error {
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c max_connections=300 -c fsync=off", c.PGPort, c.pgData)
-	return c.pgCtl(ctx, "start", "-w", "-t", "60", "-l", c.pgLog, "-o", opts)
+// stopPostgres is PostgreSQL's fast shutdown (SIGINT): open connections
+// are cut, everything is written.
+func (c *Cluster) stopPostgres() error {
+	c.mu.Lock()
+	p := c.pg
+	c.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.StopWith(syscall.SIGINT, time.Minute)
 }
 
 // RestartPostgres stops the database (fast: open connections are cut),
 // keeps it down for down, and starts it again on the same port.
 func (c *Cluster) RestartPostgres(ctx context.Context, down time.Duration) error {
-	if err := c.pgCtl(ctx, "stop", "-m", "fast", "-w", "-t", "60"); err != nil {
+	if err := c.stopPostgres(); err != nil {
 		return err
 	}
 	select {

@@ -20,6 +20,11 @@ type Proc struct {
 // StartProc starts bin with exactly env (plus PATH and HOME), logging to
 // logPath (appended, so a restarted process keeps its predecessor's log).
 func StartProc(name, logPath string, env []string, bin string, args ...string) (*Proc, error) {
+	return startProc(name, logPath, env, nil, bin, args...)
+}
+
+// startProc is StartProc as another user when cred is set.
+func startProc(name, logPath string, env []string, cred *syscall.Credential, bin string, args ...string) (*Proc, error) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -29,7 +34,7 @@ func StartProc(name, logPath string, env []string, bin string, args ...string) (
 	cmd.Stdout, cmd.Stderr = f, f
 	// A harness that dies (a test binary's timeout panic skips every
 	// cleanup) takes its children with it instead of leaving a cluster behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -71,17 +76,20 @@ func (p *Proc) Kill() error {
 }
 
 // Stop sends SIGTERM and waits up to grace, then SIGKILLs.
-func (p *Proc) Stop(grace time.Duration) error {
+func (p *Proc) Stop(grace time.Duration) error { return p.StopWith(syscall.SIGTERM, grace) }
+
+// StopWith sends sig and waits up to grace, then SIGKILLs.
+func (p *Proc) StopWith(sig syscall.Signal, grace time.Duration) error {
 	if p.Exited() {
 		return nil
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		return nil
 	case <-time.After(grace):
 		_ = p.Kill()
-		return fmt.Errorf("%s did not stop within %s of SIGTERM; killed", p.Name, grace)
+		return fmt.Errorf("%s did not stop within %s of %v; killed", p.Name, grace, sig)
 	}
 }
 

@@ -24,7 +24,7 @@ type Tools struct {
 	Server   string // go.temporal.io/server/cmd/server
 	SQLTool  string // go.temporal.io/server/cmd/tools/sql (temporal-sql-tool)
 	CLI      string // the temporal CLI (make temporal-cli)
-	PGBinDir string // initdb, pg_ctl, postgres
+	PGBinDir string // initdb, postgres, pg_isready
 }
 
 func gobin() (string, error) {
