@@ -197,6 +197,7 @@ func testWorkerKill(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	l := w.startLoad(t, ctx, "worker-kill", 200, 10*time.Second, 40)
+	defer l.wait()
 	pids := w.sessionPids(ctx, t)
 	count := map[int]int{}
 	for _, p := range pids {
@@ -245,6 +246,7 @@ func testHistoryKill(t *testing.T, w *world) {
 	defer cancel()
 	const victim = "history-2"
 	l := w.startLoad(t, ctx, "history-kill", 200, 10*time.Second, 40)
+	defer l.wait()
 	if err := tc.KillService(victim); err != nil {
 		t.Fatal(err)
 	}
@@ -288,6 +290,7 @@ func testPostgresRestart(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l := w.startLoad(t, ctx, "postgres-restart", 200, 10*time.Second, 40)
+	defer l.wait()
 	began := time.Now()
 	if err := tc.RestartPostgres(ctx, 3*time.Second); err != nil {
 		t.Fatal(err)
@@ -301,6 +304,7 @@ func testRollingRestart(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	l := w.startLoad(t, ctx, "rolling-restart", 200, 20*time.Second, 20)
+	defer l.wait()
 	began := time.Now()
 	for i := range workers {
 		if err := w.worker(i).Stop(45 * time.Second); err != nil {

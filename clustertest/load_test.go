@@ -93,6 +93,7 @@ func (w *world) startLoad(t *testing.T, ctx context.Context, name string, n int,
 	deadline := time.Now().Add(90 * time.Second)
 	for int(w.Gate.inFlight.Load()) < minInFlight {
 		if time.Now().After(deadline) || ctx.Err() != nil {
+			l.wait()
 			t.Fatalf("%s: never %d API Task executions in flight at once (now %d)", name, minInFlight, w.Gate.inFlight.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -129,6 +130,15 @@ func (l *load) start(ctx context.Context, d *deployment, wfType string, input an
 			return err
 		}
 	}
+}
+
+// wait waits until every start has returned and stops the consumers, so
+// no goroutine of the load outlives its case (callers defer it: a case
+// that fails half-way still waits).
+func (l *load) wait() {
+	l.started.Wait()
+	l.stopCons()
+	l.cons.wg.Wait()
 }
 
 // add records a deployment started elsewhere (the Temporal CLI).
@@ -175,8 +185,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 	}
 	wg.Wait()
 	elapsed := time.Since(l.startedAt)
-	l.stopCons()
-	l.cons.wg.Wait()
+	l.wait()
 
 	lost, ambiguous, bots, viaCLI := 0, 0, 0, 0
 	for i, d := range deps {
