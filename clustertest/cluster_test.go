@@ -252,8 +252,11 @@ func testHistoryKill(t *testing.T, w *world) {
 	}
 	killedAt := time.Now()
 	defer func() {
+		// Back to two hosts before the next case.
 		if err := tc.StartService(victim); err != nil {
 			t.Errorf("restarting %s: %v", victim, err)
+		} else if err := tc.WaitListening(context.Background(), victim, time.Minute); err != nil {
+			t.Error(err)
 		}
 	}()
 	const viaCLI = 5

@@ -214,6 +214,14 @@ func (c *Cluster) StartService(name string) error {
 	return nil
 }
 
+// WaitListening waits until a service's gRPC port accepts connections.
+func (c *Cluster) WaitListening(ctx context.Context, name string, timeout time.Duration) error {
+	if err := waitListening(ctx, c.ports[name][0], timeout); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
 // Service is the process of a service (nil before it started).
 func (c *Cluster) Service(name string) *Proc {
 	c.mu.Lock()
