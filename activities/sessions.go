@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -37,8 +39,38 @@ type Sessions interface {
 
 // TemporalSessions implements Sessions with a Temporal client.
 type TemporalSessions struct {
-	Client    client.Client
+	// Client reaches the sessions; nil uses the client of the worker that
+	// runs the activity.
+	Client client.Client
+	// TaskQueue is where a session starts; "" uses the activity's own queue.
 	TaskQueue string
+	// Names are the prefixes of the session workflows' types and IDs.
+	Names Names
+}
+
+// Names are the prefixes a host application may give rpaflow's workflow
+// types (so they cannot collide with its own) and the workflow IDs rpaflow
+// chooses (sessions, token watches, Nexus deployments).
+type Names struct {
+	TypePrefix string
+	IDPrefix   string
+}
+
+// SessionID is the workflow ID of s under these names.
+func (n Names) SessionID(s SessionRef) string { return n.IDPrefix + s.ID() }
+
+func (t *TemporalSessions) client(ctx context.Context) client.Client {
+	if t.Client != nil {
+		return t.Client
+	}
+	return activity.GetClient(ctx)
+}
+
+func (t *TemporalSessions) taskQueue(ctx context.Context) string {
+	if t.TaskQueue != "" {
+		return t.TaskQueue
+	}
+	return activity.GetInfo(ctx).TaskQueue
 }
 
 // Update runs update on the session, starting it if needed. A token
@@ -47,19 +79,20 @@ type TemporalSessions struct {
 func (t *TemporalSessions) Update(ctx context.Context, s SessionRef, update string, arg, result any) error {
 	if req, ok := arg.(contract.TokenRequest); ok && update == contract.UpdateToken {
 		if out, ok := result.(*contract.TokenResult); ok {
-			if tok, ok := QueryToken(ctx, t.Client, s.ID(), req.MinValidity.D()); ok {
+			if tok, ok := QueryToken(ctx, t.client(ctx), t.Names.SessionID(s), req.MinValidity.D()); ok {
 				*out = tok
 				return nil
 			}
 		}
 	}
-	start := t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       s.ID(),
-		TaskQueue:                t.TaskQueue,
+	c := t.client(ctx)
+	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       t.Names.SessionID(s),
+		TaskQueue:                t.taskQueue(ctx),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, s.WorkflowType, contract.SessionInput{Profile: s.Profile})
-	handle, err := t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+	}, t.Names.TypePrefix+s.WorkflowType, contract.SessionInput{Profile: s.Profile})
+	handle, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateName:   update,

@@ -11,23 +11,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/rpaflow/rpaflow/profile"
 )
 
-// Kind is the platform a profile talks to.
-type Kind string
+// Kind and Profile are the public profile types; the aliases keep this
+// package's loader code short.
+type (
+	Kind    = profile.Kind
+	Profile = profile.Profile
+)
 
 // The supported platforms.
 const (
-	KindAA           Kind = "automationanywhere"
-	KindOrchestrator Kind = "uipath-orchestrator"
-	KindHub          Kind = "uipath-automationhub"
+	KindAA           = profile.KindAA
+	KindOrchestrator = profile.KindOrchestrator
+	KindHub          = profile.KindHub
 )
 
 // Kinds lists the supported platforms in documentation order.
-var Kinds = []Kind{KindAA, KindOrchestrator, KindHub}
+var Kinds = profile.Kinds
 
 // Config is rpaflow's validated configuration.
 type Config struct {
@@ -62,36 +67,6 @@ type Codec struct {
 type Key struct {
 	ID  string
 	Key []byte
-}
-
-// Profile is one named set of platform credentials.
-type Profile struct {
-	Name      string
-	Kind      Kind
-	URL       string
-	AllowHTTP bool
-
-	// Automation Anywhere (Username/Password also serve Orchestrator's legacy login)
-	Username       string
-	Password       string
-	APIKey         string
-	MultipleLogin  bool
-	ExecutionHosts []string
-
-	// UiPath Orchestrator
-	Organization string
-	Tenant       string
-	ClientID     string
-	ClientSecret string
-	TokenURL     string
-	TenancyName  string
-	Scopes       []string
-
-	// UiPath Automation Hub
-	TenantID     string
-	Token        string
-	AppKey       string
-	TokenExpires time.Time
 }
 
 // Load reads the configuration from the process environment.
@@ -209,7 +184,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	for _, p := range c.Profiles {
-		add(p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey)
+		add(p.Secrets()...)
 	}
 	add(c.Codec.encoded...)
 	add(c.Codec.AuthToken, c.TemporalAPIKey)
