@@ -27,6 +27,17 @@ func loadCodec(p *problems, g globalEnv) Codec {
 		p.add("RPAFLOW_CODEC_KEY is not set; payloads (which carry tokens) must be encrypted: " + keyHint + ", or set RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
 	}
 
+	if g.NexusKey != "" {
+		c.NexusKeyID = strings.TrimSpace(g.NexusKeyID)
+		c.NexusKey = decodeKey(p, "RPAFLOW_NEXUS_CODEC_KEY", g.NexusKey)
+		c.encoded = append(c.encoded, strings.TrimSpace(g.NexusKey))
+		switch {
+		case c.NexusKeyID == "" || c.NexusKeyID == c.KeyID:
+			p.add("RPAFLOW_NEXUS_CODEC_KEY_ID is blank or equal to RPAFLOW_CODEC_KEY_ID; give the Nexus boundary key a name of its own")
+		case c.InsecurePlaintext:
+			p.add("RPAFLOW_NEXUS_CODEC_KEY is set with RPAFLOW_INSECURE_PLAINTEXT=true; a boundary key needs payload encryption: set RPAFLOW_CODEC_KEY instead of plaintext mode")
+		}
+	}
 	if strings.TrimSpace(g.CodecOldKeys) == "" {
 		return c
 	}

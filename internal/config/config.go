@@ -58,6 +58,9 @@ type Codec struct {
 	OldKeys           []Key
 	InsecurePlaintext bool
 	AuthToken         string
+	// NexusKey, if set, encrypts what crosses to Nexus callers.
+	NexusKey   []byte
+	NexusKeyID string
 
 	// base64 forms, kept for redaction
 	encoded []string

@@ -48,11 +48,20 @@ func Converters(c *codec.Codec, b codec.Boundary) (converter.DataConverter, conv
 }
 
 // Boundary is what the standalone worker's Nexus service hands its callers:
-// readable by their default converter, failure messages redacted with the
-// configured secrets.
-func Boundary(cfg *config.Config) codec.Boundary {
-	return codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: contract.NexusWorkflowIDPrefix,
+// readable by their default converter (or encrypted with
+// RPAFLOW_NEXUS_CODEC_KEY), failure messages redacted with the configured
+// secrets.
+func Boundary(cfg *config.Config) (codec.Boundary, error) {
+	b := codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: contract.NexusWorkflowIDPrefix,
 		Redact: logging.NewRedactor(cfg.Secrets()).Redact}
+	if len(cfg.Codec.NexusKey) > 0 {
+		c, err := codec.New(codec.Key{ID: cfg.Codec.NexusKeyID, Key: cfg.Codec.NexusKey})
+		if err != nil {
+			return b, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
+		}
+		b.Codec = c
+	}
+	return b, nil
 }
 
 // CodecFromConfig builds the payload codec: nil in plaintext dev mode, an
@@ -107,7 +116,11 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	if err != nil {
 		return client.Options{}, err
 	}
-	co.DataConverter, co.FailureConverter = Converters(pc, Boundary(cfg))
+	b, err := Boundary(cfg)
+	if err != nil {
+		return client.Options{}, err
+	}
+	co.DataConverter, co.FailureConverter = Converters(pc, b)
 	co.Logger = logger
 	co.MetricsHandler = metrics
 	if cfg.Tracing {
