@@ -15,7 +15,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 )
 
-// Session defaults (DESIGN §4).
+// Session defaults: the refresh policy in the README.
 const (
 	defaultRefreshAt         = 0.75
 	refreshJitter            = 0.05

@@ -326,7 +326,7 @@ func TestErrorMessage(t *testing.T) {
 	}
 }
 
-// TestVariables pins the public variable names (DESIGN.md §2): renaming one
+// TestVariables pins the public variable names (the README's contract): renaming one
 // breaks users' deployments, so it must be a deliberate change here too.
 func TestVariables(t *testing.T) {
 	want := []string{
