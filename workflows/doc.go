@@ -6,9 +6,9 @@
 //
 // Workflow code is deterministic: no I/O, no time.Now, no goroutines, no
 // map iteration order. It imports package contract (inputs, results, error
-// types), the Temporal SDK and package activities only to name activities
+// types), the Temporal SDK, and package activities only to name activities
 // through typed nil pointers and to share their payload types; never a
-// provider or anything that speaks HTTP. Callers start these workflows by
+// provider directly. Callers start these workflows by
 // the names in package contract; rpaflow's plugin registers them.
 //
 // Changes that alter the commands a running workflow issues are gated with
