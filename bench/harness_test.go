@@ -34,6 +34,7 @@ func startDevServer(ctx context.Context) (*testsuite.DevServer, error) {
 type stack struct {
 	*teststack.Stack
 	TaskQueue string
+	Namespace string
 	Logs      *tailBuffer
 }
 
@@ -57,7 +58,7 @@ func startStack(ds *testsuite.DevServer, name string, o stackOptions) (*stack, e
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}
-	return &stack{Stack: st, TaskQueue: queue, Logs: logs}, nil
+	return &stack{Stack: st, TaskQueue: queue, Namespace: namespace, Logs: logs}, nil
 }
 
 // tailBuffer keeps the last max bytes written (the worker's warnings).

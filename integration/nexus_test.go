@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,12 +37,27 @@ func newCaller(t *testing.T, s *stack) *callerSide {
 		t.Fatal(err)
 	}
 	endpoint := "rpaflow-" + strings.ReplaceAll(s.Namespace, "-", "")
-	desc := filepath.Join(t.TempDir(), "endpoint.md")
-	if err := os.WriteFile(desc, []byte("rpaflow: RPA deployments (deployApiTask, deployBot, startJob, addQueueItem, sessionStatus)"), 0o644); err != nil {
-		t.Fatal(err)
+	recipe := readmeRecipes(t)["nexus-endpoint"]
+	if recipe == nil {
+		t.Fatal("README.md has no recipe nexus-endpoint")
 	}
-	if _, err := s.cli("operator", "nexus", "endpoint", "create", "--name", endpoint,
-		"--target-namespace", s.Namespace, "--target-task-queue", s.TaskQueue, "--description-file", desc); err != nil {
+	args := append([]string(nil), recipe[1:]...)
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--name":
+			args[i+1] = endpoint
+		case "--target-namespace":
+			args[i+1] = s.Namespace
+		case "--target-task-queue":
+			if args[i+1] != contract.DefaultTaskQueue {
+				t.Fatalf("the recipe targets task queue %q, want the default %q", args[i+1], contract.DefaultTaskQueue)
+			}
+			args[i+1] = s.TaskQueue
+		case "--description-file":
+			args[i+1] = filepath.Join("..", args[i+1]) // the recipe runs from the repository root
+		}
+	}
+	if _, err := s.cli(args...); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns})

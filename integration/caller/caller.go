@@ -113,3 +113,12 @@ func describe(out Outcome, err error) (Outcome, error) {
 	}
 	return res, nil
 }
+
+// ChildAPITask runs one API Task as a child workflow: the child-workflow
+// twin of NexusStep for the benchmark.
+func ChildAPITask(ctx workflow.Context, prefix string, task contract.DeployAPITaskInput) (contract.DeployAPITaskResult, error) {
+	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowExecutionTimeout: 10 * time.Minute})
+	var out contract.DeployAPITaskResult
+	err := workflow.ExecuteChildWorkflow(ctx, prefix+contract.DeployAPITaskWorkflow, task).Get(ctx, &out)
+	return out, err
+}
