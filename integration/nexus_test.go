@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -60,7 +63,7 @@ func newCaller(t *testing.T, s *stack) *callerSide {
 	if _, err := s.cli(args...); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns})
+	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,4 +240,9 @@ func waitFor[T any](t *testing.T, d time.Duration, what string, cond func() (T, 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// quietLogger keeps the callers' SDK logs out of the test output.
+func quietLogger() log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -48,7 +45,7 @@ func TestPluginInAHostWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	quiet := quietLogger()
 	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns, Plugins: []client.Plugin{p}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
