@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -142,4 +143,48 @@ func repoRoot() string {
 			return dir
 		}
 	}
+}
+
+// sample is what one variant of a side-by-side comparison measured.
+type sample struct {
+	lat  []time.Duration
+	wall time.Duration
+}
+
+func (s *sample) throughput() float64 { return float64(len(s.lat)) / s.wall.Seconds() }
+
+func (s *sample) percentile(q float64) float64 { return Percentile(Millis(s.lat), q) }
+
+// alternate runs n calls of each variant at concurrency conc, in rounds
+// whose order rotates (and reverses every other round), so drift on a noisy
+// machine hits every variant alike. It fails on the first variant with a
+// failed call.
+func alternate(ctx context.Context, n, rounds, conc int, names []string, fns map[string]func(context.Context, int) error) (map[string]*sample, error) {
+	res := map[string]*sample{}
+	errs := map[string][]error{}
+	for _, name := range names {
+		res[name] = &sample{}
+	}
+	for round := range rounds {
+		per := n / rounds
+		if round == rounds-1 {
+			per = n - per*(rounds-1)
+		}
+		order := append(append([]string(nil), names[round%len(names):]...), names[:round%len(names)]...)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, name := range order {
+			lat, wall, e := batch(ctx, per, conc, fns[name])
+			s := res[name]
+			s.lat, s.wall = append(s.lat, lat...), s.wall+wall
+			errs[name] = append(errs[name], e...)
+		}
+	}
+	for _, name := range names {
+		if e := errs[name]; len(e) > 0 {
+			return nil, fmt.Errorf("%s: %d of %d runs failed, first: %w", name, len(e), n, e[0])
+		}
+	}
+	return res, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	nexuspb "go.temporal.io/api/nexus/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -93,29 +92,23 @@ func (r *runner) nexusCalls(ctx context.Context) error {
 		}
 		return check(*out.APITask)
 	}
-	viaChild := func(ctx context.Context, _ int) error {
-		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-child-%d", seq.Add(1)), TaskQueue: "caller"},
-			caller.ChildAPITask, "", in)
+	// run starts wf on rpaflow's namespace and checks its API Task result.
+	run := func(ctx context.Context, id, queue string, wf any, args ...any) error {
+		r, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, wf, args...)
 		if err != nil {
 			return err
 		}
 		var out contract.DeployAPITaskResult
-		if err := run.Get(ctx, &out); err != nil {
+		if err := r.Get(ctx, &out); err != nil {
 			return err
 		}
 		return check(out)
 	}
+	viaChild := func(ctx context.Context, _ int) error {
+		return run(ctx, fmt.Sprintf("bench-child-%d", seq.Add(1)), "caller", caller.ChildAPITask, "", in)
+	}
 	direct := func(ctx context.Context, _ int) error {
-		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-direct-%d", seq.Add(1)), TaskQueue: s.TaskQueue},
-			contract.DeployAPITaskWorkflow, in)
-		if err != nil {
-			return err
-		}
-		var out contract.DeployAPITaskResult
-		if err := run.Get(ctx, &out); err != nil {
-			return err
-		}
-		return check(out)
+		return run(ctx, fmt.Sprintf("bench-direct-%d", seq.Add(1)), s.TaskQueue, contract.DeployAPITaskWorkflow, in)
 	}
 	fns := map[string]func(context.Context, int) error{"nexus": viaNexus, "child": viaChild, "direct": direct}
 	for name, f := range fns { // warm up each path (the session's login, the endpoint)
@@ -123,32 +116,13 @@ func (r *runner) nexusCalls(ctx context.Context) error {
 			return fmt.Errorf("warm-up %s: %w\n%s", name, err, s.Logs)
 		}
 	}
-	type acc struct {
-		lat  []time.Duration
-		wall time.Duration
-		errs []error
+	res, err := alternate(ctx, n, rounds, conc, []string{"child", "nexus", "direct"}, fns)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, s.Logs)
 	}
-	res := map[string]*acc{"nexus": {}, "child": {}, "direct": {}}
-	orders := [][]string{{"child", "nexus", "direct"}, {"nexus", "direct", "child"}, {"direct", "child", "nexus"}}
-	for round := range rounds {
-		per := n / rounds
-		if round == rounds-1 {
-			per = n - per*(rounds-1)
-		}
-		for _, name := range orders[round%len(orders)] {
-			lat, wall, errs := batch(ctx, per, conc, fns[name])
-			a := res[name]
-			a.lat, a.wall, a.errs = append(a.lat, lat...), a.wall+wall, append(a.errs, errs...)
-		}
-	}
-	for name, a := range res {
-		if len(a.errs) > 0 {
-			return fmt.Errorf("%s: %d of %d runs failed, first: %w\n%s", name, len(a.errs), n, a.errs[0], s.Logs)
-		}
-	}
-	thr := func(a *acc) float64 { return float64(len(a.lat)) / a.wall.Seconds() }
-	p := func(a *acc, q float64) float64 { return Percentile(Millis(a.lat), q) }
 	nx, ch, dr := res["nexus"], res["child"], res["direct"]
+	thr := func(a *sample) float64 { return a.throughput() }
+	p := func(a *sample, q float64) float64 { return a.percentile(q) }
 	row := "6 nexus"
 	p50 := p(nx, 50) / p(ch, 50)
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("p50 latency, %d caller runs of one deployApiTask, concurrency %d", n, conc), Unit: "ms",
