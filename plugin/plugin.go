@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/activities"
@@ -104,6 +105,7 @@ type Plugin struct {
 
 var (
 	_ client.Plugin = (*Plugin)(nil)
+	_ worker.Plugin = (*Plugin)(nil)
 )
 
 // New checks o and builds the provider clients of its profiles.
@@ -158,7 +160,7 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 	if base == nil {
 		base = converter.GetDefaultDataConverter()
 	}
-	dc, fc := codec.Converters(base, secret, p.Boundary(boundaryCodec))
+	dc, fc := codec.Converters(base, secret, p.boundary(boundaryCodec))
 	co.DataConverter = dc
 	if co.FailureConverter == nil {
 		co.FailureConverter = fc
@@ -168,9 +170,9 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 	return nil
 }
 
-// Boundary is what crosses to Nexus callers under these options, with
+// boundary is what crosses to Nexus callers under these options, with
 // crossing payloads encoded by c (nil: readable by any caller).
-func (p *Plugin) Boundary(c converter.PayloadCodec) codec.Boundary {
+func (p *Plugin) boundary(c converter.PayloadCodec) codec.Boundary {
 	var secrets []string
 	for _, pr := range p.o.Profiles {
 		secrets = append(secrets, pr.Secrets()...)
