@@ -23,6 +23,7 @@ type globalEnv struct {
 	CodecOldKeys      string `env:"RPAFLOW_CODEC_OLD_KEYS" secret:"true" doc:"Retired keys still accepted for decryption: comma-separated id=base64key pairs."`
 	InsecurePlaintext string `env:"RPAFLOW_INSECURE_PLAINTEXT" envDefault:"false" doc:"Set to true to run without payload encryption (development only); the only way to run without RPAFLOW_CODEC_KEY."`
 	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Bearer token required by the /codec endpoint (Authorization: Bearer <token>); unset means no authentication."`
+	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8081/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
 	PollBudget        string `env:"RPAFLOW_POLL_BUDGET_PER_MINUTE" envDefault:"60" doc:"Status calls (job, deployment and activity status) per minute per profile across every wait on this worker; UiPath allows 100 job reads per minute per tenant."`
 	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
 }

@@ -44,11 +44,15 @@ func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
 	})
 }
 
-// CodecFromConfig builds the payload codec: nil in plaintext dev mode, an
-// error when there is no key and plaintext was not asked for.
+// CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
+// worker's codec endpoint for a client without a key (config.LoadClient sets
+// Endpoint only then), an error when there is neither.
 func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if c.InsecurePlaintext {
 		return nil, nil
+	}
+	if len(c.Key) == 0 && c.Endpoint != "" {
+		return RemoteCodec(c.Endpoint, c.AuthToken), nil
 	}
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
