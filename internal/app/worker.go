@@ -122,9 +122,13 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	// An activity learns of a cancellation only from a heartbeat the SDK
 	// actually sends; the default throttle (up to 60 s) let a cancelled
 	// deployment's wait keep polling for a minute.
+	observeBudget, err := m.PollBudget(cfg.PollBudgetPerMinute)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	w := worker.New(c, cfg.TaskQueue, workerOptions())
 	Register(w, Deps{Registry: reg, Sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue}},
-		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
+		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute, Observe: observeBudget}})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)
 	}
