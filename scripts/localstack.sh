@@ -83,8 +83,8 @@ Try:
     --input '{"profile":"cr","botRepositoryPath":"Automation Anywhere\\\\Bots\\\\Zip Code API Task","botInput":{"iStrZipCode":"10001"}}' \\
     --codec-endpoint $CODEC
   $TEMPORAL workflow query --address $TEMPORAL_ADDR --workflow-id aa-session:cr --type status --codec-endpoint $CODEC
-  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr                 # encrypted: no token in sight
-  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr --codec-endpoint $CODEC
+  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr --detailed       # encrypted: no token in sight
+  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr --detailed --codec-endpoint $CODEC
   $STARTER start-job --profile orch --input '{"folder":"Shared","process":"Invoices","inputArguments":{"count":3}}' --wait
   $STARTER session status --profile cr
 Press Ctrl-C to stop.
