@@ -215,6 +215,9 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 				t.Errorf("the run's page lacks %q (decrypted through %s):\n%s", want, s.codecURL, tail(text, 3000))
 			}
 		}
+		if strings.Contains(text, "could not connect") {
+			t.Errorf("the UI reports a codec failure:\n%s", tail(text, 2000))
+		}
 		noSecret(t, "the decoded page", text, s.issuedTokens())
 	})
 
@@ -245,6 +248,9 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 		saveScreenshot(t, "ui-codec-auth-token.png", png)
 		if s.codecConns.n.Load() == before {
 			t.Error("the browser never called the codec endpoint")
+		}
+		if !strings.Contains(text, "Codec Server could not connect") {
+			t.Errorf("the UI does not report the refused codec call:\n%s", tail(text, 2000))
 		}
 		if !strings.Contains(text, encryptedMark) {
 			t.Errorf("the page shows no encrypted payload:\n%s", tail(text, 3000))
