@@ -244,7 +244,9 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 		s := startUIStack(t, true, "ui-codec-token-1")
 		before := s.codecConns.n.Load()
 		url := fmt.Sprintf("%s/namespaces/default/workflows/%s/%s/history", s.uiURL, s.workflowID, s.runID)
-		text, png := pageText(t, ctx, url, func(s string) bool { return strings.Contains(s, encryptedMark) })
+		text, png := pageText(t, ctx, url, func(s string) bool {
+			return strings.Contains(s, encryptedMark) && strings.Contains(s, "Codec Server could not connect")
+		})
 		saveScreenshot(t, "ui-codec-auth-token.png", png)
 		if s.codecConns.n.Load() == before {
 			t.Error("the browser never called the codec endpoint")
