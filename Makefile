@@ -39,6 +39,7 @@ test: fmt-check vet temporal-cli alert-rules
 # The alert rules: syntax, then one unit test file per alert (promtool from
 # Debian's prometheus package; .ci/run installs it).
 alert-rules:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
 	promtool check rules deploy/prometheus/rpaflow-alerts.yml
 	cd deploy/prometheus/tests && promtool test rules *.test.yml
 
