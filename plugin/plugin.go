@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/nexus-rpc/sdk-go/nexus"
 	"go.temporal.io/sdk/activity"
@@ -52,6 +53,9 @@ type Options struct {
 	// PollBudgetPerMinute bounds status calls per profile across every
 	// wait on a worker (default 60; UiPath allows 100 job reads a minute).
 	PollBudgetPerMinute int
+	// PollBudgetObserver, if set, is told of each status call the budget
+	// lets through and how long it waited (metrics of saturation).
+	PollBudgetObserver func(ctx context.Context, profile string, waited time.Duration)
 	// HTTPClient makes every platform call; nil uses each provider's
 	// default, with its timeouts.
 	HTTPClient *http.Client
@@ -120,7 +124,7 @@ func New(o Options) (*Plugin, error) {
 		}
 	}
 	names := activities.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
-	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute},
+	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver},
 		sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Names: names}}}
 	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
 		Name:               Name,

@@ -74,8 +74,12 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	// The worker is the plugin's first user: the same registration a host
 	// application gets, on the client's every worker. Its client already
 	// encrypts (temporalclient.Options), so the plugin leaves converters be.
+	observeBudget, err := m.PollBudget(cfg.PollBudgetPerMinute)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	p, err := plugin.New(plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
-		Observer: ProviderObserver(m, tp), Nexus: true})
+		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true})
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ type Codec struct {
 	// NexusKey, if set, encrypts what crosses to Nexus callers.
 	NexusKey   []byte
 	NexusKeyID string
+	// Endpoint is a worker's codec endpoint for client tools without a key
+	// (RPAFLOW_CODEC_ENDPOINT); set only by LoadClient.
+	Endpoint string
 
 	// base64 forms, kept for redaction
 	encoded []string
@@ -143,7 +146,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 	} else {
 		cfg.PollBudgetPerMinute = n
 	}
-	cfg.Codec = loadCodec(&p, g)
+	cfg.Codec = loadCodec(&p, g, o.withoutProfiles)
 
 	if !o.withoutProfiles {
 		for _, name := range profileNames(&p, g.Profiles) {

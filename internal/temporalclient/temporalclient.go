@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
@@ -30,7 +31,7 @@ const (
 
 // DataConverter returns the default data converter wrapped with c; with a nil
 // codec (plaintext dev mode) it returns the plain default.
-func DataConverter(c *codec.Codec) converter.DataConverter {
+func DataConverter(c converter.PayloadCodec) converter.DataConverter {
 	dc, _ := Converters(c, codec.Boundary{})
 	return dc
 }
@@ -39,12 +40,17 @@ func DataConverter(c *codec.Codec) converter.DataConverter {
 // encrypted with c, failure messages and stack traces moved into an
 // encrypted payload (provider error text can echo secrets), except what
 // crosses b to Nexus callers. A nil codec (plaintext dev mode) gives the
-// SDK's defaults.
-func Converters(c *codec.Codec, b codec.Boundary) (converter.DataConverter, converter.FailureConverter) {
-	if c == nil {
+// SDK's defaults; a remote codec (a client tool using the worker's codec
+// endpoint) encodes everything through the worker, which knows the boundary.
+func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConverter, converter.FailureConverter) {
+	switch cc := c.(type) {
+	case nil:
 		return converter.GetDefaultDataConverter(), nil
+	case *codec.Codec:
+		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
 	}
-	return codec.Converters(converter.GetDefaultDataConverter(), c, b)
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 
 // Boundary is what the standalone worker's Nexus service hands its callers:
@@ -64,11 +70,15 @@ func Boundary(cfg *config.Config) (codec.Boundary, error) {
 	return b, nil
 }
 
-// CodecFromConfig builds the payload codec: nil in plaintext dev mode, an
-// error when there is no key and plaintext was not asked for.
-func CodecFromConfig(c config.Codec) (*codec.Codec, error) {
+// CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
+// worker's codec endpoint for a client without a key (config.LoadClient sets
+// Endpoint only then), an error when there is neither.
+func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if c.InsecurePlaintext {
 		return nil, nil
+	}
+	if len(c.Key) == 0 && c.Endpoint != "" {
+		return RemoteCodec(c.Endpoint, c.AuthToken), nil
 	}
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
