@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL    := $(GOBIN)/temporal
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all build test vet fmt-check unit run bench test-reliability test-cluster cluster-tools fuzz temporal-cli clean
+.PHONY: all build test vet fmt-check unit run bench test-reliability test-cluster cluster-tools fuzz temporal-cli clean alert-rules
 
 all: build
 
@@ -41,9 +41,16 @@ unit:
 # Packages that start their own dev server run one at a time (-p 1): on a
 # 2-core machine two servers plus workers would skew the timing they check.
 SERVER_PKGS := ./integration/... ./reliability/...
-test: fmt-check vet temporal-cli
+test: fmt-check vet temporal-cli alert-rules
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /integration -e /reliability)
 	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) -p 1 $(SERVER_PKGS)
+
+# The alert rules: syntax, then one unit test file per alert (promtool from
+# Debian's prometheus package; .ci/run installs it).
+alert-rules:
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
+	promtool check rules deploy/prometheus/rpaflow-alerts.yml
+	cd deploy/prometheus/tests && promtool test rules *.test.yml
 
 # The local stack: dev server, simulators, worker, a demo deployment; Ctrl-C stops it.
 run: temporal-cli build

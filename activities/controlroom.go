@@ -183,46 +183,36 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 				contract.ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
 		}
 	}
+	// The session serves details below their max age with no extra
+	// validity: accessDetailsMaxAge is AA's refresh advice, so details just
+	// under it may start an execution; that keeps fetches to one per path
+	// per max age.
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
-	for try := 0; ; try++ {
-		var det contract.AccessDetailsResult
-		// No extra validity: accessDetailsMaxAge is AA's refresh advice, not
-		// an expiry (a task token lives hours), so details just under the
-		// max age may start an execution; that keeps fetches to one per path
-		// per max age.
-		req := contract.AccessDetailsRequest{Paths: []string{in.Path}}
-		if err := a.Sessions.Update(ctx, ref, contract.UpdateAccessDetails, req, &det); err != nil {
-			return ExecuteResult{}, err
-		}
-		d, ok := det.Details[in.Path]
-		if !ok {
-			return ExecuteResult{}, unavailable("session returned no access details for " + in.Path)
-		}
+	var out map[string]botvalue.Value
+	err = withAccessDetail(ctx, a.Sessions, ref, in.Path, func(d contract.AccessDetail) error {
 		if !d.FetchedAt.IsZero() {
 			activity.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile}).
 				Timer("rpaflow_access_details_age").Record(max(time.Since(d.FetchedAt), 0))
 		}
 		activity.RecordHeartbeat(ctx, executePhase{Sent: true})
 		stop := heartbeatEvery(ctx, 5*time.Second, executePhase{Sent: true})
-		out, err := c.Execute(ctx, aa.AccessDetail{URL: d.URL, Headers: d.Headers}, in.BotInput)
+		var err error
+		out, err = c.Execute(ctx, aa.AccessDetail{URL: d.URL, Headers: d.Headers}, in.BotInput)
 		stop()
-		if err == nil {
-			return ExecuteResult{BotOutput: out}, nil
-		}
-		if notRun(err) {
-			// The Control Room refused it (e.g. 429 at the concurrency
-			// limit) or it never left: the retry may execute.
+		if err != nil && notRun(err) {
+			// The Control Room refused it (a 401, or a 429 at the
+			// concurrency limit) or it never left: the retry may execute.
 			activity.RecordHeartbeat(ctx, executePhase{Sent: false})
 		}
-		if try == 0 && apierror.IsUnauthorized(err) {
+		if apierror.IsUnauthorized(err) {
 			activity.GetLogger(ctx).Info("API Task token rejected; asking the session for fresh access details", "profile", in.Profile, "generation", d.Generation)
-			if err := reportRejected(ctx, a.Sessions, ref, d.Generation, in.Path); err != nil {
-				return ExecuteResult{}, err
-			}
-			continue
 		}
+		return err
+	})
+	if err != nil {
 		return ExecuteResult{}, classify(err, unsafe)
 	}
+	return ExecuteResult{BotOutput: out}, nil
 }
 
 // heartbeatEvery keeps heartbeating details while a long call runs, so a
@@ -262,6 +252,4 @@ func notRun(err error) bool {
 
 // refusedToken reports whether err means the Control Room no longer accepts
 // the token (so a login is the way forward).
-func refusedToken(err error) bool {
-	return apierror.IsUnauthorized(err)
-}
+func refusedToken(err error) bool { return apierror.IsUnauthorized(err) }

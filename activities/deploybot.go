@@ -9,7 +9,6 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
-	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 )
 
@@ -53,23 +52,12 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (string, 
 		return "", err
 	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
-	for try := 0; ; try++ {
-		tok, err := sessionToken(ctx, a.Sessions, ref, callValidity)
-		if err != nil {
-			return "", err
-		}
-		id, err := c.Deploy(ctx, tok.Token, req)
-		if err == nil {
-			return id, nil
-		}
-		if try == 0 && apierror.IsUnauthorized(err) {
-			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
-				return "", err
-			}
-			continue
-		}
-		return "", classify(err, callKind{cachedToken: true, unsafe: true})
-	}
+	var id string
+	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) (err error) {
+		id, err = c.Deploy(ctx, tok.Token, req)
+		return err
+	})
+	return id, classify(err, callKind{cachedToken: true, unsafe: true})
 }
 
 // WaitDeploymentInput waits for a deployment to reach a terminal status.
@@ -97,24 +85,16 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 		return DeploymentResult{}, err
 	}
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
-	var tok contract.TokenResult
+	// The wait keeps its token between polls while it serves, whatever
+	// sits behind a.Sessions.
+	ss := &CachedSessions{Next: a.Sessions}
 	var last *aa.Activity
 	check := func(ctx context.Context) (string, bool, error) {
-		if tok.Token == "" || time.Until(tok.Expiry) < callValidity {
-			t, err := sessionToken(ctx, a.Sessions, ref, callValidity)
-			if err != nil {
-				return "", false, err
-			}
-			tok = t
-		}
-		act, err := c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
-		if apierror.IsUnauthorized(err) {
-			if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
-				return "", false, err
-			}
-			tok = contract.TokenResult{}
-			return "", false, unavailable("the Control Room rejected the session token; polling again with a new one")
-		}
+		var act *aa.Activity
+		err := withToken(ctx, ss, ref, func(tok contract.TokenResult) (err error) {
+			act, err = c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
+			return err
+		})
 		if err != nil {
 			return "", false, classify(err, callKind{cachedToken: true})
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/rpaflow/rpaflow/providers/apierror"
 )
 
-// The table of DESIGN §5, one provider answer at a time.
+// The error classification (README, Public contract), one provider answer at a time.
 func TestClassify(t *testing.T) {
 	status := func(s int, code string) error {
 		return &apierror.Error{Platform: "automationanywhere", Op: "execute", Status: s, Code: code}

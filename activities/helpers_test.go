@@ -77,66 +77,73 @@ func (f *fakeSessions) ensure(ctx context.Context) error {
 	return nil
 }
 
-func (f *fakeSessions) Update(ctx context.Context, s activities.SessionRef, update string, arg, result any) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// record counts a request; the caller holds f.mu.
+func (f *fakeSessions) record(s activities.SessionRef, update string) {
 	if f.calls == nil {
 		f.calls = map[string]int{}
 	}
 	f.calls[update]++
 	f.refs = append(f.refs, s)
-	switch update {
-	case contract.UpdateToken:
-		if err := f.ensure(ctx); err != nil {
-			return err
-		}
-		*result.(*contract.TokenResult) = contract.TokenResult{Token: f.token, Expiry: f.expiry, Generation: f.gen}
-	case contract.UpdateAccessDetails:
-		if err := f.ensure(ctx); err != nil {
-			return err
-		}
-		req := arg.(contract.AccessDetailsRequest)
-		var missing []string
-		for _, p := range req.Paths {
-			if _, ok := f.cache[p]; !ok {
-				missing = append(missing, p)
-			}
-		}
-		if len(missing) > 0 {
-			d, err := f.details(ctx, f.token, missing)
-			if err != nil {
-				return err
-			}
-			for p, det := range d.Details {
-				f.cache[p] = contract.AccessDetail{URL: det.URL, Headers: det.Headers, Generation: f.gen}
-			}
-			if f.afterDetails != nil {
-				f.afterDetails()
-			}
-		}
-		out := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
-		for _, p := range req.Paths {
-			if d, ok := f.cache[p]; ok {
-				out.Details[p] = d
-			}
-		}
-		*result.(*contract.AccessDetailsResult) = out
-	case contract.UpdateInvalidate:
-		req := arg.(contract.InvalidateRequest)
-		f.invalidated = append(f.invalidated, req.Generation)
-		renewed := false
-		if req.Generation == f.gen {
-			f.token = "" // re-authenticate once per generation
-			if err := f.ensure(ctx); err != nil {
-				return err
-			}
-			renewed = true
-		}
-		*result.(*contract.InvalidateResult) = contract.InvalidateResult{Generation: f.gen, Renewed: renewed}
-	default:
-		return fmt.Errorf("fake session: unexpected update %q", update)
+}
+
+func (f *fakeSessions) Token(ctx context.Context, s activities.SessionRef, _ time.Duration) (contract.TokenResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(s, contract.UpdateToken)
+	if err := f.ensure(ctx); err != nil {
+		return contract.TokenResult{}, err
 	}
-	return nil
+	return contract.TokenResult{Token: f.token, Expiry: f.expiry, UsableUntil: f.expiry.Add(-5 * time.Second), Generation: f.gen}, nil
+}
+
+func (f *fakeSessions) AccessDetails(ctx context.Context, s activities.SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(s, contract.UpdateAccessDetails)
+	if err := f.ensure(ctx); err != nil {
+		return contract.AccessDetailsResult{}, err
+	}
+	var missing []string
+	for _, p := range req.Paths {
+		if _, ok := f.cache[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		d, err := f.details(ctx, f.token, missing)
+		if err != nil {
+			return contract.AccessDetailsResult{}, err
+		}
+		for p, det := range d.Details {
+			f.cache[p] = contract.AccessDetail{URL: det.URL, Headers: det.Headers, Generation: f.gen}
+		}
+		if f.afterDetails != nil {
+			f.afterDetails()
+		}
+	}
+	out := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
+	for _, p := range req.Paths {
+		if d, ok := f.cache[p]; ok {
+			out.Details[p] = d
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSessions) Invalidate(ctx context.Context, s activities.SessionRef, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(s, contract.UpdateInvalidate)
+	f.invalidated = append(f.invalidated, req.Generation)
+	renewed := false
+	if req.Generation == f.gen {
+		f.token = "" // re-authenticate once per generation
+		if err := f.ensure(ctx); err != nil {
+			return contract.InvalidateResult{}, err
+		}
+		renewed = true
+	}
+	return contract.InvalidateResult{Generation: f.gen, Renewed: renewed}, nil
 }
 
 // aaEnv is a Control Room simulator on loopback with a client, a registry
@@ -193,9 +200,8 @@ func newAAEnv(t *testing.T, s aaSetup) *aaEnv {
 // warm makes the fake session log in and cache the zip task's details.
 func (e *aaEnv) warm(t *testing.T) {
 	t.Helper()
-	var det contract.AccessDetailsResult
-	if err := e.sessions.Update(context.Background(), activities.SessionRef{Profile: "cr"}, contract.UpdateAccessDetails,
-		contract.AccessDetailsRequest{Paths: []string{aasim.ZipCodeTaskPath}}, &det); err != nil {
+	if _, err := e.sessions.AccessDetails(context.Background(), activities.SessionRef{Profile: "cr"},
+		contract.AccessDetailsRequest{Paths: []string{aasim.ZipCodeTaskPath}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
 )
 
@@ -32,24 +31,10 @@ func (a *Orchestrator) OrchAuthenticate(ctx context.Context, profile string) (Cr
 	return Credential{Token: t.Value, IssuedAt: activity.GetInfo(ctx).StartedTime, Expiry: t.Expiry}, nil
 }
 
-// withToken runs call with a session token, reporting a 401 once and
-// retrying with the renewed token (the platform refused the call, so it did
-// not act on it).
+// withToken runs call with a token of profile's Orchestrator session.
 func (a *Orchestrator) withToken(ctx context.Context, profile string, call func(token string) error) error {
 	ref := SessionRef{WorkflowType: contract.OrchestratorSessionWorkflow, Profile: profile}
-	for try := 0; ; try++ {
-		tok, err := sessionToken(ctx, a.Sessions, ref, callValidity)
-		if err != nil {
-			return err
-		}
-		err = call(tok.Token)
-		if err == nil || try > 0 || !apierror.IsUnauthorized(err) {
-			return err
-		}
-		if err := reportRejected(ctx, a.Sessions, ref, tok.Generation, ""); err != nil {
-			return err
-		}
-	}
+	return withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error { return call(tok.Token) })
 }
 
 // JobRef identifies a started job.

@@ -103,8 +103,7 @@ func TestMissingFolderIsNotFound(t *testing.T) {
 func TestOrchestratorRevokedTokenIsRenewedOnce(t *testing.T) {
 	o := newOrchEnv(t, time.Second, nil)
 	env := orchActivityEnv(o)
-	var tok contract.TokenResult
-	if err := o.sessions.Update(context.Background(), activities.SessionRef{Profile: "orch"}, contract.UpdateToken, contract.TokenRequest{}, &tok); err != nil {
+	if _, err := o.sessions.Token(context.Background(), activities.SessionRef{Profile: "orch"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// The session's cached token expires (1 h lifetime) without the session noticing.

@@ -16,8 +16,11 @@ import (
 // limit, so the same budget protects it). The zero value allows 60/min.
 type Budget struct {
 	PerMinute int
-	mu        sync.Mutex
-	limiters  map[string]*rate.Limiter
+	// Observe, if set, is told of each call let through and how long it
+	// waited (the worker exports it: budget saturation is an alert).
+	Observe  func(ctx context.Context, profile string, waited time.Duration)
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
 }
 
 // Wait blocks until profile may make one more status call.
@@ -39,7 +42,14 @@ func (b *Budget) Wait(ctx context.Context, profile string) error {
 		b.limiters[profile] = l
 	}
 	b.mu.Unlock()
-	return l.Wait(ctx)
+	start := time.Now()
+	if err := l.Wait(ctx); err != nil {
+		return err
+	}
+	if b.Observe != nil {
+		b.Observe(ctx, profile, time.Since(start))
+	}
+	return nil
 }
 
 // pollOptions tune a wait.

@@ -23,28 +23,7 @@ type CachedSessions struct {
 	details map[string]contract.AccessDetail
 }
 
-// Update serves token and accessDetails from the cache when it can.
-func (c *CachedSessions) Update(ctx context.Context, s SessionRef, update string, arg, result any) error {
-	switch update {
-	case contract.UpdateToken:
-		req, ok1 := arg.(contract.TokenRequest)
-		out, ok2 := result.(*contract.TokenResult)
-		if ok1 && ok2 {
-			return c.token(ctx, s, req, out)
-		}
-	case contract.UpdateAccessDetails:
-		req, ok1 := arg.(contract.AccessDetailsRequest)
-		out, ok2 := result.(*contract.AccessDetailsResult)
-		if ok1 && ok2 {
-			return c.accessDetails(ctx, s, req, out)
-		}
-	case contract.UpdateInvalidate:
-		if req, ok := arg.(contract.InvalidateRequest); ok {
-			c.drop(s, req)
-		}
-	}
-	return c.Next.Update(ctx, s, update, arg, result)
-}
+var _ Sessions = (*CachedSessions)(nil)
 
 func (c *CachedSessions) now() time.Time {
 	if c.Now != nil {
@@ -53,36 +32,37 @@ func (c *CachedSessions) now() time.Time {
 	return time.Now()
 }
 
-func (c *CachedSessions) token(ctx context.Context, s SessionRef, req contract.TokenRequest, out *contract.TokenResult) error {
-	minV := req.MinValidity.D()
-	if minV <= 0 {
-		minV = callValidity
+// Token serves the cached token while it serves the caller by the
+// session's own rule (contract.TokenResult.Serves).
+func (c *CachedSessions) Token(ctx context.Context, s SessionRef, minValidity time.Duration) (contract.TokenResult, error) {
+	if minValidity <= 0 {
+		minValidity = contract.DefaultMinValidity
 	}
 	c.mu.Lock()
 	t, ok := c.tokens[s.ID()]
 	c.mu.Unlock()
-	if ok && t.Expiry.Sub(c.now()) >= minV {
-		*out = t
-		return nil
+	if ok && t.Serves(c.now(), minValidity) {
+		return t, nil
 	}
-	if err := c.Next.Update(ctx, s, contract.UpdateToken, req, out); err != nil {
-		return err
+	t, err := c.Next.Token(ctx, s, minValidity)
+	if err != nil {
+		return t, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tokens == nil {
 		c.tokens = map[string]contract.TokenResult{}
 	}
-	if old, ok := c.tokens[s.ID()]; !ok || out.Generation >= old.Generation {
-		c.tokens[s.ID()] = *out
+	if old, ok := c.tokens[s.ID()]; !ok || t.Generation >= old.Generation {
+		c.tokens[s.ID()] = t
 	}
-	return nil
+	return t, nil
 }
 
-// accessDetails serves details until a tenth of their life is left; in that
+// AccessDetails serves details until a tenth of their life is left; in that
 // last stretch the session answers (from its own cache until its keep-warm
 // fetch), so its record of use stays current and nobody waits for a fetch.
-func (c *CachedSessions) accessDetails(ctx context.Context, s SessionRef, req contract.AccessDetailsRequest, out *contract.AccessDetailsResult) error {
+func (c *CachedSessions) AccessDetails(ctx context.Context, s SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
 	now := c.now()
 	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
 	c.mu.Lock()
@@ -96,39 +76,38 @@ func (c *CachedSessions) accessDetails(ctx context.Context, s SessionRef, req co
 	}
 	c.mu.Unlock()
 	if len(res.Details) == len(req.Paths) {
-		*out = res
-		return nil
+		return res, nil
 	}
-	if err := c.Next.Update(ctx, s, contract.UpdateAccessDetails, req, out); err != nil {
-		return err
+	res, err := c.Next.AccessDetails(ctx, s, req)
+	if err != nil {
+		return res, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.details == nil {
 		c.details = map[string]contract.AccessDetail{}
 	}
-	for p, d := range out.Details {
+	for p, d := range res.Details {
 		if old, ok := c.details[detailKey(s, p)]; !ok || d.Generation >= old.Generation {
 			c.details[detailKey(s, p)] = d
 		}
 	}
-	return nil
+	return res, nil
 }
 
-// drop forgets what a consumer found rejected, so the next request goes to
-// the session.
-func (c *CachedSessions) drop(s SessionRef, req contract.InvalidateRequest) {
+// Invalidate forgets what the consumer found rejected, so the next request
+// goes to the session, and reports it there.
+func (c *CachedSessions) Invalidate(ctx context.Context, s SessionRef, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if req.Path != "" {
 		if d, ok := c.details[detailKey(s, req.Path)]; ok && d.Generation <= req.Generation {
 			delete(c.details, detailKey(s, req.Path))
 		}
-		return
-	}
-	if t, ok := c.tokens[s.ID()]; ok && t.Generation <= req.Generation {
+	} else if t, ok := c.tokens[s.ID()]; ok && t.Generation <= req.Generation {
 		delete(c.tokens, s.ID())
 	}
+	c.mu.Unlock()
+	return c.Next.Invalidate(ctx, s, req)
 }
 
 func detailKey(s SessionRef, path string) string { return s.ID() + "\x00" + path }

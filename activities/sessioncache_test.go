@@ -16,21 +16,24 @@ type countingSessions struct {
 	lifeTok time.Duration
 }
 
-func (f *countingSessions) Update(_ context.Context, _ SessionRef, update string, arg, result any) error {
-	f.calls[update]++
-	switch update {
-	case contract.UpdateToken:
-		*result.(*contract.TokenResult) = contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), Generation: f.gen}
-	case contract.UpdateAccessDetails:
-		res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
-		for _, p := range arg.(contract.AccessDetailsRequest).Paths {
-			res.Details[p] = contract.AccessDetail{URL: "u", Generation: f.gen, FetchedAt: *f.now, ValidUntil: f.now.Add(5 * time.Minute)}
-		}
-		*result.(*contract.AccessDetailsResult) = res
-	case contract.UpdateInvalidate:
-		f.gen++
+func (f *countingSessions) Token(_ context.Context, _ SessionRef, _ time.Duration) (contract.TokenResult, error) {
+	f.calls[contract.UpdateToken]++
+	return contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), UsableUntil: f.now.Add(f.lifeTok - 5*time.Second), Generation: f.gen}, nil
+}
+
+func (f *countingSessions) AccessDetails(_ context.Context, _ SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+	f.calls[contract.UpdateAccessDetails]++
+	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
+	for _, p := range req.Paths {
+		res.Details[p] = contract.AccessDetail{URL: "u", Generation: f.gen, FetchedAt: *f.now, ValidUntil: f.now.Add(5 * time.Minute)}
 	}
-	return nil
+	return res, nil
+}
+
+func (f *countingSessions) Invalidate(_ context.Context, _ SessionRef, _ contract.InvalidateRequest) (contract.InvalidateResult, error) {
+	f.calls[contract.UpdateInvalidate]++
+	f.gen++
+	return contract.InvalidateResult{Generation: f.gen, Renewed: true}, nil
 }
 
 func TestCachedSessionsServesWhileValidAndForgetsRejected(t *testing.T) {
@@ -40,15 +43,15 @@ func TestCachedSessionsServesWhileValidAndForgetsRejected(t *testing.T) {
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
 	ctx := context.Background()
 	details := func() contract.AccessDetail {
-		var res contract.AccessDetailsResult
-		if err := c.Update(ctx, ref, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"P"}}, &res); err != nil {
+		res, err := c.AccessDetails(ctx, ref, contract.AccessDetailsRequest{Paths: []string{"P"}})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return res.Details["P"]
 	}
 	token := func(minV time.Duration) contract.TokenResult {
-		var res contract.TokenResult
-		if err := c.Update(ctx, ref, contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minV)}, &res); err != nil {
+		res, err := c.Token(ctx, ref, minV)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return res
@@ -80,8 +83,7 @@ func TestCachedSessionsServesWhileValidAndForgetsRejected(t *testing.T) {
 
 	// A rejection drops the entry of that generation and reaches the session.
 	d := details()
-	var inv contract.InvalidateResult
-	if err := c.Update(ctx, ref, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: d.Generation, Path: "P"}, &inv); err != nil {
+	if _, err := c.Invalidate(ctx, ref, contract.InvalidateRequest{Generation: d.Generation, Path: "P"}); err != nil {
 		t.Fatal(err)
 	}
 	before := next.calls[contract.UpdateAccessDetails]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ func startDevServer(ctx context.Context) (*testsuite.DevServer, error) {
 type stack struct {
 	*teststack.Stack
 	TaskQueue string
+	Namespace string
 	Logs      *tailBuffer
 }
 
@@ -57,7 +59,7 @@ func startStack(r *runner, name string, o stackOptions) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}
-	return &stack{Stack: st, TaskQueue: queue, Logs: logs}, nil
+	return &stack{Stack: st, TaskQueue: queue, Namespace: namespace, Logs: logs}, nil
 }
 
 // tailBuffer keeps the last max bytes written (the worker's warnings).
@@ -141,4 +143,48 @@ func repoRoot() string {
 			return dir
 		}
 	}
+}
+
+// sample is what one variant of a side-by-side comparison measured.
+type sample struct {
+	lat  []time.Duration
+	wall time.Duration
+}
+
+func (s *sample) throughput() float64 { return float64(len(s.lat)) / s.wall.Seconds() }
+
+func (s *sample) percentile(q float64) float64 { return Percentile(Millis(s.lat), q) }
+
+// alternate runs n calls of each variant at concurrency conc, in rounds
+// whose order rotates (and reverses every other round), so drift on a noisy
+// machine hits every variant alike. It fails on the first variant with a
+// failed call.
+func alternate(ctx context.Context, n, rounds, conc int, names []string, fns map[string]func(context.Context, int) error) (map[string]*sample, error) {
+	res := map[string]*sample{}
+	errs := map[string][]error{}
+	for _, name := range names {
+		res[name] = &sample{}
+	}
+	for round := range rounds {
+		per := n / rounds
+		if round == rounds-1 {
+			per = n - per*(rounds-1)
+		}
+		order := append(append([]string(nil), names[round%len(names):]...), names[:round%len(names)]...)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, name := range order {
+			lat, wall, e := batch(ctx, per, conc, fns[name])
+			s := res[name]
+			s.lat, s.wall = append(s.lat, lat...), s.wall+wall
+			errs[name] = append(errs[name], e...)
+		}
+	}
+	for _, name := range names {
+		if e := errs[name]; len(e) > 0 {
+			return nil, fmt.Errorf("%s: %d of %d runs failed, first: %w", name, len(e), n, e[0])
+		}
+	}
+	return res, nil
 }

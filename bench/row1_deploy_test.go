@@ -131,48 +131,26 @@ func (r *runner) deployments(ctx context.Context) error {
 	}
 	before := s.Sims.AA.Counters().Snapshot()
 
-	// Rounds alternate the order so drift on a noisy machine hits all three alike.
-	type acc struct {
-		lat  []time.Duration
-		wall time.Duration
-		errs []error
-	}
-	res := map[string]*acc{"rpaflow": {}, "bare": {}, "http": {}}
-	fns := map[string]func(context.Context, int) error{"rpaflow": deploy, "bare": bare, "http": direct}
-	orders := [][]string{{"bare", "rpaflow", "http"}, {"rpaflow", "http", "bare"}, {"http", "bare", "rpaflow"}, {"rpaflow", "bare", "http"}}
-	for round := range rounds {
-		per := n / rounds
-		if round == rounds-1 {
-			per = n - per*(rounds-1)
-		}
-		for _, name := range orders[round%len(orders)] {
-			lat, wall, errs := batch(ctx, per, conc, fns[name])
-			a := res[name]
-			a.lat, a.wall, a.errs = append(a.lat, lat...), a.wall+wall, append(a.errs, errs...)
-		}
-	}
-	for name, a := range res {
-		if len(a.errs) > 0 {
-			return fmt.Errorf("%s: %d of %d runs failed, first: %w\n%s", name, len(a.errs), n, a.errs[0], s.Logs)
-		}
+	res, err := alternate(ctx, n, rounds, conc, []string{"bare", "rpaflow", "http"},
+		map[string]func(context.Context, int) error{"rpaflow": deploy, "bare": bare, "http": direct})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, s.Logs)
 	}
 	after := s.Sims.AA.Counters().Snapshot()
 
-	thr := func(a *acc) float64 { return float64(len(a.lat)) / a.wall.Seconds() }
-	p := func(a *acc, q float64) float64 { return Percentile(Millis(a.lat), q) }
 	rp, br, ht := res["rpaflow"], res["bare"], res["http"]
-	thrRatio, p50Ratio := thr(rp)/thr(br), p(rp, 50)/p(br, 50)
+	thrRatio, p50Ratio := rp.throughput()/br.throughput(), rp.percentile(50)/br.percentile(50)
 	row := "1 deploy" + r.label
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("throughput, %d runs, concurrency %d", n, conc), Unit: "runs/s",
-		Rpaflow: thr(rp), Floor: F(thr(br)), FloorName: "bare workflow + 1 no-op activity", Ratio: F(thrRatio), Target: "≥ 0.8", Met: B(thrRatio >= 0.8)})
-	r.rep.Add(Line{Row: row, Metric: "p50 latency", Unit: "ms", Rpaflow: p(rp, 50), Floor: F(p(br, 50)),
+		Rpaflow: rp.throughput(), Floor: F(br.throughput()), FloorName: "bare workflow + 1 no-op activity", Ratio: F(thrRatio), Target: "≥ 0.8", Met: B(thrRatio >= 0.8)})
+	r.rep.Add(Line{Row: row, Metric: "p50 latency", Unit: "ms", Rpaflow: rp.percentile(50), Floor: F(br.percentile(50)),
 		FloorName: "bare workflow", Ratio: F(p50Ratio), Target: "≤ 1.25", Met: B(p50Ratio <= 1.25)})
-	r.rep.Add(Line{Row: row, Metric: "p99 latency", Unit: "ms", Rpaflow: p(rp, 99), Floor: F(p(br, 99)),
-		FloorName: "bare workflow", Ratio: Ratio(p(rp, 99), p(br, 99))})
-	r.rep.Add(Line{Row: row, Metric: "throughput", Unit: "runs/s", Rpaflow: thr(rp), Floor: F(thr(ht)),
-		FloorName: "direct HTTP execute (network floor)", Ratio: F(thr(rp) / thr(ht))})
-	r.rep.Add(Line{Row: row, Metric: "p50 latency", Unit: "ms", Rpaflow: p(rp, 50), Floor: F(p(ht, 50)),
-		FloorName: "direct HTTP execute", Ratio: Ratio(p(rp, 50), p(ht, 50))})
+	r.rep.Add(Line{Row: row, Metric: "p99 latency", Unit: "ms", Rpaflow: rp.percentile(99), Floor: F(br.percentile(99)),
+		FloorName: "bare workflow", Ratio: Ratio(rp.percentile(99), br.percentile(99))})
+	r.rep.Add(Line{Row: row, Metric: "throughput", Unit: "runs/s", Rpaflow: rp.throughput(), Floor: F(ht.throughput()),
+		FloorName: "direct HTTP execute (network floor)", Ratio: F(rp.throughput() / ht.throughput())})
+	r.rep.Add(Line{Row: row, Metric: "p50 latency", Unit: "ms", Rpaflow: rp.percentile(50), Floor: F(ht.percentile(50)),
+		FloorName: "direct HTTP execute", Ratio: Ratio(rp.percentile(50), ht.percentile(50))})
 	logins := after["login"] - before["login"]
 	details := after["accessdetails"] - before["accessdetails"]
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("logins + access-details calls during the %d warm runs", n),

@@ -65,9 +65,7 @@ func (r *runner) scale(ctx context.Context) error {
 		return activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: fmt.Sprintf("s%04d", i)}
 	}
 	tokenOf := func(ctx context.Context, i int) (contract.TokenResult, error) {
-		var res contract.TokenResult
-		err := sess.Update(ctx, ref(i), contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)}, &res)
-		return res, err
+		return sess.Token(ctx, ref(i), minValidity)
 	}
 
 	heap0 := heapInuse()
@@ -204,7 +202,7 @@ func (r *runner) scale(ctx context.Context) error {
 
 	// End the sessions so they stop renewing on the dev server.
 	_, _, _ = batch(ctx, k, 20, func(ctx context.Context, i int) error {
-		return sess.Update(ctx, ref(i), contract.UpdateLogout, nil, nil)
+		return sess.Logout(ctx, ref(i))
 	})
 
 	row := "4 scale" + r.label

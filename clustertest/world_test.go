@@ -306,9 +306,8 @@ func (w *world) startConsumers(ctx context.Context) *consumers {
 		go func() {
 			defer c.wg.Done()
 			for ctx.Err() == nil {
-				var res contract.TokenResult
 				rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				err := w.Reads.Update(rctx, ref, contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(5 * time.Second)}, &res)
+				res, err := w.Reads.Token(rctx, ref, 5*time.Second)
 				at := time.Now()
 				ok := false
 				if err == nil {

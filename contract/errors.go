@@ -65,14 +65,33 @@ func NonRetryableTypes(idempotent bool) []string {
 	return out
 }
 
-// TypeOf returns the type of the first application error in err's chain,
-// through activity, child workflow and Nexus operation errors ("" if none).
+// TypeOf returns the type of the first application error in err's chain
+// that carries one of rpaflow's types, through activity, child workflow and
+// Nexus operation errors; else the type of the first application error
+// ("" if none).
 func TypeOf(err error) ErrorType {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
+	if app := appError(err); app != nil {
 		return ErrorType(app.Type())
 	}
 	return ""
+}
+
+// appError finds the application error TypeOf and InfoOf describe.
+func appError(err error) *temporal.ApplicationError {
+	var first *temporal.ApplicationError
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		app, ok := e.(*temporal.ApplicationError)
+		if !ok {
+			continue
+		}
+		if slices.Contains(allTypes, ErrorType(app.Type())) {
+			return app
+		}
+		if first == nil {
+			first = app
+		}
+	}
+	return first
 }
 
 // IsType reports whether err carries one of types.
@@ -91,8 +110,8 @@ type ErrorInfo struct {
 
 // InfoOf returns the ErrorInfo carried by err, if any.
 func InfoOf(err error) (ErrorInfo, bool) {
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.HasDetails() {
+	app := appError(err)
+	if app == nil || !app.HasDetails() {
 		return ErrorInfo{}, false
 	}
 	var info ErrorInfo

@@ -37,3 +37,14 @@ type SessionStatusInput struct {
 
 // Validate checks the input.
 func (in SessionStatusInput) Validate() error { return ValidateProfile(in.Profile) }
+
+// NexusWorkflowIDPrefix starts the ID of every workflow a Nexus operation
+// starts: nexus:<operation>:<request id>, so a retried start request finds
+// the deployment it already started. A host that gives rpaflow an ID
+// prefix puts it in front.
+const NexusWorkflowIDPrefix = "nexus:"
+
+// NexusWorkflowID is the workflow ID of operation's request requestID.
+func NexusWorkflowID(operation, requestID string) string {
+	return NexusWorkflowIDPrefix + operation + ":" + requestID
+}

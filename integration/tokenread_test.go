@@ -22,8 +22,8 @@ func TestTokenReadsWriteNoHistory(t *testing.T) {
 	ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
 	read := func(minValidity time.Duration) contract.TokenResult {
 		t.Helper()
-		var res contract.TokenResult
-		if err := sess.Update(ctx, ref, contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)}, &res); err != nil {
+		res, err := sess.Token(ctx, ref, minValidity)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return res

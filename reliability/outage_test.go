@@ -21,7 +21,7 @@ import (
 // and API Task deployments started during the outage complete after it.
 //
 // The deployments are idempotent: a non-idempotent execute sent while the
-// platform closes connections is Ambiguous by design (DESIGN §5), which the
+// platform closes connections is Ambiguous by design (an unknown outcome is never retried), which the
 // kill case covers.
 func testPlatformOutage(t *testing.T) {
 	k := pick(4, 10)

@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEMPORAL=${TEMPORAL:-temporal}
-STATE=.local
+# Tests run this script on free ports with their own folders.
+STATE=${RPAFLOW_LOCAL_STATE:-.local}
+BIN=${RPAFLOW_LOCAL_BIN:-./bin}
+TEMPORAL_ADDR=127.0.0.1:${RPAFLOW_LOCAL_TEMPORAL_PORT:-7233}
+UI_PORT=${RPAFLOW_LOCAL_UI_PORT:-8233}
+SIM_ADDR=127.0.0.1:${RPAFLOW_LOCAL_SIM_PORT:-8090}
+HTTP_ADDR=127.0.0.1:${RPAFLOW_LOCAL_HTTP_PORT:-8081}
+CODEC=http://$HTTP_ADDR/codec
 mkdir -p "$STATE"
 pids=()
 cleanup() {
@@ -21,50 +28,65 @@ wait_for() { # wait_for <what> <command...>
   echo "timed out waiting for $what; see $STATE/*.log" >&2; exit 1
 }
 
-echo "starting Temporal dev server (UI http://127.0.0.1:8233, data in $STATE/temporal.db)"
-"$TEMPORAL" server start-dev --ip 127.0.0.1 --db-filename "$STATE/temporal.db" --ui-port 8233 \
-  --ui-codec-endpoint http://127.0.0.1:8081/codec --log-level warn >"$STATE/temporal.log" 2>&1 &
+echo "starting Temporal dev server (UI http://127.0.0.1:$UI_PORT, data in $STATE/temporal.db)"
+"$TEMPORAL" server start-dev --ip 127.0.0.1 --port "${TEMPORAL_ADDR##*:}" --db-filename "$STATE/temporal.db" --ui-port "$UI_PORT" \
+  --ui-codec-endpoint "$CODEC" --log-level warn >"$STATE/temporal.log" 2>&1 &
 pids+=($!)
-wait_for "Temporal" "$TEMPORAL" operator cluster health --address 127.0.0.1:7233
+wait_for "Temporal" "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDR"
 
-echo "starting platform simulators on 127.0.0.1:8090"
-./bin/simulator -addr 127.0.0.1:8090 >"$STATE/simulator.log" 2>&1 &
+echo "starting platform simulators on $SIM_ADDR"
+"$BIN/simulator" -addr "$SIM_ADDR" >"$STATE/simulator.log" 2>&1 &
 pids+=($!)
-wait_for "simulator" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8090'
+wait_for "simulator" bash -c "exec 3<>/dev/tcp/${SIM_ADDR%:*}/${SIM_ADDR##*:}"
 
 # A dev codec key, generated once and kept so the local history stays readable.
+# Only the worker holds it: the starter below works through the codec endpoint.
 [ -s "$STATE/codec.key" ] || head -c 32 /dev/urandom | base64 >"$STATE/codec.key"
-set -a
-while IFS= read -r line; do export "$line"; done < <(./bin/simulator -print-env)
-RPAFLOW_CODEC_KEY_FILE=$STATE/codec.key
-RPAFLOW_CODEC_KEY_ID=local-dev
-TEMPORAL_ADDRESS=127.0.0.1:7233
-RPAFLOW_LOG_FORMAT=console
-set +a
-
-echo "starting worker (health, metrics and codec on http://127.0.0.1:8081)"
-./bin/worker >"$STATE/worker.log" 2>&1 &
+echo "starting worker (health, metrics and codec on http://$HTTP_ADDR)"
+(
+  set -a
+  while IFS= read -r line; do export "$line"; done < <("$BIN/simulator" -addr "$SIM_ADDR" -print-env)
+  RPAFLOW_CODEC_KEY_FILE=$STATE/codec.key
+  RPAFLOW_CODEC_KEY_ID=local-dev
+  RPAFLOW_HTTP_ADDR=$HTTP_ADDR
+  TEMPORAL_ADDRESS=$TEMPORAL_ADDR
+  RPAFLOW_LOG_FORMAT=console
+  set +a
+  exec "$BIN/worker"
+) >"$STATE/worker.log" 2>&1 &
 pids+=($!)
-wait_for "worker" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8081'
+wait_for "worker" bash -c "exec 3<>/dev/tcp/${HTTP_ADDR%:*}/${HTTP_ADDR##*:}"
+
+# What a shell needs for the starter and the Temporal CLI: `. $STATE/env`.
+cat >"$STATE/env" <<ENV
+export TEMPORAL_ADDRESS=$TEMPORAL_ADDR
+export RPAFLOW_CODEC_ENDPOINT=$CODEC
+ENV
+STARTER="TEMPORAL_ADDRESS=$TEMPORAL_ADDR RPAFLOW_CODEC_ENDPOINT=$CODEC $BIN/starter"
+starter() { env -u RPAFLOW_CODEC_KEY -u RPAFLOW_CODEC_KEY_FILE TEMPORAL_ADDRESS="$TEMPORAL_ADDR" RPAFLOW_CODEC_ENDPOINT="$CODEC" "$BIN/starter" "$@"; }
 
 echo; echo "demo: deploying the Zip Code API Task through the shared Control Room session"
-./bin/starter deploy-api-task --id demo-api-task-$$ --wait \
+starter deploy-api-task --id demo-api-task-$$ --wait \
   --input '{"profile":"cr","botRepositoryPath":"Automation Anywhere\\Bots\\Zip Code API Task","botInput":{"iStrZipCode":"95134"}}'
 echo; echo "session status (no secrets):"
-./bin/starter session status --profile cr
+starter session status --profile cr
 
+# Every line under "Try:" is one command (continued with \) that works when
+# pasted from this folder; integration/localstack_test.go runs each.
 cat <<MSG
 
-Temporal UI:  http://127.0.0.1:8233   (payloads decrypt through the worker's codec endpoint)
+Temporal UI:  http://127.0.0.1:$UI_PORT   (payloads decrypt through the worker's codec endpoint)
 Logs:         $STATE/{temporal,simulator,worker}.log
+Shell setup:  . $STATE/env   (TEMPORAL_ADDRESS and RPAFLOW_CODEC_ENDPOINT: the starter needs no key)
 Try:
-  $TEMPORAL workflow execute --type DeployAPITask --task-queue rpaflow \\
+  $TEMPORAL workflow execute --address $TEMPORAL_ADDR --type DeployAPITask --task-queue rpaflow \\
     --input '{"profile":"cr","botRepositoryPath":"Automation Anywhere\\\\Bots\\\\Zip Code API Task","botInput":{"iStrZipCode":"10001"}}' \\
-    --codec-endpoint http://127.0.0.1:8081/codec
-  $TEMPORAL workflow query --workflow-id aa-session:cr --type status
-  $TEMPORAL workflow show --workflow-id aa-session:cr                 # encrypted: no token in sight
-  $TEMPORAL workflow show --workflow-id aa-session:cr --codec-endpoint http://127.0.0.1:8081/codec
-  ./bin/starter start-job --profile orch --input '{"folder":"Shared","process":"Invoices","inputArguments":{"count":3}}' --wait
+    --codec-endpoint $CODEC
+  $TEMPORAL workflow query --address $TEMPORAL_ADDR --workflow-id aa-session:cr --type status --codec-endpoint $CODEC
+  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr --detailed       # encrypted: no token in sight
+  $TEMPORAL workflow show --address $TEMPORAL_ADDR --workflow-id aa-session:cr --detailed --codec-endpoint $CODEC
+  $STARTER start-job --profile orch --input '{"folder":"Shared","process":"Invoices","inputArguments":{"count":3}}' --wait
+  $STARTER session status --profile cr
 Press Ctrl-C to stop.
 MSG
 wait "${pids[@]}"

@@ -37,7 +37,7 @@ func AutomationHubTokenWatch(ctx workflow.Context, in contract.HubWatchInput) er
 		if cycle >= orInt(in.CyclesPerRun, 100) || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			next := in
 			next.Last = &st
-			return workflow.NewContinueAsNewError(ctx, AutomationHubTokenWatch, next)
+			return workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name, next) // its own name, prefixed or not
 		}
 		var check activities.HubCheck
 		err := workflow.ExecuteActivity(actx, hub.HubValidateToken, in.Profile).Get(ctx, &check)

@@ -15,7 +15,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 )
 
-// Session defaults (DESIGN §4).
+// Session defaults: the refresh policy in the README.
 const (
 	defaultRefreshAt         = 0.75
 	refreshJitter            = 0.05
@@ -134,7 +134,7 @@ func (s *session) run(ctx workflow.Context) error {
 				st.Failures, st.AuthFailed, st.BackoffUntil = s.failures, s.authFailed, s.backoffUntil
 				st.LastError, st.LastErrorType = s.lastErr, s.lastErrType
 				next.State = &st
-				return workflow.NewContinueAsNewError(ctx, s.kind, next)
+				return workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name, next) // its own name, prefixed or not
 			}
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -1075,4 +1076,13 @@ func TestControlRoomSession_RenewalLagMetric(t *testing.T) {
 			t.Fatalf("lag %d = %s, want 0", i, d)
 		}
 	}
+}
+
+// A session never runs under a Nexus-style workflow ID, whose payloads
+// would be written unencrypted for callers.
+func TestSessionRefusesNexusWorkflowID(t *testing.T) {
+	env := newEnv(t)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "nexus:deployApiTask:r1"})
+	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr"})
+	requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "nexus:")
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -56,7 +58,7 @@ func executeRenewal(ctx workflow.Context, activity any, args ...any) workflow.Fu
 // for a profile and serves its token and API Task access details to
 // consumers (updates token, accessDetails, invalidate, logout; query status).
 func ControlRoomSession(ctx workflow.Context, in contract.SessionInput) error {
-	if err := contract.ValidateProfile(in.Profile); err != nil {
+	if err := checkSession(ctx, in); err != nil {
 		return err
 	}
 	return newSession(in, contract.ControlRoomSessionWorkflow, aaRenewer{profile: in.Profile}).run(ctx)
@@ -80,7 +82,7 @@ func (r aaRenewer) logout(ctx workflow.Context, token string) error {
 // OrchestratorSession keeps a UiPath Orchestrator token fresh for a profile.
 // There is no refresh token: each renewal requests a new token.
 func OrchestratorSession(ctx workflow.Context, in contract.SessionInput) error {
-	if err := contract.ValidateProfile(in.Profile); err != nil {
+	if err := checkSession(ctx, in); err != nil {
 		return err
 	}
 	return newSession(in, contract.OrchestratorSessionWorkflow, orchRenewer{profile: in.Profile}).run(ctx)
@@ -100,3 +102,16 @@ func (r orchRenewer) renew(ctx workflow.Context, _, _ string, _ []string) (activ
 
 // logout: client-credentials tokens cannot be revoked; dropping it is all.
 func (r orchRenewer) logout(workflow.Context, string) error { return nil }
+
+// checkSession refuses a bad profile, and a workflow ID of the kind Nexus
+// operations use: those payloads are written for Nexus callers, unencrypted,
+// and a session's state is its token.
+func checkSession(ctx workflow.Context, in contract.SessionInput) error {
+	if err := contract.ValidateProfile(in.Profile); err != nil {
+		return err
+	}
+	if id := workflow.GetInfo(ctx).WorkflowExecution.ID; strings.Contains(id, contract.NexusWorkflowIDPrefix) {
+		return contract.NewError(contract.ErrInvalidInput, fmt.Sprintf("workflow ID %q contains %q, which marks workflows whose payloads Nexus callers read unencrypted; a session's state is its token: start it as %s", id, contract.NexusWorkflowIDPrefix, contract.AASessionID(in.Profile)), contract.ErrorInfo{}, 0)
+	}
+	return nil
+}

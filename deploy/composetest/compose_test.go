@@ -6,6 +6,7 @@ package composetest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,7 +55,7 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 }
 
 var allServices = []string{"postgresql", "temporal-schema-setup", "temporal", "temporal-create-namespace",
-	"temporal-ui", "codec-proxy", "worker", "simulator", "starter"}
+	"temporal-ui", "codec-proxy", "worker", "simulator", "starter", "prometheus", "grafana"}
 
 func TestServicesExist(t *testing.T) {
 	p := load(t, "tools")
@@ -111,7 +112,7 @@ func imageTag(image string) string {
 
 func TestPorts(t *testing.T) {
 	p := load(t, "tools")
-	want := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "codec-proxy": 8081, "simulator": 8090}
+	want := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "codec-proxy": 8081, "simulator": 8090, "prometheus": 9090, "grafana": 3000}
 	for name, port := range want {
 		s := service(t, p, name)
 		i := slices.IndexFunc(s.Ports, func(pc types.ServicePortConfig) bool {
@@ -198,5 +199,51 @@ func TestStartupOrder(t *testing.T) {
 		if len(s.Command) == 0 || !strings.HasPrefix(s.Command[len(s.Command)-1], "/scripts/") {
 			t.Errorf("%s command = %v; want a script from deploy/temporal/scripts", name, s.Command)
 		}
+	}
+}
+
+// Prometheus loads the shipped alert rules and scrapes the workers; Grafana
+// is provisioned with that Prometheus and the shipped dashboard.
+func TestObservabilityServices(t *testing.T) {
+	p := load(t, "tools")
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := func(name string) map[string]string {
+		out := map[string]string{}
+		for _, v := range service(t, p, name).Volumes {
+			rel, err := filepath.Rel(abs, v.Source)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[filepath.ToSlash(rel)] = v.Target
+		}
+		return out
+	}
+	prom := mounts("prometheus")
+	if prom["deploy/prometheus/rpaflow-alerts.yml"] != "/etc/prometheus/rpaflow-alerts.yml" || prom["deploy/prometheus/prometheus.yml"] != "/etc/prometheus/prometheus.yml" {
+		t.Errorf("prometheus mounts %v", prom)
+	}
+	cfg, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/etc/prometheus/rpaflow-alerts.yml", "names: [worker]", "port: 8081"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("deploy/prometheus/prometheus.yml lacks %q", want)
+		}
+	}
+	graf := mounts("grafana")
+	if graf["deploy/grafana/provisioning"] != "/etc/grafana/provisioning" || graf["deploy/grafana/rpaflow.json"] != "/var/lib/grafana/dashboards/rpaflow.json" {
+		t.Errorf("grafana mounts %v", graf)
+	}
+	ds, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "provisioning", "datasources", "prometheus.yml"))
+	if err != nil || !strings.Contains(string(ds), "url: http://prometheus:9090") {
+		t.Errorf("grafana data source does not point at the compose Prometheus: %v", err)
+	}
+	db, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "provisioning", "dashboards", "rpaflow.yml"))
+	if err != nil || !strings.Contains(string(db), "path: /var/lib/grafana/dashboards") {
+		t.Errorf("grafana dashboard provider does not load the mounted folder: %v", err)
 	}
 }

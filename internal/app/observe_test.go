@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/interceptor"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
@@ -41,7 +42,7 @@ func simConfig(t *testing.T, extra map[string]string) *config.Config {
 func TestProviderCallSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	reg, err := BuildRegistry(simConfig(t, nil), nil, ProviderObserver(nil, tp))
+	reg, err := activities.BuildRegistry(simConfig(t, nil).Profiles, activities.RegistryOptions{Observer: ProviderObserver(nil, tp)})
 	if err != nil {
 		t.Fatal(err)
 	}

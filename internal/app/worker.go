@@ -10,19 +10,18 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/internal/adminhttp"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/metrics"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
+	"github.com/rpaflow/rpaflow/plugin"
 )
 
 // WorkerOptions are the knobs tests need beyond the configuration.
@@ -54,13 +53,11 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 		if !exporting && o.SpanProcessor == nil {
 			logger.Warn().Msg("RPAFLOW_TRACING=true but OTEL_EXPORTER_OTLP_ENDPOINT is not set: spans are recorded but not exported")
 		}
-		// Temporal's tracing interceptor (temporalclient.Options) takes its
-		// tracer from the global provider, so workflow, activity and provider
-		// spans share this one. The interceptor is a client interceptor that
-		// also implements WorkerInterceptor, and the SDK applies those to
-		// every worker of the client: adding it to worker.Options too would
-		// record each span twice.
-		otel.SetTracerProvider(stp)
+		// Workflow, activity and provider spans share this provider. The
+		// tracing interceptor is a client interceptor that also implements
+		// WorkerInterceptor, and the SDK applies those to every worker of
+		// the client: adding it to worker.Options too would record each
+		// span twice.
 		tp = stp
 	}
 	pc, err := temporalclient.CodecFromConfig(cfg.Codec)
@@ -70,14 +67,23 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if pc == nil {
 		logger.Warn().Msg("RPAFLOW_INSECURE_PLAINTEXT=true: payloads, tokens included, are stored in Temporal in clear; development only")
 	}
-	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logger), m.Temporal())
+	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logger), m.Temporal(), temporalclient.WithTracerProvider(tp))
 	if err != nil {
 		return err
 	}
-	reg, err := BuildRegistry(cfg, nil, ProviderObserver(m, tp))
+	// The worker is the plugin's first user: the same registration a host
+	// application gets, on the client's every worker. Its client already
+	// encrypts (temporalclient.Options), so the plugin leaves converters be.
+	observeBudget, err := m.PollBudget(cfg.PollBudgetPerMinute)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	p, err := plugin.New(plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
+		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true})
 	if err != nil {
 		return err
 	}
+	opts.Plugins = append(opts.Plugins, p)
 
 	var connected atomic.Bool
 	var codecHandler http.Handler
@@ -123,8 +129,6 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	// actually sends; the default throttle (up to 60 s) let a cancelled
 	// deployment's wait keep polling for a minute.
 	w := worker.New(c, cfg.TaskQueue, workerOptions())
-	Register(w, Deps{Registry: reg, Sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Client: c, TaskQueue: cfg.TaskQueue}},
-		Budget: &activities.Budget{PerMinute: cfg.PollBudgetPerMinute}})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)
 	}

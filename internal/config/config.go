@@ -11,23 +11,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/rpaflow/rpaflow/profile"
 )
 
-// Kind is the platform a profile talks to.
-type Kind string
+// Kind and Profile are the public profile types; the aliases keep this
+// package's loader code short.
+type (
+	Kind    = profile.Kind
+	Profile = profile.Profile
+)
 
 // The supported platforms.
 const (
-	KindAA           Kind = "automationanywhere"
-	KindOrchestrator Kind = "uipath-orchestrator"
-	KindHub          Kind = "uipath-automationhub"
+	KindAA           = profile.KindAA
+	KindOrchestrator = profile.KindOrchestrator
+	KindHub          = profile.KindHub
 )
 
 // Kinds lists the supported platforms in documentation order.
-var Kinds = []Kind{KindAA, KindOrchestrator, KindHub}
+var Kinds = profile.Kinds
 
 // Config is rpaflow's validated configuration.
 type Config struct {
@@ -53,6 +58,12 @@ type Codec struct {
 	OldKeys           []Key
 	InsecurePlaintext bool
 	AuthToken         string
+	// NexusKey, if set, encrypts what crosses to Nexus callers.
+	NexusKey   []byte
+	NexusKeyID string
+	// Endpoint is a worker's codec endpoint for client tools without a key
+	// (RPAFLOW_CODEC_ENDPOINT); set only by LoadClient.
+	Endpoint string
 
 	// base64 forms, kept for redaction
 	encoded []string
@@ -62,36 +73,6 @@ type Codec struct {
 type Key struct {
 	ID  string
 	Key []byte
-}
-
-// Profile is one named set of platform credentials.
-type Profile struct {
-	Name      string
-	Kind      Kind
-	URL       string
-	AllowHTTP bool
-
-	// Automation Anywhere (Username/Password also serve Orchestrator's legacy login)
-	Username       string
-	Password       string
-	APIKey         string
-	MultipleLogin  bool
-	ExecutionHosts []string
-
-	// UiPath Orchestrator
-	Organization string
-	Tenant       string
-	ClientID     string
-	ClientSecret string
-	TokenURL     string
-	TenancyName  string
-	Scopes       []string
-
-	// UiPath Automation Hub
-	TenantID     string
-	Token        string
-	AppKey       string
-	TokenExpires time.Time
 }
 
 // Load reads the configuration from the process environment.
@@ -165,7 +146,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 	} else {
 		cfg.PollBudgetPerMinute = n
 	}
-	cfg.Codec = loadCodec(&p, g)
+	cfg.Codec = loadCodec(&p, g, o.withoutProfiles)
 
 	if !o.withoutProfiles {
 		for _, name := range profileNames(&p, g.Profiles) {
@@ -209,7 +190,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	for _, p := range c.Profiles {
-		add(p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey)
+		add(p.Secrets()...)
 	}
 	add(c.Codec.encoded...)
 	add(c.Codec.AuthToken, c.TemporalAPIKey)

@@ -326,13 +326,13 @@ func TestErrorMessage(t *testing.T) {
 	}
 }
 
-// TestVariables pins the public variable names (DESIGN.md §2): renaming one
+// TestVariables pins the public variable names (the README's contract): renaming one
 // breaks users' deployments, so it must be a deliberate change here too.
 func TestVariables(t *testing.T) {
 	want := []string{
 		"RPAFLOW_TASK_QUEUE", "RPAFLOW_HTTP_ADDR", "RPAFLOW_LOG_LEVEL", "RPAFLOW_LOG_FORMAT", "RPAFLOW_PROFILES",
 		"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_KEY_FILE", "RPAFLOW_CODEC_KEY_ID", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_CODEC_OLD_KEYS_FILE",
-		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_TRACING",
+		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_NEXUS_CODEC_KEY_FILE", "RPAFLOW_NEXUS_CODEC_KEY_ID", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_CODEC_ENDPOINT", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_TRACING",
 		"RPAFLOW_<NAME>_KIND", "RPAFLOW_<NAME>_URL", "RPAFLOW_<NAME>_ALLOW_HTTP", "RPAFLOW_<NAME>_USERNAME",
 		"RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_PASSWORD_FILE", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_API_KEY_FILE",
 		"RPAFLOW_<NAME>_MULTIPLE_LOGIN", "RPAFLOW_<NAME>_EXECUTION_HOSTS", "RPAFLOW_<NAME>_ORGANIZATION", "RPAFLOW_<NAME>_TENANT",
@@ -356,7 +356,7 @@ func TestVariables(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Variables() names =\n%q\nwant\n%q", got, want)
 	}
-	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "TEMPORAL_API_KEY"}
+	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "TEMPORAL_API_KEY"}
 	for _, v := range vars {
 		if v.Secret != slices.Contains(secret, v.Name) {
 			t.Errorf("%s: Secret = %v", v.Name, v.Secret)
@@ -385,5 +385,23 @@ func TestKindVarsKnown(t *testing.T) {
 	}
 	if len(kindVars) != len(Kinds) {
 		t.Errorf("kindVars covers %d kinds, Kinds has %d", len(kindVars), len(Kinds))
+	}
+}
+
+// The Nexus boundary key is optional, a secret, and must have an id of its own.
+func TestLoadFromNexusKey(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))
+	env := validEnv()
+	env["RPAFLOW_NEXUS_CODEC_KEY"] = key
+	cfg, err := LoadFrom(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Codec.NexusKey) != 32 || cfg.Codec.NexusKeyID != "nexus" || !slices.Contains(cfg.Secrets(), key) {
+		t.Errorf("nexus key: %d bytes, id %q, redacted %v", len(cfg.Codec.NexusKey), cfg.Codec.NexusKeyID, slices.Contains(cfg.Secrets(), key))
+	}
+	env["RPAFLOW_NEXUS_CODEC_KEY_ID"] = env["RPAFLOW_CODEC_KEY_ID"]
+	if _, err := LoadFrom(env); err == nil || !strings.Contains(err.Error(), "RPAFLOW_NEXUS_CODEC_KEY_ID") {
+		t.Errorf("same id as the codec key: %v", err)
 	}
 }

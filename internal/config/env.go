@@ -22,7 +22,10 @@ type globalEnv struct {
 	CodecKeyID        string `env:"RPAFLOW_CODEC_KEY_ID" envDefault:"default" doc:"Key id written into each encrypted payload's metadata; change it when rotating keys."`
 	CodecOldKeys      string `env:"RPAFLOW_CODEC_OLD_KEYS" secret:"true" doc:"Retired keys still accepted for decryption: comma-separated id=base64key pairs."`
 	InsecurePlaintext string `env:"RPAFLOW_INSECURE_PLAINTEXT" envDefault:"false" doc:"Set to true to run without payload encryption (development only); the only way to run without RPAFLOW_CODEC_KEY."`
+	NexusKey          string `env:"RPAFLOW_NEXUS_CODEC_KEY" secret:"true" doc:"Optional AES-256 key (standard base64 of 32 bytes) for what crosses to Nexus callers: operation inputs, results and failures. Callers then decode with this key; unset, those payloads are readable by a caller's default converter. Session payloads always stay under RPAFLOW_CODEC_KEY."`
+	NexusKeyID        string `env:"RPAFLOW_NEXUS_CODEC_KEY_ID" envDefault:"nexus" doc:"Key id written into payloads encrypted with RPAFLOW_NEXUS_CODEC_KEY; it must differ from RPAFLOW_CODEC_KEY_ID."`
 	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Bearer token required by the /codec endpoint (Authorization: Bearer <token>); unset means no authentication."`
+	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8081/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
 	PollBudget        string `env:"RPAFLOW_POLL_BUDGET_PER_MINUTE" envDefault:"60" doc:"Status calls (job, deployment and activity status) per minute per profile across every wait on this worker; UiPath allows 100 job reads per minute per tenant."`
 	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
 }

@@ -215,3 +215,21 @@ func splitList(s, seps string) []string {
 	}
 	return out
 }
+
+// LoadProfiles reads only the platform profiles from env (RPAFLOW_PROFILES
+// and RPAFLOW_<NAME>_*), validated as for the worker: what a host
+// application that embeds rpaflow reads. On failure the error is an *Error
+// listing every problem found.
+func LoadProfiles(env map[string]string) ([]Profile, error) {
+	var p problems
+	var g globalEnv
+	p.parse(&g, env, "")
+	var out []Profile
+	for _, name := range profileNames(&p, g.Profiles) {
+		out = append(out, loadProfile(&p, env, name))
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

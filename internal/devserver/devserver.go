@@ -90,6 +90,11 @@ type Options struct {
 	DBFilename string
 	// HostPort is the frontend address; "" means a free loopback port.
 	HostPort string
+	// UIPort, if set, serves the Temporal UI on 127.0.0.1:UIPort (else the
+	// server is headless); UICodecEndpoint is the codec URL the UI's
+	// browser calls ("" for none).
+	UIPort          string
+	UICodecEndpoint string
 }
 
 // ErrNoCLI says no temporal binary was found.
@@ -124,7 +129,12 @@ func serverOptions(o Options) (testsuite.DevServerOptions, error) {
 	for _, ns := range o.Namespaces {
 		args = append(args, "--namespace", ns)
 	}
+	if o.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+	}
 	return testsuite.DevServerOptions{
+		EnableUI:      o.UIPort != "",
+		UIPort:        o.UIPort,
 		ExistingPath:  o.CLI,
 		LogLevel:      o.LogLevel,
 		DBFilename:    o.DBFilename,

@@ -14,6 +14,9 @@
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
 //	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
 //	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
+//	rpaflow_poll_budget_per_minute                                 RPAFLOW_POLL_BUDGET_PER_MINUTE of this worker
+//	rpaflow_poll_budget_calls_total{profile}                       status calls the budget let through
+//	rpaflow_poll_budget_wait_seconds{profile}                      how long each waited for the budget (histogram)
 //
 // Seconds until a session token expires is a query, not a series:
 //
@@ -31,6 +34,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -148,6 +152,37 @@ func (m *Metrics) ProviderCall(ctx context.Context, c httpobs.Call) {
 	))
 	m.providerRequests.Add(ctx, 1, attrs)
 	m.providerDuration.Record(ctx, c.Duration.Seconds(), attrs)
+}
+
+// PollBudget exports the worker's poll budget and returns the observer
+// activities.Budget calls for each status call it lets through. Budget use is
+// rate(rpaflow_poll_budget_calls_total[5m]) * 60 / rpaflow_poll_budget_per_minute
+// per worker and profile; near 1, waits queue behind each other.
+func (m *Metrics) PollBudget(perMinute int) (func(ctx context.Context, profile string, waited time.Duration), error) {
+	_, err := m.meter.Int64ObservableGauge("rpaflow_poll_budget_per_minute",
+		metric.WithDescription("Status calls per minute per profile this worker allows (RPAFLOW_POLL_BUDGET_PER_MINUTE)."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(perMinute))
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
+	calls, err := m.meter.Int64Counter("rpaflow_poll_budget_calls",
+		metric.WithDescription("Status calls the poll budget let through, by profile."))
+	if err != nil {
+		return nil, err
+	}
+	wait, err := m.meter.Float64Histogram("rpaflow_poll_budget_wait", metric.WithUnit("s"),
+		metric.WithDescription("Time a status call waited for the poll budget, by profile."))
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, profile string, waited time.Duration) {
+		attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("profile", profile)))
+		calls.Add(ctx, 1, attrs)
+		wait.Record(ctx, waited.Seconds(), attrs)
+	}, nil
 }
 
 // Registry returns the Prometheus registry, for extra collectors.

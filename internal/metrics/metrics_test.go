@@ -131,3 +131,39 @@ func scrape(t *testing.T, m *Metrics) string {
 	}
 	return body
 }
+
+// The poll budget's series: the configured budget, calls let through and
+// their wait, per profile.
+func TestPollBudgetSeries(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe, err := m.PollBudget(90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe(t.Context(), "orch", 0)
+	observe(t.Context(), "orch", 3*time.Second)
+	observe(t.Context(), "cr", 0)
+	body := scrape(t, m)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"rpaflow_poll_budget_per_minute", nil, 90},
+		{"rpaflow_poll_budget_calls_total", map[string]string{"profile": "orch"}, 2},
+		{"rpaflow_poll_budget_calls_total", map[string]string{"profile": "cr"}, 1},
+		{"rpaflow_poll_budget_wait_seconds_count", map[string]string{"profile": "orch"}, 2},
+		{"rpaflow_poll_budget_wait_seconds_sum", map[string]string{"profile": "orch"}, 3},
+		{"rpaflow_poll_budget_wait_seconds_bucket", map[string]string{"profile": "orch", "le": "2.5"}, 1},
+	} {
+		if v, ok := promtext.First(body, c.name, c.labels); !ok || v != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, v, ok, c.want)
+		}
+	}
+	if t.Failed() {
+		t.Log(filterLines(body, "rpaflow_poll"))
+	}
+}

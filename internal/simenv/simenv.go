@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/profile"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub/hubsim"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
@@ -93,4 +95,15 @@ func WorkerEnv(base string) []string {
 		"RPAFLOW_HUB_APP_KEY=" + hubsim.DemoAppKey,
 		"RPAFLOW_HUB_TOKEN_EXPIRES=" + time.Now().Add(30*24*time.Hour).UTC().Format("2006-01-02"),
 	}
+}
+
+// Profiles are the demo profiles of WorkerEnv as a host application that
+// embeds rpaflow would pass them to the plugin.
+func Profiles(base string) ([]profile.Profile, error) {
+	env := map[string]string{}
+	for _, kv := range WorkerEnv(base) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return config.LoadProfiles(env)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/contrib/opentelemetry"
@@ -15,8 +16,10 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/logging"
 )
 
 // Defaults applied when neither the environment nor a Temporal config file
@@ -29,26 +32,53 @@ const (
 // DataConverter returns the default data converter wrapped with c; with a nil
 // codec (plaintext dev mode) it returns the plain default.
 func DataConverter(c converter.PayloadCodec) converter.DataConverter {
-	if c == nil {
-		return converter.GetDefaultDataConverter()
+	dc, _ := Converters(c, codec.Boundary{})
+	return dc
+}
+
+// Converters returns rpaflow's data and failure converters: payloads
+// encrypted with c, failure messages and stack traces moved into an
+// encrypted payload (provider error text can echo secrets), except what
+// crosses b to Nexus callers. A nil codec (plaintext dev mode) gives the
+// SDK's defaults; a remote codec (a client tool using the worker's codec
+// endpoint) encodes everything through the worker, which knows the boundary.
+func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConverter, converter.FailureConverter) {
+	switch cc := c.(type) {
+	case nil:
+		return converter.GetDefaultDataConverter(), nil
+	case *codec.Codec:
+		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
 	}
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 
-// FailureConverter moves failure messages and stack traces into an encoded
-// payload: provider error text can echo secrets, and the codec encrypts it.
-func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
-		DataConverter:          dc,
-		EncodeCommonAttributes: true,
-	})
+// Boundary is what the standalone worker's Nexus service hands its callers:
+// readable by their default converter (or encrypted with
+// RPAFLOW_NEXUS_CODEC_KEY), failure messages redacted with the configured
+// secrets.
+func Boundary(cfg *config.Config) (codec.Boundary, error) {
+	b := codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: contract.NexusWorkflowIDPrefix,
+		Redact: logging.NewRedactor(cfg.Secrets()).Redact}
+	if len(cfg.Codec.NexusKey) > 0 {
+		c, err := codec.New(codec.Key{ID: cfg.Codec.NexusKeyID, Key: cfg.Codec.NexusKey})
+		if err != nil {
+			return b, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
+		}
+		b.Codec = c
+	}
+	return b, nil
 }
 
-// CodecFromConfig builds the payload codec: nil in plaintext dev mode, an
-// error when there is no key and plaintext was not asked for.
+// CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
+// worker's codec endpoint for a client without a key (config.LoadClient sets
+// Endpoint only then), an error when there is neither.
 func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if c.InsecurePlaintext {
 		return nil, nil
+	}
+	if len(c.Key) == 0 && c.Endpoint != "" {
+		return RemoteCodec(c.Endpoint, c.AuthToken), nil
 	}
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
@@ -57,11 +87,7 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	for i, k := range c.OldKeys {
 		old[i] = codec.Key{ID: k.ID, Key: k.Key}
 	}
-	cd, err := codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, old...)
-	if err != nil {
-		return nil, err
-	}
-	return cd, nil
+	return codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, old...)
 }
 
 // Options builds client options: the connection from Temporal's standard
@@ -69,7 +95,11 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 // TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
 // read from the environment cfg was loaded from), then rpaflow's converters,
 // logger, metrics and, with cfg.Tracing, the OpenTelemetry tracing interceptor.
-func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandler) (client.Options, error) {
+func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandler, opts ...Option) (client.Options, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if cfg == nil {
 		return client.Options{}, errors.New("temporalclient: nil config")
 	}
@@ -81,31 +111,50 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 		// TEMPORAL_API_KEY_FILE, which envconfig does not know
 		prof.APIKey = cfg.TemporalAPIKey
 	}
-	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	co, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("building the Temporal connection (TEMPORAL_TLS_* variables): %w", err)
 	}
-	if opts.HostPort == "" {
-		opts.HostPort = DefaultAddress
+	if co.HostPort == "" {
+		co.HostPort = DefaultAddress
 	}
-	if opts.Namespace == "" {
-		opts.Namespace = DefaultNamespace
+	if co.Namespace == "" {
+		co.Namespace = DefaultNamespace
 	}
 
 	pc, err := CodecFromConfig(cfg.Codec)
 	if err != nil {
 		return client.Options{}, err
 	}
-	opts.DataConverter = DataConverter(pc)
-	opts.FailureConverter = FailureConverter(opts.DataConverter)
-	opts.Logger = logger
-	opts.MetricsHandler = metrics
+	b, err := Boundary(cfg)
+	if err != nil {
+		return client.Options{}, err
+	}
+	co.DataConverter, co.FailureConverter = Converters(pc, b)
+	co.Logger = logger
+	co.MetricsHandler = metrics
 	if cfg.Tracing {
-		ti, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{})
+		var to opentelemetry.TracerOptions
+		if o.tracer != nil {
+			to.Tracer = o.tracer.Tracer("rpaflow")
+		}
+		ti, err := opentelemetry.NewTracingInterceptor(to)
 		if err != nil {
 			return client.Options{}, fmt.Errorf("creating the tracing interceptor: %w", err)
 		}
-		opts.Interceptors = append(opts.Interceptors, interceptor.ClientInterceptor(ti))
+		co.Interceptors = append(co.Interceptors, interceptor.ClientInterceptor(ti))
 	}
-	return opts, nil
+	return co, nil
+}
+
+// Option adds to what Options builds.
+type Option func(*options)
+
+type options struct{ tracer trace.TracerProvider }
+
+// WithTracerProvider gives the tracing interceptor (RPAFLOW_TRACING=true)
+// its spans' provider; without it the interceptor uses OpenTelemetry's
+// global one.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }

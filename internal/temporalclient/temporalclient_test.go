@@ -28,7 +28,7 @@ import (
 
 const secret = "eyJ-looking-secret-password-123"
 
-func testCodec(t *testing.T) converter.PayloadCodec {
+func testCodec(t *testing.T) *codec.Codec {
 	t.Helper()
 	c, err := codec.New(codec.Key{ID: "k1", Key: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
@@ -63,8 +63,7 @@ func TestDataConverterEncrypts(t *testing.T) {
 }
 
 func TestFailureConverterEncodesMessage(t *testing.T) {
-	dc := DataConverter(testCodec(t))
-	fc := FailureConverter(dc)
+	_, fc := Converters(testCodec(t), codec.Boundary{})
 	f := fc.ErrorToFailure(temporal.NewApplicationError("login failed: password="+secret, "AuthFailed"))
 	if strings.Contains(f.GetMessage(), secret) {
 		t.Errorf("Message field carries the secret: %q", f.GetMessage())

@@ -43,6 +43,9 @@ type Options struct {
 	Logs io.Writer
 	// SpanProcessor receives the worker's spans when RPAFLOW_TRACING=true.
 	SpanProcessor sdktrace.SpanProcessor
+	// HTTPListener, if set, serves the worker's /codec, /metrics and
+	// /healthz (so its address can be known before the worker starts).
+	HTTPListener net.Listener
 }
 
 // Env is a worker's environment: Temporal address, namespace and queue, a
@@ -96,10 +99,12 @@ func Start(o Options) (*Stack, error) {
 		logs = io.Discard
 	}
 	logger := logging.New(logs, cfg.LogLevel, "json", cfg.Secrets())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return nil, err
+	ln := o.HTTPListener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			srv.Close()
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stack{Sims: sims, SimURL: srv.URL, Config: cfg}

@@ -1,6 +1,6 @@
 // Package automationanywhere is a client for the Automation Anywhere Control
 // Room: authentication, API Task access details and real-time execution, bot
-// deployment and activity status. Wire facts: reference/automation-anywhere-api.md.
+// deployment and activity status.
 package automationanywhere
 
 import (
@@ -150,11 +150,11 @@ func rawText(b json.RawMessage) string {
 
 // call sends a Control Room request with the token (if any) and decodes the
 // answer into out. A 2xx body with a top-level "code" is an error too
-// (reference §0.2).
+// (the Control Room's error shape is {code, details, message}).
 func (c *Client) call(ctx context.Context, op, method, u, token string, in, out any) error {
 	h := http.Header{}
 	if token != "" {
-		h.Set("X-Authorization", token) // no "Bearer" (reference §0.1)
+		h.Set("X-Authorization", token) // the Control Room wants no "Bearer"
 	}
 	return c.send(ctx, &c.caller, op, method, u, h, in, out)
 }

@@ -144,7 +144,9 @@ const exitCodesHelp = `Exit codes:
 
 const environmentHelp = `Environment (the worker's): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_* (or TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE), RPAFLOW_TASK_QUEUE (default
-rpaflow), RPAFLOW_CODEC_KEY (or RPAFLOW_INSECURE_PLAINTEXT=true), RPAFLOW_LOG_LEVEL.
+rpaflow), RPAFLOW_CODEC_KEY, or RPAFLOW_CODEC_ENDPOINT (the worker's codec endpoint, with
+RPAFLOW_CODEC_AUTH_TOKEN if it asks for one; no key needed), or RPAFLOW_INSECURE_PLAINTEXT=true;
+RPAFLOW_LOG_LEVEL.
 Platform profiles (RPAFLOW_PROFILES, RPAFLOW_<NAME>_*) are not needed here.
 `
 

@@ -13,8 +13,9 @@
 //
 // The connection (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS
 // paths...), the task queue (RPAFLOW_TASK_QUEUE) and the payload codec
-// (RPAFLOW_CODEC_KEY...) come from the same configuration as the worker, so
-// encrypted payloads are readable. Platform profiles (RPAFLOW_PROFILES and
+// (RPAFLOW_CODEC_KEY..., or RPAFLOW_CODEC_ENDPOINT to work through the
+// worker's codec endpoint without the key) come from the same configuration as
+// the worker, so encrypted payloads are readable. Platform profiles (RPAFLOW_PROFILES and
 // RPAFLOW_<NAME>_*) are the worker's business: the starter ignores them.
 //
 // Output: a result is printed as indented JSON on stdout; progress and

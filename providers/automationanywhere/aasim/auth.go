@@ -15,7 +15,7 @@ type loginRequest struct {
 	MultipleLogin bool   `json:"multipleLogin"`
 }
 
-// login serves /v1 and /v2 authentication (same bodies, reference §1.1).
+// login serves /v1 and /v2 authentication (same bodies).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("login")
 	var req loginRequest
@@ -49,7 +49,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	multi := user.MultipleLogin && (req.MultipleLogin || req.APIKey != "")
 	s.mu.Lock()
 	if !multi {
-		// Single-session users lose their older sessions (reference §1.2).
+		// Single-session users lose their older sessions.
 		for _, t := range s.tokens {
 			if !t.task && t.userID == user.ID {
 				t.revoked = true

@@ -1,9 +1,9 @@
 // Package aasim is an in-process Automation Anywhere Control Room simulator:
-// an http.Handler that follows the wire facts in
-// reference/automation-anywhere-api.md (authentication v1/v2, validate,
-// logout, API Task access details and execution, deploy and activity list).
+// an http.Handler that follows the Control Room's documented wire format
+// (authentication v1/v2, validate, logout, API Task access details and
+// execution, deploy and activity list).
 //
-// Where the reference is silent it picks: 401 {"code":"auth.credentials.invalid"}
+// Where the documentation is silent it picks: 401 {"code":"auth.credentials.invalid"}
 // for wrong credentials, 401 {"code":"auth.token.invalid"} for an expired or
 // revoked token, errors entries as {"code","message"} objects, 400 for an
 // unknown API Task input, 429 with Retry-After: 1 when an API Task's

@@ -20,7 +20,7 @@ type deployment struct {
 }
 
 // deployRequest covers v4 (botId + unattendedRequest/headlessRequest) and v3
-// (fileId + runAsUserIds) bodies (reference §4.1, §4.2).
+// (fileId + runAsUserIds) bodies.
 type deployRequest struct {
 	BotID             int64                     `json:"botId"`
 	FileID            int64                     `json:"fileId"`
@@ -88,7 +88,7 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"deploymentId": d.id, "automationName": d.name})
 }
 
-// filter is the activity list filter: a leaf or an and/or group (reference §0.4).
+// filter is the activity list filter: a leaf or an and/or group.
 type filter struct {
 	Operator string   `json:"operator"`
 	Field    string   `json:"field"`

@@ -12,7 +12,7 @@ import (
 )
 
 // accessDetails mints a task token and an execution URL per known path and
-// puts unknown paths in "errors" (reference §2.2).
+// puts unknown paths in "errors".
 func (s *Server) accessDetails(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("accessdetails")
 	user, ok := s.authorize(w, r)
@@ -72,7 +72,7 @@ func (s *Server) taskByPath(p string) *APITask {
 	return nil
 }
 
-// execute runs an API Task synchronously (reference §3).
+// execute runs an API Task synchronously.
 func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("execute")
 	fileID, _ := strconv.Atoi(r.PathValue("fileId"))

@@ -1,0 +1,285 @@
+// Package plugin makes rpaflow part of a Temporal application: New returns
+// a plugin that registers rpaflow's workflows and activities (and, if
+// asked, its Nexus service) on the workers of the client or worker it is
+// added to, and only the workflows on a workflow replayer, so the host's
+// replay tests keep working. rpaflow's own worker is a user of this same
+// plugin.
+//
+//	p, err := plugin.New(plugin.Options{Profiles: profiles, Encryption: &plugin.Encryption{Key: key}})
+//	c, err := client.Dial(client.Options{HostPort: "...", Plugins: []client.Plugin{p}})
+//	w := worker.New(c, "my-queue", worker.Options{}) // runs rpaflow's workflows too
+//
+// The plugin holds no Temporal client: activities reach the session
+// workflows through the client of the worker that runs them, on the task
+// queue they run on.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nexus-rpc/sdk-go/nexus"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/codec"
+	"github.com/rpaflow/rpaflow/internal/logging"
+	"github.com/rpaflow/rpaflow/profile"
+	"github.com/rpaflow/rpaflow/providers/httpobs"
+	"github.com/rpaflow/rpaflow/workflows"
+)
+
+// Name is the plugin's name as Temporal reports it.
+const Name = "rpaflow.Plugin"
+
+// Options configure the plugin.
+type Options struct {
+	// Profiles are the platform credentials workflows refer to by name
+	// (see ProfilesFromEnv for the standalone worker's variables).
+	Profiles []profile.Profile
+	// PollBudgetPerMinute bounds status calls per profile across every
+	// wait on a worker (default 60; UiPath allows 100 job reads a minute).
+	PollBudgetPerMinute int
+	// PollBudgetObserver, if set, is told of each status call the budget
+	// lets through and how long it waited (metrics of saturation).
+	PollBudgetObserver func(ctx context.Context, profile string, waited time.Duration)
+	// HTTPClient makes every platform call; nil uses each provider's
+	// default, with its timeouts.
+	HTTPClient *http.Client
+	// Observer is told about every platform call (metrics, spans).
+	Observer httpobs.Observer
+	// NamePrefix goes in front of every workflow and activity name rpaflow
+	// registers, for hosts that already have a workflow called StartJob.
+	// Callers then start "<prefix>DeployAPITask". Default: none, the names
+	// of the public contract.
+	NamePrefix string
+	// IDPrefix goes in front of the workflow IDs rpaflow chooses: sessions
+	// (aa-session:<profile>), token watches and Nexus deployments.
+	IDPrefix string
+	// Encryption, if set, wraps the host's data converter with rpaflow's
+	// AES-256-GCM codec (never replacing it). Without it, and without a
+	// data converter of the host's own, session tokens sit in the host's
+	// history in clear: the plugin warns once.
+	Encryption *Encryption
+	// Nexus serves the Nexus service contract.NexusService on the task
+	// queue of every worker the plugin is added to.
+	Nexus bool
+}
+
+// Key is an AES-256 key and the id written into the payloads it encrypts.
+type Key struct {
+	ID  string
+	Key []byte // 32 bytes
+}
+
+// Encryption configures payload encryption.
+type Encryption struct {
+	Key     Key
+	OldKeys []Key // retired keys still accepted for decryption
+	// BoundaryKey, if set, encrypts what crosses to Nexus callers (inputs,
+	// results and failures of the operations) with a key the callers share;
+	// without it, those payloads are written so that a caller's default
+	// data converter reads them. Session payloads stay under Key either way.
+	BoundaryKey *Key
+}
+
+// Plugin is rpaflow as a Temporal client and worker plugin.
+type Plugin struct {
+	*temporal.SimplePlugin
+	o        Options
+	registry *activities.Registry
+	sessions activities.Sessions
+	budget   *activities.Budget
+	names    activities.Names
+	warnOnce sync.Once
+}
+
+var (
+	_ client.Plugin = (*Plugin)(nil)
+	_ worker.Plugin = (*Plugin)(nil)
+)
+
+// New checks o and builds the provider clients of its profiles.
+func New(o Options) (*Plugin, error) {
+	reg, err := activities.BuildRegistry(o.Profiles, activities.RegistryOptions{HTTPClient: o.HTTPClient, Observer: o.Observer})
+	if err != nil {
+		return nil, err
+	}
+	if o.Encryption != nil {
+		if _, err := secretCodec(o.Encryption); err != nil {
+			return nil, fmt.Errorf("plugin: Encryption: %w", err)
+		}
+	}
+	names := activities.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
+	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver},
+		sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Names: names}}}
+	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
+		Name:               Name,
+		ConfigureClient:    p.configureClient,
+		WorkerInterceptors: p.interceptors(),
+		RunContextBefore:   p.register,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.SimplePlugin = simple
+	return p, nil
+}
+
+// configureClient wraps the host's data converter with rpaflow's codec.
+func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClientOptions) error {
+	co := o.ClientOptions
+	if p.o.Encryption == nil {
+		if co.DataConverter == nil {
+			p.warnOnce.Do(func() {
+				logger(co).Warn("rpaflow plugin without Encryption on a client with the default data converter: session tokens will be stored in this namespace's history in clear; set plugin.Options.Encryption")
+			})
+		}
+		return nil
+	}
+	secret, err := secretCodec(p.o.Encryption)
+	if err != nil {
+		return err
+	}
+	var boundaryCodec converter.PayloadCodec
+	if k := p.o.Encryption.BoundaryKey; k != nil {
+		if boundaryCodec, err = codec.New(codec.Key(*k)); err != nil {
+			return fmt.Errorf("plugin: Encryption.BoundaryKey: %w", err)
+		}
+	}
+	base := co.DataConverter
+	if base == nil {
+		base = converter.GetDefaultDataConverter()
+	}
+	dc, fc := codec.Converters(base, secret, p.boundary(boundaryCodec))
+	co.DataConverter = dc
+	if co.FailureConverter == nil {
+		co.FailureConverter = fc
+	} else {
+		logger(co).Warn("rpaflow plugin: the client has a failure converter of its own, kept as it is; failure messages are encrypted only if it encodes them (temporal.DefaultFailureConverterOptions.EncodeCommonAttributes)")
+	}
+	return nil
+}
+
+// boundary is what crosses to Nexus callers under these options, with
+// crossing payloads encoded by c (nil: readable by any caller).
+func (p *Plugin) boundary(c converter.PayloadCodec) codec.Boundary {
+	var secrets []string
+	for _, pr := range p.o.Profiles {
+		secrets = append(secrets, pr.Secrets()...)
+	}
+	return codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: p.o.IDPrefix + contract.NexusWorkflowIDPrefix,
+		Codec: c, Redact: logging.NewRedactor(secrets).Redact}
+}
+
+func secretCodec(e *Encryption) (*codec.Codec, error) {
+	old := make([]codec.Key, len(e.OldKeys))
+	for i, k := range e.OldKeys {
+		old[i] = codec.Key(k)
+	}
+	return codec.New(codec.Key(e.Key), old...)
+}
+
+func logger(co *client.Options) log.Logger {
+	if co.Logger != nil {
+		return co.Logger
+	}
+	return log.NewStructuredLogger(slog.Default())
+}
+
+// workflowsByName are rpaflow's workflows under their contract names.
+func workflowsByName() []struct {
+	name string
+	fn   any
+} {
+	return []struct {
+		name string
+		fn   any
+	}{
+		{contract.ControlRoomSessionWorkflow, wrapNoResult(workflows.ControlRoomSession)},
+		{contract.DeployAPITaskWorkflow, wrap(workflows.DeployAPITask)},
+		{contract.DeployBotWorkflow, wrap(workflows.DeployBot)},
+		{contract.OrchestratorSessionWorkflow, wrapNoResult(workflows.OrchestratorSession)},
+		{contract.StartJobWorkflow, wrap(workflows.StartJob)},
+		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
+		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
+	}
+}
+
+// wrap registers a workflow as a function value of its own, so that the
+// SDK's alias from the Go function's name ("StartJob") to the registered
+// name does not capture a host workflow of the same Go name.
+func wrap[I, O any](fn func(workflow.Context, I) (O, error)) func(workflow.Context, I) (O, error) {
+	return func(ctx workflow.Context, in I) (O, error) { return fn(ctx, in) }
+}
+
+func wrapNoResult[I any](fn func(workflow.Context, I) error) func(workflow.Context, I) error {
+	return func(ctx workflow.Context, in I) error { return fn(ctx, in) }
+}
+
+// register runs when a worker starts (or a replayer replays): workflows
+// always, activities and the Nexus service on workers only.
+func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBeforeOptions) error {
+	for _, w := range workflowsByName() {
+		// A replayer calls this before every replay of the same registry.
+		o.Registry.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: p.o.NamePrefix + w.name,
+			DisableAlreadyRegisteredCheck: o.WorkflowReplayer})
+	}
+	if o.WorkflowReplayer {
+		return nil
+	}
+	for _, a := range []any{
+		&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
+		&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
+		&activities.AutomationHub{Registry: p.registry},
+	} {
+		o.Registry.RegisterActivityWithOptions(a, activity.RegisterOptions{Name: p.o.NamePrefix})
+	}
+	if p.o.Nexus {
+		svc, err := p.nexusService()
+		if err != nil {
+			return err
+		}
+		o.Registry.RegisterNexusService(svc)
+	}
+	return nil
+}
+
+// interceptors: with a name prefix, rpaflow's workflows call their
+// activities by the prefixed names they were registered under.
+func (p *Plugin) interceptors() []interceptor.WorkerInterceptor {
+	if p.o.NamePrefix == "" {
+		return nil
+	}
+	own := map[string]bool{}
+	for _, w := range workflowsByName() {
+		own[p.o.NamePrefix+w.name] = true
+	}
+	return []interceptor.WorkerInterceptor{&prefixInterceptor{prefix: p.o.NamePrefix, workflows: own}}
+}
+
+// nexusService is the service contract.NexusService.
+func (p *Plugin) nexusService() (*nexus.Service, error) {
+	svc := nexus.NewService(contract.NexusService)
+	err := errors.Join(svc.Register(
+		workflowRunOperation[contract.DeployAPITaskInput, contract.DeployAPITaskResult](p, contract.OpDeployAPITask, contract.DeployAPITaskWorkflow),
+		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow),
+		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow),
+		workflowRunOperation[contract.AddQueueItemInput, contract.AddQueueItemResult](p, contract.OpAddQueueItem, contract.AddQueueItemWorkflow),
+		p.sessionStatusOperation(),
+	))
+	return svc, err
+}

@@ -1,0 +1,17 @@
+// Package workflows holds rpaflow's Temporal workflows: the session
+// workflows that keep a platform credential fresh (ControlRoomSession,
+// OrchestratorSession), the token watch (AutomationHubTokenWatch) and the
+// deployments that use them (DeployAPITask, DeployBot, StartJob,
+// AddQueueItem).
+//
+// Workflow code is deterministic: no I/O, no time.Now, no goroutines, no
+// map iteration order. It imports package contract (inputs, results, error
+// types), the Temporal SDK, and package activities only to name activities
+// through typed nil pointers and to share their payload types; never a
+// provider directly. Callers start these workflows by
+// the names in package contract; rpaflow's plugin registers them.
+//
+// Changes that alter the commands a running workflow issues are gated with
+// workflow.GetVersion; testdata holds recorded histories that the replay
+// tests run on every change.
+package workflows
