@@ -61,7 +61,7 @@ func (c *CachedSessions) token(ctx context.Context, s SessionRef, req contract.T
 	c.mu.Lock()
 	t, ok := c.tokens[s.ID()]
 	c.mu.Unlock()
-	if ok && t.Expiry.Sub(c.now()) >= minV {
+	if ok && t.Serves(c.now(), minV) {
 		*out = t
 		return nil
 	}
@@ -89,7 +89,7 @@ func (c *CachedSessions) accessDetails(ctx context.Context, s SessionRef, req co
 	for _, p := range req.Paths {
 		d, ok := c.details[detailKey(s, p)]
 		lead := d.ValidUntil.Sub(d.FetchedAt) / 10
-		if !ok || d.ValidUntil.Sub(now) < max(req.MinValidity.D(), lead) {
+		if !ok || !d.Serves(now, max(req.MinValidity.D(), lead)) {
 			break
 		}
 		res.Details[p] = d

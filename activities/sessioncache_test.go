@@ -20,7 +20,8 @@ func (f *countingSessions) Update(_ context.Context, _ SessionRef, update string
 	f.calls[update]++
 	switch update {
 	case contract.UpdateToken:
-		*result.(*contract.TokenResult) = contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), Generation: f.gen}
+		*result.(*contract.TokenResult) = contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), Generation: f.gen,
+			UsableUntil: f.now.Add(f.lifeTok - contract.SafetyMargin(f.lifeTok))}
 	case contract.UpdateAccessDetails:
 		res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
 		for _, p := range arg.(contract.AccessDetailsRequest).Paths {

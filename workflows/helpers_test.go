@@ -167,6 +167,8 @@ type fakeCR struct {
 	validateOK bool
 	notFound   map[string]bool
 	delay      time.Duration
+	// taskLife is the lifetime the task tokens state (0: they do not).
+	taskLife time.Duration
 	// logoutDelay is how long AALogout takes.
 	logoutDelay time.Duration
 	// fail, when set, may fail call n (0-based) before anything else happens.
@@ -231,7 +233,8 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 			res.Details = map[string]contract.CachedPath{}
 		}
 		res.Details[p] = contract.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
-			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now}
+			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now,
+			Lifetime: contract.Duration(f.taskLife)}
 	}
 	return res, nil
 }

@@ -1026,8 +1026,8 @@ func TestControlRoomSession_TokenQuery(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if first.err != nil || first.val.UsableUntil.IsZero() || !first.val.UsableUntil.Equal(first.val.Expiry.Add(-expirySafety)) {
-		t.Fatalf("update answer %+v %v: want usableUntil = expiry − %s", first.val, first.err, expirySafety)
+	if first.err != nil || first.val.UsableUntil.IsZero() || !first.val.UsableUntil.Equal(first.val.Expiry.Add(-5*time.Second)) {
+		t.Fatalf("update answer %+v %v: want usableUntil = expiry − 5s", first.val, first.err)
 	}
 	if q := queries[time.Minute]; q.Token != "tok-1" || q.Generation != 1 || !q.Expiry.Equal(first.val.Expiry) || !q.UsableUntil.Equal(first.val.UsableUntil) {
 		t.Fatalf("query after login = %+v, want the update's answer %+v", *q, first.val)
@@ -1073,6 +1073,77 @@ func TestControlRoomSession_RenewalLagMetric(t *testing.T) {
 	for i, d := range lags {
 		if d != 0 { // time skipping fires timers exactly on time
 			t.Fatalf("lag %d = %s, want 0", i, d)
+		}
+	}
+}
+
+// Task tokens that state a 30-second lifetime, behind 15-second session
+// tokens: details are handed out only until the token's expiry less the
+// safety margin (not for the 5-minute max age), kept warm before then, the
+// status says the same, and one login serves two minutes of use.
+func TestControlRoomSession_AccessDetailsValidUntilTaskTokenExpiry(t *testing.T) {
+	const taskLife, validity = 30 * time.Second, 27 * time.Second // 30 s less a tenth
+	env := newEnv(t)
+	f := newFakeCR(env, 15*time.Second)
+	f.taskLife = taskLife
+	var uses []*outcome[contract.AccessDetailsResult]
+	for at := time.Second; at <= 2*time.Minute; at += 1500 * time.Millisecond {
+		uses = append(uses, sendUpdate[contract.AccessDetailsResult](env, at, contract.UpdateAccessDetails,
+			contract.AccessDetailsRequest{Paths: []string{"Hot"}}))
+	}
+	tooLong := sendUpdate[contract.AccessDetailsResult](env, 30*time.Second, contract.UpdateAccessDetails,
+		contract.AccessDetailsRequest{Paths: []string{"Other"}, MinValidity: contract.Duration(time.Minute)})
+	var st contract.SessionStatus
+	statusAt(t, env, 70*time.Second, &st)
+	logoutAt(env, 2*time.Minute+time.Second)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range uses {
+		d := o.val.Details["Hot"]
+		if o.err != nil || !o.done {
+			t.Fatalf("use %d: %v", i, o.err)
+		}
+		if !d.ValidUntil.Equal(d.FetchedAt.Add(validity)) {
+			t.Fatalf("use %d: validUntil %v, want fetchedAt %v + %s", i, d.ValidUntil, d.FetchedAt, validity)
+		}
+		if o.at.After(d.ValidUntil) {
+			t.Fatalf("use %d at %v was handed details valid until %v", i, o.at.Sub(t0), d.ValidUntil.Sub(t0))
+		}
+	}
+	hot := f.callsWithPath("Hot")
+	for i := 1; i < len(hot); i++ {
+		if d := hot[i].at.Sub(hot[i-1].at); d > validity {
+			t.Fatalf("Hot refetched %s after the previous fetch; its details were valid for %s only", d, validity)
+		}
+	}
+	if n := len(hot); n < 4 || n > 6 {
+		t.Fatalf("Hot fetched %d times in 2m, want 4..6 (one per 27 s of validity)", n)
+	}
+	logins := 0
+	for _, c := range f.snapshot() {
+		if c.in.Action == activities.RenewLogin {
+			logins++
+		}
+	}
+	if logins != 1 {
+		t.Fatalf("%d logins, want 1 (refreshes keep the 15 s session tokens)", logins)
+	}
+	requireAppErr(t, tooLong.err, contract.ErrInvalidInput, true, "minValidity", "27s")
+	// No fetch loop: after the one fetch for the request, only keep-warm fetches, one per validity.
+	other := f.callsWithPath("Other")
+	for i := 1; i < len(other); i++ {
+		if d := other[i].at.Sub(other[i-1].at); d < validity {
+			t.Fatalf("Other fetched again after %s: an unsatisfiable minValidity loops", d)
+		}
+	}
+	if len(st.Paths) == 0 {
+		t.Fatalf("status lists no paths: %+v", st)
+	}
+	for _, p := range st.Paths {
+		if !p.ValidUntil.Equal(p.FetchedAt.Add(validity)) || p.TokenLifetime.D() != taskLife {
+			t.Fatalf("status path %+v, want validUntil = fetchedAt + %s and tokenLifetime %s", p, validity, taskLife)
 		}
 	}
 }
