@@ -60,7 +60,9 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
-	Clock             simkit.Clock
+	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
+	// clock minutes off the worker's simulates a skewed server.
+	Clock simkit.Clock
 }
 
 // Server is the simulated Control Room. It is safe for concurrent use.
@@ -139,7 +141,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Counters counts calls: "login", "login.failed", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
-// "activity.list", "http.401".
+// "activity.list", "http.401", and "token.expired" (a request carried a
+// token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of every endpoint.
@@ -201,7 +204,11 @@ func (s *Server) mint(info *tokenInfo, lifetime time.Duration) string {
 // lookup returns the live token's info, or nil; the caller holds s.mu.
 func (s *Server) lookup(tok string) *tokenInfo {
 	info := s.tokens[tok]
-	if info == nil || info.revoked || !s.now().Before(info.expires) {
+	if info == nil || info.revoked {
+		return nil
+	}
+	if !s.now().Before(info.expires) {
+		s.counters.Inc("token.expired")
 		return nil
 	}
 	return info
