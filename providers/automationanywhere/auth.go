@@ -50,6 +50,14 @@ func (c *Client) Login(ctx context.Context) (Token, error) {
 		body["password"] = c.o.Password
 		body["multipleLogin"] = c.o.MultipleLogin
 	}
+	if c.mfa != nil {
+		// A fresh code at each login, sent as the JSON number AA documents.
+		code, err := c.mfa.code(ctx, c.now, c.sleep)
+		if err != nil {
+			return Token{}, err
+		}
+		body["mfaCode"] = code
+	}
 	var out struct {
 		Token string `json:"token"`
 	}
@@ -58,7 +66,7 @@ func (c *Client) Login(ctx context.Context) (Token, error) {
 		return c.call(ctx, "login", http.MethodPost, c.authURL(v1, ""), "", body, &out)
 	})
 	if err != nil {
-		return Token{}, err
+		return Token{}, explainLoginError(err, c.mfa != nil)
 	}
 	return c.token("login", out.Token, http.StatusOK, sent)
 }

@@ -22,6 +22,12 @@ type User struct {
 	Password      string // empty: password login refused
 	APIKey        string // empty: API key login refused
 	MultipleLogin bool   // the user may hold several sessions at once
+	// MFASecret (base32) makes the user's logins need a TOTP mfaCode
+	// (HMAC-SHA1; MFADigits default 6, MFAPeriod default 30 s). A code is
+	// accepted once, within a period of the server's clock either side.
+	MFASecret string
+	MFADigits int
+	MFAPeriod time.Duration
 }
 
 // APITask is a real-time API Task allocation.
@@ -78,6 +84,7 @@ type Server struct {
 	deployments []*deployment
 	inflight    map[int]int
 	nano        int64
+	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
 }
 
 type tokenInfo struct {
@@ -108,9 +115,9 @@ func New(o Options) *Server {
 			o.Bots[i].Final = "COMPLETED"
 		}
 	}
-	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}}
+	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}}
 	for _, u := range o.Users {
-		for _, secret := range []string{u.Password, u.APIKey} {
+		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
 				s.secrets = append(s.secrets, secret)
 			}
@@ -139,7 +146,7 @@ func New(o Options) *Server {
 // ServeHTTP serves the Control Room API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Counters counts calls: "login", "login.failed", "refresh", "validate",
+// Counters counts calls: "login", "login.failed", "login.mfa.refused", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
 // "activity.list", "http.401", and "token.expired" (a request carried a
 // token past its exp).
@@ -149,7 +156,7 @@ func (s *Server) Counters() *simkit.Counters { return &s.counters }
 func (s *Server) Faults() *simkit.Faults { return &s.faults }
 
 // IssuedSecrets returns every token minted so far and every configured
-// password and API key, for tests that scan output for leaked secrets.
+// password, API key and two-factor seed, for tests that scan output for leaked secrets.
 func (s *Server) IssuedSecrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
