@@ -26,7 +26,7 @@ func BuildRegistry(cfg *config.Config, httpClient *http.Client, observer httpobs
 		case config.KindAA:
 			var c *aa.Client
 			c, err = aa.New(aa.Options{BaseURL: p.URL, Username: p.Username, APIKey: p.APIKey, Password: p.Password,
-				MultipleLogin: p.MultipleLogin, AllowHTTP: p.AllowHTTP, ExecutionHosts: p.ExecutionHosts, HTTPClient: httpClient, Observer: observer})
+				MultipleLogin: p.MultipleLogin, MFA: aa.TOTP{Secret: p.MFASecret, Digits: p.MFADigits, Period: p.MFAPeriod}, AllowHTTP: p.AllowHTTP, ExecutionHosts: p.ExecutionHosts, HTTPClient: httpClient, Observer: observer})
 			if err == nil {
 				reg.AddAA(p.Name, c)
 			}

@@ -77,6 +77,11 @@ type Profile struct {
 	APIKey         string
 	MultipleLogin  bool
 	ExecutionHosts []string
+	// Two-factor TOTP seed (normalized base32; empty: none), digits and period.
+	MFASecret string
+	MFADigits int
+	MFAPeriod time.Duration
+	mfaRaw    string // the seed as configured, for redaction
 
 	// UiPath Orchestrator
 	Organization string
@@ -209,7 +214,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	for _, p := range c.Profiles {
-		add(p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey)
+		add(p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey, p.MFASecret, p.mfaRaw)
 	}
 	add(c.Codec.encoded...)
 	add(c.Codec.AuthToken, c.TemporalAPIKey)
