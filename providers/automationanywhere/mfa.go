@@ -24,9 +24,9 @@ type TOTP struct {
 	Period time.Duration // default 30 s; whole seconds
 }
 
-// NormalizeTOTPSecret drops the spaces and padding authenticator set-up
+// normalizeTOTPSecret drops the spaces and padding authenticator set-up
 // pages show and upper-cases the seed; ok is false when it is not base32.
-func NormalizeTOTPSecret(s string) (string, bool) {
+func normalizeTOTPSecret(s string) (string, bool) {
 	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
 	s = strings.TrimRight(s, "=")
 	if s == "" {
@@ -40,7 +40,7 @@ func (t *TOTP) check() error {
 	if t.Secret == "" {
 		return nil
 	}
-	s, ok := NormalizeTOTPSecret(t.Secret)
+	s, ok := normalizeTOTPSecret(t.Secret)
 	if !ok {
 		return apierror.Invalid("mfaSecret", "is not a base32 TOTP seed; copy the secret key shown when two-factor authentication was set up (letters A-Z and digits 2-7)")
 	}
@@ -73,15 +73,16 @@ type mfa struct {
 func (m *mfa) code(ctx context.Context, now func() time.Time, sleep func(context.Context, time.Duration) error) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	step := now().Unix() / int64(m.Period/time.Second)
+	secs := int64(m.Period / time.Second)
+	step := now().Unix() / secs
 	if step <= m.lastStep {
-		next := time.Unix((m.lastStep+1)*int64(m.Period/time.Second), 0)
+		next := time.Unix((m.lastStep+1)*secs, 0)
 		if err := sleep(ctx, next.Sub(now())); err != nil {
 			return 0, err
 		}
-		step = m.lastStep + 1
+		step = max(now().Unix()/secs, m.lastStep+1) // a late wake-up takes the current period
 	}
-	at := time.Unix(step*int64(m.Period/time.Second), 0)
+	at := time.Unix(step*secs, 0)
 	s, err := totp.GenerateCodeCustom(m.Secret, at, totp.ValidateOpts{Period: uint(m.Period / time.Second),
 		Digits: otp.Digits(m.Digits), Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
