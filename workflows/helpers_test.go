@@ -165,6 +165,9 @@ type fakeCR struct {
 	tokens     int
 	cur        activities.Credential
 	validateOK bool
+	// validateFresh: a validated token comes back timed as if just received
+	// (what the activity can tell), not with the times it was issued with.
+	validateFresh bool
 	notFound   map[string]bool
 	delay      time.Duration
 	// taskLife is the lifetime the task tokens state (0: they do not).
@@ -216,6 +219,9 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 	case activities.RenewValidate:
 		if f.validateOK && in.Token == f.cur.Token {
 			c := f.cur
+			if f.validateFresh {
+				c.IssuedAt, c.Expiry = now, now.Add(f.lifetime)
+			}
 			res.Credential = &c
 		} else {
 			res.Credential, res.LoggedIn = f.issue(now), true

@@ -1147,3 +1147,35 @@ func TestControlRoomSession_AccessDetailsValidUntilTaskTokenExpiry(t *testing.T)
 		}
 	}
 }
+
+// A token kept after validation keeps the times it was received with: its
+// remaining life is not a fresh token's, so it is renewed on its own schedule.
+func TestControlRoomSession_ValidatedTokenKeepsItsExpiry(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.validateOK, f.validateFresh = true, true
+	inv := sendUpdate[contract.InvalidateResult](env, 10*time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	var st contract.SessionStatus
+	statusAt(t, env, 11*time.Minute, &st)
+	logoutAt(env, 17*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if inv.err != nil || inv.val.Renewed {
+		t.Fatalf("invalidate = %+v %v, want the token kept", inv.val, inv.err)
+	}
+	if st.Generation != 1 || !st.Expiry.Equal(t0.Add(aaLife)) {
+		t.Fatalf("after validation: generation %d expiry +%s, want generation 1 expiring at +%s", st.Generation, st.Expiry.Sub(t0), aaLife)
+	}
+	calls := f.snapshot()
+	var acts []string
+	for _, c := range calls {
+		acts = append(acts, fmt.Sprintf("%s@%s", c.in.Action, c.at.Sub(t0)))
+	}
+	// Renewal at 75–80% of the original 20 minutes, not of a life restarted at 10m.
+	if len(calls) != 3 || calls[2].in.Action != activities.RenewRefresh ||
+		calls[2].at.Before(t0.Add(15*time.Minute)) || calls[2].at.After(t0.Add(16*time.Minute)) {
+		t.Fatalf("activities %v, want login, validate, then a refresh at 15–16m", acts)
+	}
+}
