@@ -168,8 +168,8 @@ type fakeCR struct {
 	// validateFresh: a validated token comes back timed as if just received
 	// (what the activity can tell), not with the times it was issued with.
 	validateFresh bool
-	notFound   map[string]bool
-	delay      time.Duration
+	notFound      map[string]bool
+	delay         time.Duration
 	// taskLife is the lifetime the task tokens state (0: they do not).
 	taskLife time.Duration
 	// logoutDelay is how long AALogout takes.
