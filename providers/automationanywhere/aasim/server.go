@@ -22,6 +22,12 @@ type User struct {
 	Password      string // empty: password login refused
 	APIKey        string // empty: API key login refused
 	MultipleLogin bool   // the user may hold several sessions at once
+	// MFASecret (base32) makes the user's logins need a TOTP mfaCode
+	// (HMAC-SHA1; MFADigits default 6, MFAPeriod default 30 s). A code is
+	// accepted once, within a period of the server's clock either side.
+	MFASecret string
+	MFADigits int
+	MFAPeriod time.Duration
 }
 
 // APITask is a real-time API Task allocation.
@@ -60,7 +66,9 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
-	Clock             simkit.Clock
+	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
+	// clock minutes off the worker's simulates a skewed server.
+	Clock simkit.Clock
 }
 
 // Server is the simulated Control Room. It is safe for concurrent use.
@@ -76,6 +84,7 @@ type Server struct {
 	deployments []*deployment
 	inflight    map[int]int
 	nano        int64
+	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
 }
 
 type tokenInfo struct {
@@ -106,9 +115,9 @@ func New(o Options) *Server {
 			o.Bots[i].Final = "COMPLETED"
 		}
 	}
-	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}}
+	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}}
 	for _, u := range o.Users {
-		for _, secret := range []string{u.Password, u.APIKey} {
+		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
 				s.secrets = append(s.secrets, secret)
 			}
@@ -137,16 +146,17 @@ func New(o Options) *Server {
 // ServeHTTP serves the Control Room API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Counters counts calls: "login", "login.failed", "refresh", "validate",
+// Counters counts calls: "login", "login.failed", "login.mfa.refused", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
-// "activity.list", "http.401".
+// "activity.list", "http.401", and "token.expired" (a request carried a
+// token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of every endpoint.
 func (s *Server) Faults() *simkit.Faults { return &s.faults }
 
 // IssuedSecrets returns every token minted so far and every configured
-// password and API key, for tests that scan output for leaked secrets.
+// password, API key and two-factor seed, for tests that scan output for leaked secrets.
 func (s *Server) IssuedSecrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,7 +211,11 @@ func (s *Server) mint(info *tokenInfo, lifetime time.Duration) string {
 // lookup returns the live token's info, or nil; the caller holds s.mu.
 func (s *Server) lookup(tok string) *tokenInfo {
 	info := s.tokens[tok]
-	if info == nil || info.revoked || !s.now().Before(info.expires) {
+	if info == nil || info.revoked {
+		return nil
+	}
+	if !s.now().Before(info.expires) {
+		s.counters.Inc("token.expired")
 		return nil
 	}
 	return info
