@@ -55,7 +55,7 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 			})
 		}
 		if reason != "" {
-			stop := stopRun(ctx, limits, wait, cr.AAStopDeployment, activities.StopDeploymentInput{Profile: in.Profile,
+			stop := stopRun(ctx, limits, wait, reason, id, cr.AAStopDeployment, activities.StopDeploymentInput{Profile: in.Profile,
 				DeploymentID: id, Reason: reason, Grace: limits.grace})
 			return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, stop)
 		}

@@ -41,7 +41,9 @@ func limitsOf(ctx workflow.Context, timeout, grace contract.Duration) runLimits 
 	if left > 0 {
 		reserve := min(l.grace+killGraceBudget+30*time.Second, left/2)
 		l.wait = max(min(l.wait, left-reserve), time.Second)
-		l.grace = min(l.grace, reserve/2)
+		if reserve < l.grace+killGraceBudget+30*time.Second {
+			l.grace = max(reserve/3, time.Second)
+		}
 		l.stopBudget = reserve - time.Second
 	}
 	return l
@@ -83,7 +85,7 @@ func watch(ctx workflow.Context, bound time.Duration, start func(workflow.Contex
 // stopRun runs the stop activity in a context the cancellation does not
 // reach, retried (stopping is idempotent), then gives the cancelled wait
 // a minute to wind down so nothing polls after the workflow ends.
-func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, activity, in any) contract.RunStop {
+func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, reason, runID string, activity, in any) contract.RunStop {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actx := workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: l.stopBudget,
@@ -94,7 +96,7 @@ func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, activity, 
 	})
 	var out contract.RunStop
 	if err := workflow.ExecuteActivity(actx, activity, in).Get(dctx, &out); err != nil {
-		out.Message = "stopping the run failed; it may still be running: " + err.Error()
+		out = contract.RunStop{Reason: reason, RunID: runID, Message: "stopping the run failed; it may still be running: " + err.Error()}
 	}
 	workflow.GetLogger(ctx).Info("run stopped", "reason", out.Reason, "runId", out.RunID, "finalStatus", out.FinalStatus, "terminal", out.Terminal)
 	if wait != nil && !wait.IsReady() {

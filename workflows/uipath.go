@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 			})
 		}
 		if reason != "" {
-			stop := stopRun(ctx, limits, wait, orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: ref,
+			stop := stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: ref,
 				Reason: reason, Grace: limits.grace})
 			return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus},
 				stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, stop)
@@ -107,7 +108,7 @@ func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l r
 		return temporal.NewCanceledError(s)
 	}
 	// Stop the newest: a reference names one start of this workflow.
-	s = stopRun(ctx, l, nil, orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: found[0],
+	s = stopRun(ctx, l, nil, contract.StopCancelled, strconv.FormatInt(found[0].ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: found[0],
 		Reason: contract.StopCancelled, Grace: l.grace})
 	s.Message = strings.TrimSpace("found by reference " + in.Reference + " after the start's answer was lost. " + s.Message)
 	return temporal.NewCanceledError(s)
