@@ -27,13 +27,14 @@ const (
 	ErrAmbiguous      ErrorType = "Ambiguous"      // sent, outcome unknown; retried only for idempotent work
 	ErrRunFailed      ErrorType = "RunFailed"      // the platform ran the work and reported failure
 	ErrSessionClosed  ErrorType = "SessionClosed"  // the session was logged out while the call waited
+	ErrTimedOut       ErrorType = "TimedOut"       // the input's timeout passed; the run was stopped (details: RunStop)
 )
 
 // Permanent reports whether no retry can fix an error of type t.
 func (t ErrorType) Permanent() bool {
 	switch t {
 	case ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
-		ErrTokenRejected, ErrRunFailed, ErrSessionClosed:
+		ErrTokenRejected, ErrRunFailed, ErrSessionClosed, ErrTimedOut:
 		return true
 	}
 	return false
@@ -51,7 +52,7 @@ func (t ErrorType) Retryable(idempotent bool) bool {
 
 // allTypes lists every type, for NonRetryableTypes.
 var allTypes = []ErrorType{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
-	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed}
+	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed, ErrTimedOut}
 
 // NonRetryableTypes is a RetryPolicy's NonRetryableErrorTypes for work
 // that is (or is not) idempotent, by the same rule as Retryable.

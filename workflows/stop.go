@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -108,14 +107,14 @@ func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, reason, ru
 	return out
 }
 
-// stoppedError ends the workflow as cancelled (or timed out) with what the
-// platform said in the failure's details.
+// stoppedError ends the workflow as cancelled, or failed with TimedOut,
+// with what the platform said in the failure's details.
 func stoppedError(what string, bound time.Duration, s contract.RunStop) error {
 	if s.Reason == contract.StopCancelled {
 		return temporal.NewCanceledError(s)
 	}
 	msg := fmt.Sprintf("%s did not end within %s; stopped at the platform: %s", what, bound, describeStop(s))
-	return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, temporal.NewNonRetryableApplicationError(msg, "", nil), s)
+	return temporal.NewNonRetryableApplicationError(msg, string(contract.ErrTimedOut), nil, s)
 }
 
 func describeStop(s contract.RunStop) string {

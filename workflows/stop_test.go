@@ -52,12 +52,12 @@ func canceledDetails(t *testing.T, err error) contract.RunStop {
 
 func timeoutDetails(t *testing.T, err error) (contract.RunStop, string) {
 	t.Helper()
-	var te *temporal.TimeoutError
-	if !errors.As(err, &te) {
-		t.Fatalf("workflow ended with %v, want a timeout", err)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != string(contract.ErrTimedOut) || !app.NonRetryable() {
+		t.Fatalf("workflow ended with %v, want a non-retryable TimedOut", err)
 	}
 	var s contract.RunStop
-	if derr := te.LastHeartbeatDetails(&s); derr != nil {
+	if derr := app.Details(&s); derr != nil {
 		t.Fatalf("timeout details: %v", derr)
 	}
 	return s, err.Error()
