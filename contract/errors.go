@@ -124,3 +124,9 @@ func NewRunFailed(msg string, result any) error {
 func InvalidInputError(field, format string, args ...any) error {
 	return NewError(ErrInvalidInput, field+": "+fmt.Sprintf(format, args...), ErrorInfo{Field: field}, 0)
 }
+
+// NewTimedOut is the TimedOut error of a wait whose bound passed;
+// details carries what is known (a RunStop, or the item as last seen).
+func NewTimedOut(msg string, details any) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(ErrTimedOut), nil, details)
+}

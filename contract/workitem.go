@@ -123,3 +123,8 @@ func WaitBound(d Duration) time.Duration {
 	}
 	return d.D()
 }
+
+// QueueItemSuccessful is the status of a queue item whose transaction
+// succeeded; AddQueueItem with wait fails with RunFailed on any other end
+// (Failed, Abandoned, Deleted).
+const QueueItemSuccessful = "Successful"

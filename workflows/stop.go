@@ -114,7 +114,7 @@ func stoppedError(what string, bound time.Duration, s contract.RunStop) error {
 		return temporal.NewCanceledError(s)
 	}
 	msg := fmt.Sprintf("%s did not end within %s; stopped at the platform: %s", what, bound, describeStop(s))
-	return temporal.NewNonRetryableApplicationError(msg, string(contract.ErrTimedOut), nil, s)
+	return contract.NewTimedOut(msg, s)
 }
 
 func describeStop(s contract.RunStop) string {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -72,18 +73,47 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 
 // AddQueueItem adds a queue item. With a reference, retries are safe (a
 // repeat is answered 409 and reported as duplicate); without one, an unknown
-// outcome is not retried.
+// outcome is not retried. With wait, the item is watched until its
+// transaction ends (a duplicate reference watches the existing item).
 func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	if err := in.Validate(); err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	addCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
 	var res contract.AddQueueItemResult
-	err := workflow.ExecuteActivity(ctx, orch.OrchAddQueueItem, in).Get(ctx, &res)
-	return res, err
+	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
+		return res, err
+	}
+	bound := contract.WaitBound(in.Timeout)
+	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
+			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: in.Reference})
+	})
+	switch reason {
+	case contract.StopCancelled:
+		return res, temporal.NewCanceledError(res)
+	case contract.StopTimedOut:
+		return res, contract.NewTimedOut(fmt.Sprintf("queue item %d did not end within %s (it stays in the queue); last status %s", res.ID, bound, res.Status), res)
+	}
+	var fin contract.QueueItemFailure
+	if err := wait.Get(ctx, &fin); err != nil {
+		return res, err
+	}
+	out := fin.AddQueueItemResult
+	if out.Status == contract.QueueItemSuccessful {
+		return out, nil
+	}
+	msg := fmt.Sprintf("queue item %d ended %s", out.ID, out.Status)
+	if out.FinalID != 0 {
+		msg += fmt.Sprintf(" (its last retry, item %d)", out.FinalID)
+	}
+	if fin.Reason != "" {
+		msg += fmt.Sprintf(": %s: %s", cmp.Or(fin.Type, "exception"), fin.Reason)
+	}
+	return out, contract.NewRunFailed(msg, fin)
 }
 
 // cancelledWhileStarting ends a StartJob cancelled while its start failed.
