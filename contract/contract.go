@@ -17,13 +17,13 @@ const DefaultTaskQueue = "rpaflow"
 
 // Workflow types.
 const (
-	ControlRoomSessionWorkflow  = "ControlRoomSession"
-	DeployAPITaskWorkflow       = "DeployAPITask"
-	DeployBotWorkflow           = "DeployBot"
-	OrchestratorSessionWorkflow = "OrchestratorSession"
-	StartJobWorkflow            = "StartJob"
-	AddQueueItemWorkflow        = "AddQueueItem"
-	// AddWorkItemWorkflow is in workitem.go.
+	ControlRoomSessionWorkflow      = "ControlRoomSession"
+	DeployAPITaskWorkflow           = "DeployAPITask"
+	DeployBotWorkflow               = "DeployBot"
+	OrchestratorSessionWorkflow     = "OrchestratorSession"
+	StartJobWorkflow                = "StartJob"
+	AddQueueItemWorkflow            = "AddQueueItem"
+	AddWorkItemWorkflow             = "AddWorkItem"
 	AutomationHubTokenWatchWorkflow = "AutomationHubTokenWatch"
 )
 

@@ -128,3 +128,7 @@ func WaitBound(d Duration) time.Duration {
 // succeeded; AddQueueItem with wait fails with RunFailed on any other end
 // (Failed, Abandoned, Deleted).
 const QueueItemSuccessful = "Successful"
+
+// WorkItemCompleted is the status of a work item processed successfully;
+// AddWorkItem with wait fails with RunFailed on any other end.
+const WorkItemCompleted = "COMPLETED"

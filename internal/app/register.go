@@ -26,6 +26,7 @@ func Register(w worker.Registry, d Deps) {
 		contract.OrchestratorSessionWorkflow:     workflows.OrchestratorSession,
 		contract.StartJobWorkflow:                workflows.StartJob,
 		contract.AddQueueItemWorkflow:            workflows.AddQueueItem,
+		contract.AddWorkItemWorkflow:             workflows.AddWorkItem,
 		contract.AutomationHubTokenWatchWorkflow: workflows.AutomationHubTokenWatch,
 	} {
 		w.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
