@@ -18,7 +18,7 @@ const benchCommand = "make bench  (go test -run '^$' -bench . -benchtime 1x -tim
 // chosen with RPAFLOW_BENCH_ROWS=1,3 for a quicker look.
 func BenchmarkRPAflow(b *testing.B) {
 	rows := map[string]bool{}
-	for _, r := range strings.Split(envStr("RPAFLOW_BENCH_ROWS", "1,2,3,4,5"), ",") {
+	for _, r := range strings.Split(envStr("RPAFLOW_BENCH_ROWS", "1,2,3,4,5,6"), ",") {
 		rows[strings.TrimSpace(r)] = true
 	}
 	rep := &Report{Command: benchCommand, Started: time.Now(), Params: map[string]string{},
@@ -26,7 +26,7 @@ func BenchmarkRPAflow(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 
-	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"]
+	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"]
 	var run *runner
 	if needServer {
 		ds, err := startDevServer(ctx)
@@ -42,7 +42,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		id string
 		f  func(context.Context) error
 	}{
-		{"1", run.deployments}, {"2", run.providerCalls}, {"3", run.durability}, {"4", run.scale}, {"5", run.polling},
+		{"1", run.deployments}, {"2", run.providerCalls}, {"3", run.durability}, {"4", run.scale}, {"5", run.polling}, {"6", run.cancellation},
 	} {
 		if !rows[r.id] {
 			continue

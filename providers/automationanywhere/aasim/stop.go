@@ -106,3 +106,17 @@ func (d *deployment) status(now time.Time) (string, int) {
 	}
 	return "DEPLOYED", 0
 }
+
+// StopRequests returns when each deployment (by deployment id) was first
+// asked to stop, as the simulator's clock saw it.
+func (s *Server) StopRequests() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, d := range s.deployments {
+		if !d.stopAt.IsZero() {
+			out[d.id] = d.stopAt
+		}
+	}
+	return out
+}
