@@ -112,20 +112,7 @@ func (a *ControlRoom) AAStopDeployment(ctx context.Context, in StopDeploymentInp
 				out.Message = act.Message
 			}
 			return out, nil
-		case act != nil && len(p.Requests) == 0:
-			err := call(func(token string) error { return c.StopExecution(ctx, token, act.ID) })
-			var ae *apierror.Error
-			if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != 401 && ae.Status != 429 {
-				// Refused: most likely it just ended. The next read says.
-				activity.GetLogger(ctx).Info("stop refused; reading the status again", "deploymentId", in.DeploymentID, "error", err)
-			} else if err != nil {
-				return out, classify(err, callKind{cachedToken: true})
-			} else {
-				p.Requests, p.ExecutionID, p.StoppedAt = []string{"stop"}, act.ID, time.Now()
-				activity.RecordHeartbeat(ctx, p) // the attempt's first heartbeat goes out at once
-				activity.GetLogger(ctx).Info("execution stop requested", "deploymentId", in.DeploymentID, "executionId", act.ID)
-			}
-		case time.Now().After(deadline):
+		case time.Now().After(deadline): // before the stop case: a refused stop is not asked for forever
 			out.Terminal = false
 			if act == nil {
 				out.Message = "the Control Room never listed the deployment within the stop grace; check its activity page"
@@ -134,6 +121,19 @@ func (a *ControlRoom) AAStopDeployment(ctx context.Context, in StopDeploymentInp
 				out.Message = "still " + act.Status + " when the stop grace ran out; check the Control Room"
 			}
 			return out, nil
+		case act != nil && len(p.Requests) == 0:
+			err := call(func(token string) error { return c.StopExecution(ctx, token, act.ID) })
+			var ae *apierror.Error
+			if errors.As(err, &ae) && (ae.Status == 400 || ae.Status == 404 || ae.Status == 409 || ae.Status == 422) {
+				// Refused: most likely it just ended. The next read says.
+				activity.GetLogger(ctx).Info("stop refused; reading the status again", "deploymentId", in.DeploymentID, "error", err)
+			} else if err != nil {
+				return out, classify(err, callKind{cachedToken: true})
+			} else {
+				p.Requests, p.ExecutionID, p.StoppedAt = []string{"stop"}, act.ID, time.Now()
+				activity.RecordHeartbeat(ctx, p) // usually the attempt's first heartbeat, which is sent at once
+				activity.GetLogger(ctx).Info("execution stop requested", "deploymentId", in.DeploymentID, "executionId", act.ID)
+			}
 		}
 		activity.RecordHeartbeat(ctx, p)
 		if err := sleepCtx(ctx, interval); err != nil {

@@ -2,6 +2,8 @@ package activities_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +149,46 @@ func TestAAStopDeployment(t *testing.T) {
 	s = stopDeployment(t, e, deploy(aasim.InvoiceBotID))
 	if s.FinalStatus != "COMPLETED" || !s.AlreadyFinished || len(s.Requests) != 0 || c.Get("activity.manage.stop") != 1 {
 		t.Fatalf("stop %+v, counters %v", s, c.Snapshot())
+	}
+}
+
+// A stop the Control Room refuses (400) is asked again until the grace
+// ends, then reported as not terminal; a 403 fails as Forbidden.
+func TestAAStopDeploymentRefused(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden} {
+		e := newAAEnv(t, aaSetup{wrap: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v3/activity/manage" {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(status)
+					_, _ = w.Write([]byte(`{"code":"refused","message":"not now"}`))
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}})
+		val, err := e.activityEnv(t).ExecuteActivity(e.cr.AADeployBot, activities.DeployInput{DeployBotInput: contract.DeployBotInput{
+			Profile: "cr", BotID: aasim.LongBotID, RunAsUserIDs: []int64{aasim.DemoUserID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		_ = val.Get(&id)
+		val, err = e.activityEnv(t).ExecuteActivity(e.cr.AAStopDeployment, activities.StopDeploymentInput{Profile: "cr",
+			DeploymentID: id, Reason: contract.StopCancelled, Grace: 300 * time.Millisecond, Poll: 20 * time.Millisecond})
+		if status == http.StatusForbidden {
+			wantClass(t, err, contract.ErrForbidden)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s contract.RunStop
+		if err := val.Get(&s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Terminal || len(s.Requests) != 0 || !strings.Contains(s.Message, "when the stop grace ran out") || e.sim.Running() != 1 {
+			t.Fatalf("stop %+v", s)
+		}
 	}
 }
