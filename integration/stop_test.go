@@ -114,3 +114,34 @@ func TestInputTimeoutStopsTheRuns(t *testing.T) {
 		t.Errorf("stop requests %v, want one SoftStop and one Kill", c.Snapshot())
 	}
 }
+
+// A workflow execution timeout shorter than the wait: the wait ends early
+// enough for the stop, so the job is stopped before Temporal ends the run.
+func TestExecutionTimeoutStopsTheJob(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	started := time.Now()
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-exec-timeout-job", TaskQueue: s.TaskQueue,
+		WorkflowExecutionTimeout: 40 * time.Second}, contract.StartJobWorkflow, longJobInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run.Get(ctx, nil)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || contract.ErrorType(app.Type()) != contract.ErrTimedOut {
+		t.Fatalf("ended with %v after %v, want TimedOut before the 40 s execution timeout", err, time.Since(started))
+	}
+	var stop contract.RunStop
+	if err := app.Details(&stop); err != nil || stop.FinalStatus != "Stopped" || !stop.Terminal {
+		t.Fatalf("stop %+v, %v", stop, err)
+	}
+	if n := s.Sims.Orchestrator.Running(); n != 0 {
+		t.Fatalf("%d jobs still running", n)
+	}
+	t.Logf("ended %v after the start: %v", time.Since(started).Round(time.Second), err)
+}
+
+func longJobInput() contract.StartJobInput {
+	return contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "LongRunning"}
+}

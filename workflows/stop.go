@@ -21,6 +21,7 @@ const stopRunsVersion = "stop-runs-on-cancel"
 type runLimits struct {
 	wait, grace time.Duration
 	stopBudget  time.Duration // the stop activity's schedule-to-close bound
+	windDown    time.Duration // how long the cancelled wait is given to end after the stop
 }
 
 func limitsOf(ctx workflow.Context, timeout, grace contract.Duration) runLimits {
@@ -29,6 +30,7 @@ func limitsOf(ctx workflow.Context, timeout, grace contract.Duration) runLimits 
 		l.grace = contract.DefaultStopGrace
 	}
 	l.stopBudget = l.grace + killGraceBudget + 10*time.Minute
+	l.windDown = time.Minute
 	info := workflow.GetInfo(ctx)
 	elapsed := workflow.Now(ctx).Sub(info.WorkflowStartTime)
 	var left time.Duration
@@ -44,6 +46,7 @@ func limitsOf(ctx workflow.Context, timeout, grace contract.Duration) runLimits 
 			l.grace = max(reserve/3, time.Second)
 		}
 		l.stopBudget = reserve - time.Second
+		l.windDown = min(l.windDown, reserve/8)
 	}
 	return l
 }
@@ -83,7 +86,8 @@ func watch(ctx workflow.Context, bound time.Duration, start func(workflow.Contex
 
 // stopRun runs the stop activity in a context the cancellation does not
 // reach, retried (stopping is idempotent), then gives the cancelled wait
-// a minute to wind down so nothing polls after the workflow ends.
+// a little time (a minute, less under a workflow timeout) to wind down so
+// nothing polls after the workflow ends.
 func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, reason, runID string, activity, in any) contract.RunStop {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	actx := workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
@@ -101,7 +105,7 @@ func stopRun(ctx workflow.Context, l runLimits, wait workflow.Future, reason, ru
 	if wait != nil && !wait.IsReady() {
 		sel := workflow.NewSelector(dctx)
 		sel.AddFuture(wait, func(workflow.Future) {})
-		sel.AddFuture(workflow.NewTimer(dctx, time.Minute), func(workflow.Future) {})
+		sel.AddFuture(workflow.NewTimer(dctx, l.windDown), func(workflow.Future) {})
 		sel.Select(dctx)
 	}
 	return out
@@ -113,7 +117,7 @@ func stoppedError(what string, bound time.Duration, s contract.RunStop) error {
 	if s.Reason == contract.StopCancelled {
 		return temporal.NewCanceledError(s)
 	}
-	msg := fmt.Sprintf("%s did not end within %s; stopped at the platform: %s", what, bound, describeStop(s))
+	msg := fmt.Sprintf("%s did not end within %s; stopped at the platform: %s", what, bound.Round(time.Second), describeStop(s))
 	return contract.NewTimedOut(msg, s)
 }
 
