@@ -20,7 +20,6 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 		return contract.DeployBotResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
-	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	deployCtx := ctx
 	if stopping {
 		// A cancel while the deploy is in flight must not lose its answer:
@@ -32,7 +31,10 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 		RetryPolicy:         retryPolicy(false, 8),
 	})
 	var id string
-	if err := workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id); err != nil {
+	err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id)
+	// Measured after the start, so a workflow timeout also counts its time.
+	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
+	if err != nil {
 		if stopping && ctx.Err() != nil {
 			return contract.DeployBotResult{}, temporal.NewCanceledError(contract.RunStop{Reason: contract.StopCancelled,
 				Message: "cancelled while deploying, and the deploy failed: " + err.Error()})

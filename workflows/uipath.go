@@ -22,7 +22,6 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 		return contract.StartJobResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
-	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	startCtx := ctx
 	if stopping {
 		// A cancel while the start is in flight must not lose its answer:
@@ -34,7 +33,10 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 		RetryPolicy:         retryPolicy(in.Idempotent, 8),
 	})
 	var ref activities.JobRef
-	if err := workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref); err != nil {
+	err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+	// Measured after the start, so a workflow timeout also counts its time.
+	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
+	if err != nil {
 		if stopping && ctx.Err() != nil {
 			return contract.StartJobResult{}, cancelledWhileStarting(ctx, in, limits, err)
 		}
