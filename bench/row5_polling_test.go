@@ -165,8 +165,8 @@ func (r *runner) polling(ctx context.Context) error {
 			Target: "≤ budget (+1 burst)", Met: B(peak <= int64(budget)+1)})
 	}
 	r.rep.Note("row 5 also runs %d AddQueueItem waits (queue Orders, ~2 s per item) and %d AddWorkItem waits (WLM queue Invoices, ~2 s per item) at the same time, sharing the budget of their profile.", m, m)
-	r.rep.Note("row 5: %d StartJob (profile orch, the Orchestrator simulator's Invoices process, ~2.5 s per job) and %d DeployBot (profile cr, the Control Room simulator's invoice bot, ~3 s per run) workflows started at once on one worker with RPAFLOW_POLL_BUDGET_PER_MINUTE=%d, a budget per profile: %d concurrent waits. Status calls are the simulators' counters sampled every second (%d samples over %s); the busiest minute is the largest increase over any 60 s of samples.",
-		m, m, budget, 2*m, len(samples[0]), time.Since(start).Round(time.Second))
+	r.rep.Note("row 5: %d StartJob (profile orch, the Orchestrator simulator's Invoices process, ~2.5 s per job) and %d DeployBot (profile cr, the Control Room simulator's invoice bot, ~3 s per run) workflows started at once on one worker with RPAFLOW_POLL_BUDGET_PER_MINUTE=%d, a budget per profile: %d concurrent waits with the queue and work items. Status calls are the simulators' counters sampled every second (%d samples over %s); the busiest minute is the largest increase over any 60 s of samples.",
+		m, m, budget, 4*m, len(samples[0]), time.Since(start).Round(time.Second))
 	return nil
 }
 
