@@ -56,8 +56,8 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// Each stack gets a namespace of its own; raise Count for more than 16 stacks.
-var namespaces = &devserver.Namespaces{Prefix: "it", Count: 16}
+// Each stack gets a namespace of its own; raise Count for more than 24 stacks.
+var namespaces = &devserver.Namespaces{Prefix: "it", Count: 24}
 
 // stack is one worker on its own task queue with fresh simulators.
 type stack struct {
