@@ -1,7 +1,8 @@
 // Package aasim is an in-process Automation Anywhere Control Room simulator:
 // an http.Handler that follows the wire facts in
 // reference/automation-anywhere-api.md (authentication v1/v2, validate,
-// logout, API Task access details and execution, deploy and activity list).
+// logout, API Task access details and execution, deploy and activity list,
+// stopping executions, Workload Management queues and work items).
 //
 // Where the reference is silent it picks: 401 {"code":"auth.credentials.invalid"}
 // for wrong credentials, 401 {"code":"auth.token.invalid"} for an expired or

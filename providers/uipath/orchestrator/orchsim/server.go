@@ -222,7 +222,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Counters are the call counts: "token", "token.failed", "ropc", "folders",
 // "releases", "startJobs", "job.get", "jobs.list", "addQueueItem",
-// "addQueueItem.duplicate", "http.401", "http.403".
+// "addQueueItem.duplicate", "stopJobs" (requests), "stopJobs.SoftStop" and
+// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403".
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of everything.
