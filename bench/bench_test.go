@@ -43,7 +43,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		f  func(context.Context) error
 	}{
 		{"1", run.deployments}, {"2", run.providerCalls}, {"3", run.durability}, {"4", run.scale}, {"5", run.polling},
-		{"6", run.nexusCalls},
+		{"6", run.nexusCalls}, {"7", run.cancellation},
 	} {
 		if !rows[r.id] {
 			continue

@@ -205,13 +205,15 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpaflow := s.plainClient(t)
-	deployment := waitFor(t, 30*time.Second, "the Nexus operation to start DeployBot", func() (string, bool) {
+	var deployment string
+	waitFor(t, 30*time.Second, "the Nexus operation to start DeployBot", func() bool {
 		list, err := rpaflow.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.Namespace,
 			Query: "WorkflowType = '" + contract.DeployBotWorkflow + "'"})
 		if err != nil || len(list.GetExecutions()) == 0 {
-			return "", false
+			return false
 		}
-		return list.GetExecutions()[0].GetExecution().GetWorkflowId(), s.Sims.AA.Counters().Get("deploy") == 1
+		deployment = list.GetExecutions()[0].GetExecution().GetWorkflowId()
+		return s.Sims.AA.Counters().Get("deploy") == 1
 	})
 	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+contract.OpDeployBot+":") {
 		t.Errorf("deployment workflow ID %q does not derive from the Nexus request", deployment)
@@ -219,27 +221,10 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 	if err := cs.Client.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the deployment workflow to be cancelled", func() (string, bool) {
+	waitFor(t, 30*time.Second, "the deployment workflow to be cancelled", func() bool {
 		d, err := rpaflow.DescribeWorkflowExecution(ctx, deployment, "")
-		st := d.GetWorkflowExecutionInfo().GetStatus()
-		return st.String(), err == nil && st == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
 	})
-}
-
-// waitFor polls cond every 200 ms until it holds or d passes.
-func waitFor[T any](t *testing.T, d time.Duration, what string, cond func() (T, bool)) T {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		v, ok := cond()
-		if ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last: %v)", d, what, v)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // quietLogger keeps the callers' SDK logs out of the test output.

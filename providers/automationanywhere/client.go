@@ -1,6 +1,7 @@
 // Package automationanywhere is a client for the Automation Anywhere Control
 // Room: authentication, API Task access details and real-time execution, bot
-// deployment and activity status.
+// deployment, activity status and stopping executions, Workload Management
+// queues and work items.
 package automationanywhere
 
 import (

@@ -52,6 +52,9 @@ type Bot struct {
 	Running   time.Duration
 	Final     string // default COMPLETED
 	Message   string // shown on the activity once final
+	// StopDelay is how long a stopped execution stays RUNNING before it
+	// ends RUN_ABORTED (0: at once).
+	StopDelay time.Duration
 	Outputs   map[string]botvalue.Value
 	// Output, when set, computes the outputs from the deployment's botInput
 	// (it wins over Outputs).
@@ -66,6 +69,7 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
+	WorkQueues []WorkQueue
 	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
 	// clock minutes off the worker's simulates a skewed server.
 	Clock simkit.Clock
@@ -82,6 +86,8 @@ type Server struct {
 	tokens      map[string]*tokenInfo
 	secrets     []string
 	deployments []*deployment
+	workItems   map[int][]*workItem // by queue id
+	nextItem    int
 	inflight    map[int]int
 	nano        int64
 	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
@@ -115,7 +121,7 @@ func New(o Options) *Server {
 			o.Bots[i].Final = "COMPLETED"
 		}
 	}
-	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}}
+	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
 	for _, u := range o.Users {
 		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
@@ -136,6 +142,10 @@ func New(o Options) *Server {
 	mux.HandleFunc("POST /v3/automations/deploy", s.deploy)
 	mux.HandleFunc("POST /v3/activity/list", s.activityList)
 	mux.HandleFunc("POST /v2/activity/list", s.activityList)
+	mux.HandleFunc("POST /v3/activity/manage", s.manage)
+	mux.HandleFunc("POST /v3/wlm/queues/list", s.wlmQueues)
+	mux.HandleFunc("POST /v3/wlm/queues/{queueId}/workitems", s.wlmAdd)
+	mux.HandleFunc("POST /v3/wlm/queues/{queueId}/workitems/list", s.wlmList)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, http.StatusNotFound, "not.found", "no such Control Room endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -148,7 +158,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Counters counts calls: "login", "login.failed", "login.mfa.refused", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
-// "activity.list", "http.401", and "token.expired" (a request carried a
+// "activity.list", "activity.manage.stop" (every stop request),
+// "activity.manage.stop.finished" (asked to stop a finished run), "wlm.queues",
+// "wlm.add", "wlm.list", "http.401", and "token.expired" (a request carried a
 // token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
