@@ -5,15 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/nexus-rpc/sdk-go/nexus"
 )
-
-// OpAddWorkItem is the Nexus operation that runs the AddWorkItem workflow.
-const OpAddWorkItem = "addWorkItem"
-
-// AddWorkItemOperation is the typed reference of OpAddWorkItem.
-var AddWorkItemOperation = nexus.NewOperationReference[AddWorkItemInput, AddWorkItemResult](OpAddWorkItem)
 
 // AddWorkItemInput adds one work item to a WLM queue.
 type AddWorkItemInput struct {
