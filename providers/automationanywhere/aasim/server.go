@@ -69,7 +69,7 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
-	WorkQueues []WorkQueue
+	WorkQueues        []WorkQueue
 	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
 	// clock minutes off the worker's simulates a skewed server.
 	Clock simkit.Clock
