@@ -80,6 +80,9 @@ FUZZ_TARGETS := \
 	./contract/botvalue:FuzzUnmarshalJSON \
 	./contract/botvalue:FuzzFromPlain \
 	./providers/automationanywhere:FuzzParseError \
+	./providers/automationanywhere:FuzzWorkItemJSON \
+	./contract:FuzzParseWorkQueue \
+	./providers/uipath/orchestrator:FuzzQueueItemState \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \

@@ -130,7 +130,7 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 	now := activity.GetInfo(ctx).StartedTime
 	res.Details = make(map[string]contract.CachedPath, len(details.Details))
 	for p, d := range details.Details {
-		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now}
+		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
 	}
 	if len(details.Errors) > 0 {
 		res.PathErrors = details.Errors
@@ -183,10 +183,10 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 				contract.ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
 		}
 	}
-	// The session serves details below their max age with no extra
-	// validity: accessDetailsMaxAge is AA's refresh advice, so details just
-	// under it may start an execution; that keeps fetches to one per path
-	// per max age.
+	// No extra validity: details are handed out only until the max age
+	// (AA's refresh advice) or the task token's own expiry less a safety
+	// margin, so details at the end of that may still start an execution;
+	// that keeps fetches to one per path per validity.
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
 	var out map[string]botvalue.Value
 	err = withAccessDetail(ctx, a.Sessions, ref, in.Path, func(d contract.AccessDetail) error {

@@ -91,8 +91,8 @@ func TestRenewSessionValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.LoggedIn || res.Credential == nil || res.Credential.Token != tok.Value || !res.Credential.Expiry.Equal(tok.Expiry) {
-		t.Errorf("valid token: result = %+v, want the same token kept with its JWT expiry", res)
+	if res.LoggedIn || res.Credential == nil || res.Credential.Token != tok.Value || res.Credential.Expiry.Sub(res.Credential.IssuedAt) != tok.Expiry.Sub(tok.IssuedAt) {
+		t.Errorf("valid token: result = %+v, want the same token kept with its JWT lifetime", res)
 	}
 	e.sim.RevokeAll()
 	res, err = renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewValidate, Token: tok.Value})
@@ -342,5 +342,49 @@ func TestExecuteAPITaskUnknownProfile(t *testing.T) {
 	}
 	if e.sessions.count(contract.UpdateAccessDetails) != 0 {
 		t.Error("an unknown profile reached the session")
+	}
+}
+
+// A user whose role needs two-factor authentication: with the right seed
+// the session logs in (a code per login, a re-login in the same period
+// waiting for the next code); a wrong seed or none is AuthFailed and says
+// what to set.
+func TestRenewSessionTwoFactor(t *testing.T) {
+	const seed, wrong = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	setup := func(clientSeed string) aaSetup {
+		return aaSetup{
+			sim:    func(o *aasim.Options) { o.Users[0].MFASecret, o.Users[0].MFAPeriod = seed, 2*time.Second },
+			client: func(o *aa.Options) { o.MFA = aa.TOTP{Secret: clientSeed, Period: 2 * time.Second} },
+		}
+	}
+	e := newAAEnv(t, setup(seed))
+	for i := 0; i < 2; i++ { // the second login falls in the same 2 s period more often than not
+		if res, err := renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewLogin}); err != nil || !res.LoggedIn {
+			t.Fatalf("login %d with the right seed: %+v %v", i+1, res, err)
+		}
+	}
+	if n := e.sim.Counters().Get("login.mfa.refused"); n != 0 {
+		t.Fatalf("the Control Room refused %d codes", n)
+	}
+	for _, c := range []struct {
+		clientSeed string
+		want       []string
+	}{
+		{wrong, []string{"Invalid two-factor authentication code", "_MFA_SECRET", "clock"}},
+		{"", []string{"needs two-factor authentication", "RPAFLOW_<PROFILE>_MFA_SECRET"}},
+	} {
+		e := newAAEnv(t, setup(c.clientSeed))
+		_, err := renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewLogin})
+		if app := wantClass(t, err, contract.ErrAuthFailed); !app.NonRetryable() {
+			t.Errorf("seed %q: %v is retryable", c.clientSeed, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("seed %q: %q does not say %q", c.clientSeed, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), seed) || strings.Contains(err.Error(), wrong) {
+			t.Errorf("error shows a seed: %v", err)
+		}
 	}
 }

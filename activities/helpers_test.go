@@ -232,7 +232,7 @@ func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *or
 	o.Clock = clk.Now
 	sim := orchsim.New(o)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(strings.ToLower(r.URL.Path), "/odata/jobs(") {
+		if p := strings.ToLower(r.URL.Path); strings.HasPrefix(p, "/odata/jobs(") || strings.HasPrefix(p, "/odata/queueitems(") {
 			clk.Advance(step)
 		}
 		sim.ServeHTTP(w, r)

@@ -127,7 +127,7 @@ func BuildRegistry(profiles []profile.Profile, o RegistryOptions) (*Registry, er
 		case profile.KindAA:
 			var c *automationanywhere.Client
 			c, err = automationanywhere.New(automationanywhere.Options{BaseURL: p.URL, Username: p.Username, APIKey: p.APIKey, Password: p.Password,
-				MultipleLogin: p.MultipleLogin, AllowHTTP: p.AllowHTTP, ExecutionHosts: p.ExecutionHosts, HTTPClient: o.HTTPClient, Observer: o.Observer})
+				MultipleLogin: p.MultipleLogin, MFA: automationanywhere.TOTP{Secret: p.MFASecret, Digits: p.MFADigits, Period: p.MFAPeriod}, AllowHTTP: p.AllowHTTP, ExecutionHosts: p.ExecutionHosts, HTTPClient: o.HTTPClient, Observer: o.Observer})
 			if err == nil {
 				reg.AddAA(p.Name, c)
 			}

@@ -69,7 +69,7 @@ func (c *CachedSessions) AccessDetails(ctx context.Context, s SessionRef, req co
 	for _, p := range req.Paths {
 		d, ok := c.details[detailKey(s, p)]
 		lead := d.ValidUntil.Sub(d.FetchedAt) / 10
-		if !ok || d.ValidUntil.Sub(now) < max(req.MinValidity.D(), lead) {
+		if !ok || !d.Serves(now, max(req.MinValidity.D(), lead)) {
 			break
 		}
 		res.Details[p] = d

@@ -18,7 +18,7 @@ type countingSessions struct {
 
 func (f *countingSessions) Token(_ context.Context, _ SessionRef, _ time.Duration) (contract.TokenResult, error) {
 	f.calls[contract.UpdateToken]++
-	return contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), UsableUntil: f.now.Add(f.lifeTok - 5*time.Second), Generation: f.gen}, nil
+	return contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), UsableUntil: f.now.Add(f.lifeTok - contract.SafetyMargin(f.lifeTok)), Generation: f.gen}, nil
 }
 
 func (f *countingSessions) AccessDetails(_ context.Context, _ SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {

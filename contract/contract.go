@@ -23,6 +23,7 @@ const (
 	OrchestratorSessionWorkflow     = "OrchestratorSession"
 	StartJobWorkflow                = "StartJob"
 	AddQueueItemWorkflow            = "AddQueueItem"
+	AddWorkItemWorkflow             = "AddWorkItem"
 	AutomationHubTokenWatchWorkflow = "AutomationHubTokenWatch"
 )
 

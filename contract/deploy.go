@@ -52,8 +52,12 @@ type DeployBotInput struct {
 	AutomationName string                     `json:"automationName,omitempty"`
 	Description    string                     `json:"description,omitempty"`
 	Headless       *HeadlessInput             `json:"headless,omitempty"`
-	// Timeout bounds the wait for a terminal status (default 24h).
+	// Timeout bounds the wait for a terminal status (default 24h); when it
+	// passes, the execution is stopped at the Control Room.
 	Timeout Duration `json:"timeout,omitempty"`
+	// StopGrace is how long a stopped execution is watched for its final
+	// status (default 2m).
+	StopGrace Duration `json:"stopGrace,omitempty"`
 }
 
 // HeadlessInput asks for an on-demand API Task execution.
@@ -109,6 +113,9 @@ func (in DeployBotInput) Validate() (map[string]botvalue.Value, error) {
 	if in.Timeout < 0 {
 		return nil, InvalidInputError("timeout", "is negative; give a duration such as \"2h\" (default 24h)")
 	}
+	if err := checkStopGrace(in.StopGrace); err != nil {
+		return nil, err
+	}
 	return parseBotInput(in.BotInput)
 }
 
@@ -122,7 +129,9 @@ type StartJobInput struct {
 	Reference      string         `json:"reference,omitempty"`
 	// Idempotent: starting the job twice is harmless, so an unknown outcome is retried.
 	Idempotent bool     `json:"idempotent,omitempty"`
-	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h
+	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h; then the job is stopped
+	// StopGrace is how long a SoftStop is given before the job is killed (default 2m).
+	StopGrace Duration `json:"stopGrace,omitempty"`
 }
 
 // StartJobResult is the job's terminal state.
@@ -152,6 +161,9 @@ func (in StartJobInput) Validate() error {
 	if in.Timeout < 0 {
 		return InvalidInputError("timeout", "is negative; give a duration such as \"2h\" (default 24h)")
 	}
+	if err := checkStopGrace(in.StopGrace); err != nil {
+		return err
+	}
 	return checkJobPriority(in.Priority)
 }
 
@@ -166,6 +178,10 @@ type AddQueueItemInput struct {
 	SpecificContent map[string]any `json:"specificContent,omitempty"`
 	DeferDate       *time.Time     `json:"deferDate,omitempty"`
 	DueDate         *time.Time     `json:"dueDate,omitempty"`
+	// Wait for the transaction to end: Successful returns its output, Failed
+	// is RunFailed with the exception's reason and type (QueueItemFailure).
+	Wait    bool     `json:"wait,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"` // wait bound, default 24h
 }
 
 // AddQueueItemResult is the added item, or the one already holding the reference.
@@ -175,6 +191,11 @@ type AddQueueItemResult struct {
 	Status    string `json:"status"`
 	Reference string `json:"reference,omitempty"`
 	Duplicate bool   `json:"duplicate"`
+	// With wait: the output of a Successful item (of its last retry, when retried).
+	Output map[string]any `json:"output,omitempty"`
+	// FinalID is the id of the item whose status is reported when the
+	// added item was retried (its last retry).
+	FinalID int64 `json:"finalId,omitempty"`
 }
 
 // Validate checks the input.
@@ -187,6 +208,12 @@ func (in AddQueueItemInput) Validate() error {
 	}
 	if err := checkJobPriority(in.Priority); err != nil {
 		return err
+	}
+	if in.Timeout < 0 {
+		return InvalidInputError("timeout", "is negative; give a duration such as \"1h\" (default 24h)")
+	}
+	if in.Timeout > 0 && !in.Wait {
+		return InvalidInputError("timeout", "is set without \"wait\": true; add \"wait\": true or drop the timeout")
 	}
 	keys := make([]string, 0, len(in.SpecificContent))
 	for k := range in.SpecificContent {
@@ -232,6 +259,16 @@ type PollProgress struct {
 	Interval time.Duration `json:"interval"`
 	Failures int           `json:"failures"`
 	Since    time.Time     `json:"since"` // when Status was first seen
+}
+
+func checkStopGrace(d Duration) error {
+	if d < 0 {
+		return InvalidInputError("stopGrace", "is negative; give a duration such as \"2m\" (the default)")
+	}
+	if d.D() > 24*time.Hour {
+		return InvalidInputError("stopGrace", "is %s; give at most 24h (default 2m)", d.D())
+	}
+	return nil
 }
 
 func checkIDs(field string, ids []int64) error {

@@ -27,13 +27,14 @@ const (
 	ErrAmbiguous      ErrorType = "Ambiguous"      // sent, outcome unknown; retried only for idempotent work
 	ErrRunFailed      ErrorType = "RunFailed"      // the platform ran the work and reported failure
 	ErrSessionClosed  ErrorType = "SessionClosed"  // the session was logged out while the call waited
+	ErrTimedOut       ErrorType = "TimedOut"       // the input's timeout passed; the run was stopped (details: RunStop)
 )
 
 // Permanent reports whether no retry can fix an error of type t.
 func (t ErrorType) Permanent() bool {
 	switch t {
 	case ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
-		ErrTokenRejected, ErrRunFailed, ErrSessionClosed:
+		ErrTokenRejected, ErrRunFailed, ErrSessionClosed, ErrTimedOut:
 		return true
 	}
 	return false
@@ -51,7 +52,7 @@ func (t ErrorType) Retryable(idempotent bool) bool {
 
 // allTypes lists every type, for NonRetryableTypes.
 var allTypes = []ErrorType{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
-	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed}
+	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed, ErrTimedOut}
 
 // NonRetryableTypes is a RetryPolicy's NonRetryableErrorTypes for work
 // that is (or is not) idempotent, by the same rule as Retryable.
@@ -141,4 +142,10 @@ func NewRunFailed(msg string, result any) error {
 // InvalidInputError names the input field at fault and what to do about it.
 func InvalidInputError(field, format string, args ...any) error {
 	return NewError(ErrInvalidInput, field+": "+fmt.Sprintf(format, args...), ErrorInfo{Field: field}, 0)
+}
+
+// NewTimedOut is the TimedOut error of a wait whose bound passed;
+// details carries what is known (a RunStop, or the item as last seen).
+func NewTimedOut(msg string, details any) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(ErrTimedOut), nil, details)
 }

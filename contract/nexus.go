@@ -13,6 +13,7 @@ const (
 	OpDeployBot     = "deployBot"
 	OpStartJob      = "startJob"
 	OpAddQueueItem  = "addQueueItem"
+	OpAddWorkItem   = "addWorkItem"
 	OpSessionStatus = "sessionStatus"
 )
 
@@ -26,6 +27,7 @@ var (
 	DeployBotOperation     = nexus.NewOperationReference[DeployBotInput, DeployBotResult](OpDeployBot)
 	StartJobOperation      = nexus.NewOperationReference[StartJobInput, StartJobResult](OpStartJob)
 	AddQueueItemOperation  = nexus.NewOperationReference[AddQueueItemInput, AddQueueItemResult](OpAddQueueItem)
+	AddWorkItemOperation   = nexus.NewOperationReference[AddWorkItemInput, AddWorkItemResult](OpAddWorkItem)
 	SessionStatusOperation = nexus.NewOperationReference[SessionStatusInput, SessionStatus](OpSessionStatus)
 )
 

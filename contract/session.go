@@ -52,6 +52,39 @@ type CachedPath struct {
 	FetchedAt  time.Time         `json:"fetchedAt"`
 	LastUsed   time.Time         `json:"lastUsed"`
 	Generation int64             `json:"generation"`
+	// Lifetime is the task token's own lifetime when the token states it
+	// (a JWT's exp − iat), counted from FetchedAt; 0 when unknown.
+	Lifetime Duration `json:"lifetime,omitempty"`
+}
+
+// ValidUntil is the one validity rule for access details: maxAge after
+// they were fetched or, when the task token's lifetime is known, its
+// expiry less the safety margin, whichever comes first.
+func (p CachedPath) ValidUntil(maxAge time.Duration) time.Time {
+	until := p.FetchedAt.Add(maxAge)
+	if life := p.Lifetime.D(); life > 0 {
+		if exp := p.FetchedAt.Add(life - SafetyMargin(life)); exp.Before(until) {
+			until = exp
+		}
+	}
+	return until
+}
+
+// Detail is what a consumer is handed for p under maxAge.
+func (p CachedPath) Detail(maxAge time.Duration) AccessDetail {
+	return AccessDetail{URL: p.URL, Headers: p.Headers, Generation: p.Generation,
+		FetchedAt: p.FetchedAt, ValidUntil: p.ValidUntil(maxAge)}
+}
+
+// SafetyMargin is how long before a token's expiry rpaflow stops handing it
+// out: 5 s, or a tenth of the lifetime for short tokens (a 10 s token must
+// still be usable).
+func SafetyMargin(lifetime time.Duration) time.Duration {
+	const margin = 5 * time.Second
+	if lifetime > 0 && lifetime/10 < margin {
+		return lifetime / 10
+	}
+	return margin
 }
 
 // DefaultMinValidity is what a token request with no minValidity asks for.
@@ -92,6 +125,12 @@ type AccessDetail struct {
 	Generation int64             `json:"generation"`
 	FetchedAt  time.Time         `json:"fetchedAt"`
 	ValidUntil time.Time         `json:"validUntil"`
+}
+
+// Serves reports whether d can be handed to a caller needing minValidity
+// at now (the rule readers of ValidUntil apply, as TokenResult.Serves).
+func (d AccessDetail) Serves(now time.Time, minValidity time.Duration) bool {
+	return d.URL != "" && d.ValidUntil.Sub(now) >= max(minValidity, 0)
 }
 
 // AccessDetailsResult maps each requested path to its details.
@@ -136,4 +175,8 @@ type PathStatus struct {
 	AgeSeconds float64   `json:"ageSeconds"`
 	LastUsed   time.Time `json:"lastUsed"`
 	Generation int64     `json:"generation"`
+	// ValidUntil: the session hands these details out until then (see CachedPath.ValidUntil).
+	ValidUntil time.Time `json:"validUntil,omitzero"`
+	// TokenLifetime is the task token's own lifetime, when it states one.
+	TokenLifetime Duration `json:"tokenLifetime,omitempty"`
 }

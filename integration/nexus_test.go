@@ -126,6 +126,12 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 		t.Errorf("addQueueItem: %+v", item)
 	}
 
+	work := cs.run(t, "caller-work-item", caller.Step{WorkItem: &contract.AddWorkItemInput{Profile: "cr", Queue: "Invoices",
+		Data: map[string]any{"invoice": "INV-NX-1"}, Wait: true}})
+	if work.ErrorType != "" || work.WorkItem == nil || work.WorkItem.Status != "COMPLETED" {
+		t.Errorf("addWorkItem with wait: %+v", work)
+	}
+
 	bad := cs.run(t, "caller-bad-input", caller.Step{APITask: &contract.DeployAPITaskInput{Profile: "cr"}})
 	if bad.ErrorType != contract.ErrInvalidInput || bad.Field != "botRepositoryPath" {
 		t.Errorf("bad input: %+v, want InvalidInput naming botRepositoryPath", bad)
@@ -164,7 +170,7 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 			}
 		}
 	}
-	callerIDs := []string{"caller-api-task", "caller-job", "caller-job-faulted", "caller-queue-item", "caller-bad-input", "caller-session-status"}
+	callerIDs := []string{"caller-api-task", "caller-job", "caller-job-faulted", "caller-queue-item", "caller-work-item", "caller-bad-input", "caller-session-status"}
 	scan(cs.Client, callerIDs...)
 	rpaflowIDs := []string{contract.AASessionID("cr"), contract.OrchestratorSessionID("orch")}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -177,8 +183,8 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 	for _, e := range list.GetExecutions() {
 		rpaflowIDs = append(rpaflowIDs, e.GetExecution().GetWorkflowId())
 	}
-	if len(rpaflowIDs) < 2+6 {
-		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 6 deployments", len(rpaflowIDs)-2)
+	if len(rpaflowIDs) < 2+7 {
+		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 7 deployments", len(rpaflowIDs)-2)
 	}
 	scan(s.plainClient(t), rpaflowIDs...)
 	for _, sec := range secrets {
@@ -189,7 +195,8 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 }
 
 // Cancelling the caller's workflow cancels the operation, and with it the
-// deployment it started in rpaflow's namespace.
+// deployment it started in rpaflow's namespace, and the bot at the
+// Control Room.
 func TestNexusCancelReachesTheDeployment(t *testing.T) {
 	long := aasim.DefaultOptions()
 	for i := range long.Bots {
@@ -205,13 +212,15 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpaflow := s.plainClient(t)
-	deployment := waitFor(t, 30*time.Second, "the Nexus operation to start DeployBot", func() (string, bool) {
+	var deployment string
+	waitFor(t, 30*time.Second, "the Nexus operation to start DeployBot", func() bool {
 		list, err := rpaflow.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.Namespace,
 			Query: "WorkflowType = '" + contract.DeployBotWorkflow + "'"})
 		if err != nil || len(list.GetExecutions()) == 0 {
-			return "", false
+			return false
 		}
-		return list.GetExecutions()[0].GetExecution().GetWorkflowId(), s.Sims.AA.Counters().Get("deploy") == 1
+		deployment = list.GetExecutions()[0].GetExecution().GetWorkflowId()
+		return s.Sims.AA.Counters().Get("deploy") == 1
 	})
 	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+contract.OpDeployBot+":") {
 		t.Errorf("deployment workflow ID %q does not derive from the Nexus request", deployment)
@@ -219,26 +228,12 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 	if err := cs.Client.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the deployment workflow to be cancelled", func() (string, bool) {
+	waitFor(t, 30*time.Second, "the deployment workflow to be cancelled", func() bool {
 		d, err := rpaflow.DescribeWorkflowExecution(ctx, deployment, "")
-		st := d.GetWorkflowExecutionInfo().GetStatus()
-		return st.String(), err == nil && st == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
 	})
-}
-
-// waitFor polls cond every 200 ms until it holds or d passes.
-func waitFor[T any](t *testing.T, d time.Duration, what string, cond func() (T, bool)) T {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		v, ok := cond()
-		if ok {
-			return v
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last: %v)", d, what, v)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if running := s.Sims.AA.Running(); running != 0 {
+		t.Errorf("%d bots still running at the Control Room after the caller cancelled", running)
 	}
 }
 

@@ -215,6 +215,7 @@ func workflowsByName() []struct {
 		{contract.OrchestratorSessionWorkflow, wrapNoResult(workflows.OrchestratorSession)},
 		{contract.StartJobWorkflow, wrap(workflows.StartJob)},
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
+		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
 	}
 }
@@ -279,6 +280,7 @@ func (p *Plugin) nexusService() (*nexus.Service, error) {
 		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow),
 		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow),
 		workflowRunOperation[contract.AddQueueItemInput, contract.AddQueueItemResult](p, contract.OpAddQueueItem, contract.AddQueueItemWorkflow),
+		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow),
 		p.sessionStatusOperation(),
 	))
 	return svc, err

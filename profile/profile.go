@@ -37,6 +37,11 @@ type Profile struct {
 	APIKey         string
 	MultipleLogin  bool
 	ExecutionHosts []string // hosts an API Task token may be sent to
+	// Two-factor logins: the TOTP seed (base32, as an authenticator app
+	// would scan it; empty: none), the code's digits and period.
+	MFASecret string
+	MFADigits int
+	MFAPeriod time.Duration
 
 	// UiPath Orchestrator
 	Organization string
@@ -56,6 +61,6 @@ type Profile struct {
 
 // Secrets returns the profile's secret values, for log redaction.
 func (p Profile) Secrets() []string {
-	return slices.DeleteFunc([]string{p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey},
+	return slices.DeleteFunc([]string{p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey, p.MFASecret},
 		func(s string) bool { return s == "" })
 }

@@ -43,6 +43,8 @@ func TestReliability(t *testing.T) {
 			{"PlatformOutage", testPlatformOutage},
 			{"ServerRestart", testServerRestart},
 			{"BadInput", testBadInput},
+			{"CancelMany", testCancelMany},
+			{"KillDuringStop", testKillDuringStop},
 		} {
 			wg.Add(1)
 			go func() {

@@ -19,19 +19,51 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	if _, err := in.Validate(); err != nil {
 		return contract.DeployBotResult{}, err
 	}
-	deployCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	deployCtx := ctx
+	if stopping {
+		// A cancel while the deploy is in flight must not lose its answer:
+		// the deployment it created has to be stopped.
+		deployCtx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	deployCtx = workflow.WithActivityOptions(deployCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         retryPolicy(false, 8),
 	})
 	var id string
-	if err := workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(ctx, &id); err != nil {
+	err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id)
+	// Measured after the start, so a workflow timeout also counts its time.
+	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
+	if err != nil {
+		if stopping && ctx.Err() != nil {
+			return contract.DeployBotResult{}, temporal.NewCanceledError(contract.RunStop{Reason: contract.StopCancelled,
+				Message: "cancelled while deploying, and the deploy failed: " + err.Error()})
+		}
 		return contract.DeployBotResult{}, err
 	}
 	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id)
+	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
 	var res activities.DeploymentResult
-	if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), cr.AAWaitDeployment,
-		activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}).Get(ctx, &res); err != nil {
-		return contract.DeployBotResult{DeploymentID: id}, err
+	if !stopping {
+		if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), cr.AAWaitDeployment, waitIn).Get(ctx, &res); err != nil {
+			return contract.DeployBotResult{DeploymentID: id}, err
+		}
+	} else {
+		reason := contract.StopCancelled
+		var wait workflow.Future
+		if ctx.Err() == nil {
+			wait, reason = watch(ctx, limits.wait, func(c workflow.Context) workflow.Future {
+				return workflow.ExecuteActivity(waitOptions(c, limits.wait+10*time.Minute), cr.AAWaitDeployment, waitIn)
+			})
+		}
+		if reason != "" {
+			stop := stopRun(ctx, limits, wait, reason, id, cr.AAStopDeployment, activities.StopDeploymentInput{Profile: in.Profile,
+				DeploymentID: id, Reason: reason, Grace: limits.grace})
+			return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, stop)
+		}
+		if err := wait.Get(ctx, &res); err != nil {
+			return contract.DeployBotResult{DeploymentID: id}, err
+		}
 	}
 	if res.BotOutput == nil {
 		res.BotOutput = map[string]botvalue.Value{}

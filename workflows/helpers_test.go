@@ -165,8 +165,13 @@ type fakeCR struct {
 	tokens     int
 	cur        activities.Credential
 	validateOK bool
-	notFound   map[string]bool
-	delay      time.Duration
+	// validateFresh: a validated token comes back timed as if just received
+	// (what the activity can tell), not with the times it was issued with.
+	validateFresh bool
+	notFound      map[string]bool
+	delay         time.Duration
+	// taskLife is the lifetime the task tokens state (0: they do not).
+	taskLife time.Duration
 	// logoutDelay is how long AALogout takes.
 	logoutDelay time.Duration
 	// fail, when set, may fail call n (0-based) before anything else happens.
@@ -214,6 +219,9 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 	case activities.RenewValidate:
 		if f.validateOK && in.Token == f.cur.Token {
 			c := f.cur
+			if f.validateFresh {
+				c.IssuedAt, c.Expiry = now, now.Add(f.lifetime)
+			}
 			res.Credential = &c
 		} else {
 			res.Credential, res.LoggedIn = f.issue(now), true
@@ -231,7 +239,8 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 			res.Details = map[string]contract.CachedPath{}
 		}
 		res.Details[p] = contract.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
-			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now}
+			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now,
+			Lifetime: contract.Duration(f.taskLife)}
 	}
 	return res, nil
 }

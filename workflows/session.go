@@ -24,7 +24,6 @@ const (
 	defaultMaxAuthFailures   = 3
 	defaultAuthFailedBackoff = 10 * time.Minute
 	defaultCyclesPerRun      = 200
-	expirySafety             = 5 * time.Second // never hand out a token this close to expiry (short tokens: a tenth of their life)
 	maxPathsPerRequest       = 50
 )
 
@@ -187,7 +186,7 @@ func (s *session) plan(now time.Time) (action string, paths []string) {
 			continue
 		}
 		if now.Sub(e.LastUsed) > s.keepWarm() {
-			if now.Sub(e.FetchedAt) >= s.maxAge() {
+			if !now.Before(e.ValidUntil(s.maxAge())) {
 				delete(s.st.Paths, p) // unused and stale: forget it
 			}
 			continue
@@ -212,12 +211,13 @@ func (s *session) renewalTime() time.Time {
 	return s.st.IssuedAt.Add(time.Duration(frac * float64(life)))
 }
 
-// warmAt is when a warm path's details are fetched again: as they reach the
-// max age, so a path in use costs one fetch per max age and a consumer never
-// holds details older than it (one asking for extra validity may wait for
-// the fetch in the last moments of an entry's life).
+// warmAt is when a warm path's details are fetched again: as they stop
+// being valid (max age, or the task token's expiry less the safety margin),
+// so a path in use costs one fetch per validity and a consumer never holds
+// details past it (one asking for extra validity may wait for the fetch in
+// the last moments of an entry's life).
 func (s *session) warmAt(e *contract.CachedPath) time.Time {
-	return e.FetchedAt.Add(s.maxAge())
+	return e.ValidUntil(s.maxAge())
 }
 
 // nextWake is the earliest moment the loop has something to do.
@@ -245,7 +245,7 @@ func (s *session) nextWake(now time.Time) time.Time {
 		if now.Sub(e.LastUsed) <= s.keepWarm() {
 			earliest(s.warmAt(e))
 		} else {
-			earliest(e.FetchedAt.Add(s.maxAge())) // time to forget it
+			earliest(e.ValidUntil(s.maxAge())) // time to forget it
 		}
 	}
 	return next
@@ -284,9 +284,17 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 			metrics.WithTags(map[string]string{"outcome": outcome}).Counter("rpaflow_session_renewals").Inc(1)
 			log.Info("session token renewed", "profile", s.in.Profile, "generation", s.st.Generation, "outcome", outcome, "expiry", c.Expiry)
 		}
-		s.st.IssuedAt, s.st.Expiry = c.IssuedAt, c.Expiry
-		if s.st.IssuedAt.IsZero() || s.st.IssuedAt.After(now) {
-			s.st.IssuedAt = now
+		// A validated token keeps the times it was received with: its
+		// remaining life is not a fresh token's.
+		if newToken || action != activities.RenewValidate {
+			s.st.IssuedAt, s.st.Expiry = c.IssuedAt, c.Expiry
+			if s.st.IssuedAt.IsZero() || s.st.IssuedAt.After(now) {
+				// A worker clock ahead of the workflow's shifts the whole lifetime.
+				if !s.st.IssuedAt.IsZero() {
+					s.st.Expiry = s.st.Expiry.Add(now.Sub(s.st.IssuedAt))
+				}
+				s.st.IssuedAt = now
+			}
 		}
 		metrics.Gauge("rpaflow_session_token_expiry_timestamp_seconds").Update(float64(s.st.Expiry.Unix()))
 		s.wantLogin, s.validate = false, false
@@ -299,7 +307,7 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 	for _, p := range sortedKeys(res.Details) {
 		d := res.Details[p]
 		s.st.PathSeq++
-		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, Generation: s.st.PathSeq}
+		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, Generation: s.st.PathSeq, Lifetime: d.Lifetime}
 		if e.FetchedAt.IsZero() || e.FetchedAt.After(now) {
 			e.FetchedAt = now // a worker clock ahead of the workflow's must not make details look fresher
 		}
@@ -401,13 +409,9 @@ func (s *session) finish(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-// safety is the least validity a handed-out token keeps: 5 s, or a tenth of
-// the lifetime for short tokens (a 10 s token must still be usable).
+// safety is the least validity a handed-out token keeps (contract.SafetyMargin).
 func (s *session) safety() time.Duration {
-	if life := s.st.Expiry.Sub(s.st.IssuedAt); life > 0 && life/10 < expirySafety {
-		return life / 10
-	}
-	return expirySafety
+	return contract.SafetyMargin(s.st.Expiry.Sub(s.st.IssuedAt))
 }
 
 // validFor applies the rule every reader applies to a handed-out token.
@@ -439,7 +443,8 @@ func (s *session) status(now time.Time) contract.SessionStatus {
 	for _, p := range sortedKeys(s.st.Paths) {
 		e := s.st.Paths[p]
 		st.Paths = append(st.Paths, contract.PathStatus{Path: p, FetchedAt: e.FetchedAt,
-			AgeSeconds: now.Sub(e.FetchedAt).Seconds(), LastUsed: e.LastUsed, Generation: e.Generation})
+			AgeSeconds: now.Sub(e.FetchedAt).Seconds(), LastUsed: e.LastUsed, Generation: e.Generation,
+			ValidUntil: e.ValidUntil(s.maxAge()), TokenLifetime: e.Lifetime})
 	}
 	return st
 }

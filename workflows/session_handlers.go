@@ -141,7 +141,16 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 	minV := req.MinValidity.D()
 	fresh := func(p string) bool {
 		e := s.st.Paths[p]
-		return e != nil && e.FetchedAt.Add(s.maxAge()).Sub(workflow.Now(ctx)) >= minV
+		return e != nil && e.Detail(s.maxAge()).Serves(workflow.Now(ctx), minV)
+	}
+	// tooShort: details fetched for this request cannot serve minV even
+	// fresh (their token lives less); fetching again would loop.
+	startSeq := s.st.PathSeq
+	tooShort := func(p string) *contract.CachedPath {
+		if e := s.st.Paths[p]; e != nil && e.Generation > startSeq && e.ValidUntil(s.maxAge()).Sub(e.FetchedAt) < minV {
+			return e
+		}
+		return nil
 	}
 	now := workflow.Now(ctx)
 	for _, p := range req.Paths {
@@ -163,6 +172,11 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 					contract.ErrorInfo{Field: "botRepositoryPath"}, 0)
 			}
 			if !fresh(p) {
+				if e := tooShort(p); e != nil {
+					return contract.AccessDetailsResult{}, contract.InvalidInputError("minValidity",
+						"%s is longer than the API Task token's usable lifetime (%s); ask for less",
+						minV, e.ValidUntil(s.maxAge()).Sub(e.FetchedAt).Round(time.Second))
+				}
 				need = append(need, p)
 			}
 		}
@@ -188,7 +202,7 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 				return true
 			}
 			for _, p := range need {
-				if _, failed := s.pathErr[p]; !failed && !fresh(p) {
+				if _, failed := s.pathErr[p]; !failed && !fresh(p) && tooShort(p) == nil {
 					return false
 				}
 			}
@@ -205,8 +219,7 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 	for _, p := range req.Paths {
 		e := s.st.Paths[p]
 		e.LastUsed = now
-		res.Details[p] = contract.AccessDetail{URL: e.URL, Headers: e.Headers, Generation: e.Generation,
-			FetchedAt: e.FetchedAt, ValidUntil: e.FetchedAt.Add(s.maxAge())}
+		res.Details[p] = e.Detail(s.maxAge())
 	}
 	return res, nil
 }

@@ -1027,8 +1027,8 @@ func TestControlRoomSession_TokenQuery(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if first.err != nil || first.val.UsableUntil.IsZero() || !first.val.UsableUntil.Equal(first.val.Expiry.Add(-expirySafety)) {
-		t.Fatalf("update answer %+v %v: want usableUntil = expiry − %s", first.val, first.err, expirySafety)
+	if first.err != nil || first.val.UsableUntil.IsZero() || !first.val.UsableUntil.Equal(first.val.Expiry.Add(-5*time.Second)) {
+		t.Fatalf("update answer %+v %v: want usableUntil = expiry − 5s", first.val, first.err)
 	}
 	if q := queries[time.Minute]; q.Token != "tok-1" || q.Generation != 1 || !q.Expiry.Equal(first.val.Expiry) || !q.UsableUntil.Equal(first.val.UsableUntil) {
 		t.Fatalf("query after login = %+v, want the update's answer %+v", *q, first.val)
@@ -1085,4 +1085,107 @@ func TestSessionRefusesNexusWorkflowID(t *testing.T) {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "nexus:deployApiTask:r1"})
 	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr"})
 	requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "nexus:")
+}
+
+// Task tokens that state a 30-second lifetime, behind 15-second session
+// tokens: details are handed out only until the token's expiry less the
+// safety margin (not for the 5-minute max age), kept warm before then, the
+// status says the same, and one login serves two minutes of use.
+func TestControlRoomSession_AccessDetailsValidUntilTaskTokenExpiry(t *testing.T) {
+	const taskLife, validity = 30 * time.Second, 27 * time.Second // 30 s less a tenth
+	env := newEnv(t)
+	f := newFakeCR(env, 15*time.Second)
+	f.taskLife = taskLife
+	var uses []*outcome[contract.AccessDetailsResult]
+	for at := time.Second; at <= 2*time.Minute; at += 1500 * time.Millisecond {
+		uses = append(uses, sendUpdate[contract.AccessDetailsResult](env, at, contract.UpdateAccessDetails,
+			contract.AccessDetailsRequest{Paths: []string{"Hot"}}))
+	}
+	tooLong := sendUpdate[contract.AccessDetailsResult](env, 30*time.Second, contract.UpdateAccessDetails,
+		contract.AccessDetailsRequest{Paths: []string{"Other"}, MinValidity: contract.Duration(time.Minute)})
+	var st contract.SessionStatus
+	statusAt(t, env, 70*time.Second, &st)
+	logoutAt(env, 2*time.Minute+time.Second)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range uses {
+		d := o.val.Details["Hot"]
+		if o.err != nil || !o.done {
+			t.Fatalf("use %d: %v", i, o.err)
+		}
+		if !d.ValidUntil.Equal(d.FetchedAt.Add(validity)) {
+			t.Fatalf("use %d: validUntil %v, want fetchedAt %v + %s", i, d.ValidUntil, d.FetchedAt, validity)
+		}
+		if o.at.After(d.ValidUntil) {
+			t.Fatalf("use %d at %v was handed details valid until %v", i, o.at.Sub(t0), d.ValidUntil.Sub(t0))
+		}
+	}
+	hot := f.callsWithPath("Hot")
+	for i := 1; i < len(hot); i++ {
+		if d := hot[i].at.Sub(hot[i-1].at); d > validity {
+			t.Fatalf("Hot refetched %s after the previous fetch; its details were valid for %s only", d, validity)
+		}
+	}
+	if n := len(hot); n < 4 || n > 6 {
+		t.Fatalf("Hot fetched %d times in 2m, want 4..6 (one per 27 s of validity)", n)
+	}
+	logins := 0
+	for _, c := range f.snapshot() {
+		if c.in.Action == activities.RenewLogin {
+			logins++
+		}
+	}
+	if logins != 1 {
+		t.Fatalf("%d logins, want 1 (refreshes keep the 15 s session tokens)", logins)
+	}
+	requireAppErr(t, tooLong.err, contract.ErrInvalidInput, true, "minValidity", "27s")
+	// No fetch loop: after the one fetch for the request, only keep-warm fetches, one per validity.
+	other := f.callsWithPath("Other")
+	for i := 1; i < len(other); i++ {
+		if d := other[i].at.Sub(other[i-1].at); d < validity {
+			t.Fatalf("Other fetched again after %s: an unsatisfiable minValidity loops", d)
+		}
+	}
+	if len(st.Paths) == 0 {
+		t.Fatalf("status lists no paths: %+v", st)
+	}
+	for _, p := range st.Paths {
+		if !p.ValidUntil.Equal(p.FetchedAt.Add(validity)) || p.TokenLifetime.D() != taskLife {
+			t.Fatalf("status path %+v, want validUntil = fetchedAt + %s and tokenLifetime %s", p, validity, taskLife)
+		}
+	}
+}
+
+// A token kept after validation keeps the times it was received with: its
+// remaining life is not a fresh token's, so it is renewed on its own schedule.
+func TestControlRoomSession_ValidatedTokenKeepsItsExpiry(t *testing.T) {
+	env := newEnv(t)
+	f := newFakeCR(env, aaLife)
+	f.validateOK, f.validateFresh = true, true
+	inv := sendUpdate[contract.InvalidateResult](env, 10*time.Minute, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 1})
+	var st contract.SessionStatus
+	statusAt(t, env, 11*time.Minute, &st)
+	logoutAt(env, 17*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if inv.err != nil || inv.val.Renewed {
+		t.Fatalf("invalidate = %+v %v, want the token kept", inv.val, inv.err)
+	}
+	if st.Generation != 1 || !st.Expiry.Equal(t0.Add(aaLife)) {
+		t.Fatalf("after validation: generation %d expiry +%s, want generation 1 expiring at +%s", st.Generation, st.Expiry.Sub(t0), aaLife)
+	}
+	calls := f.snapshot()
+	var acts []string
+	for _, c := range calls {
+		acts = append(acts, fmt.Sprintf("%s@%s", c.in.Action, c.at.Sub(t0)))
+	}
+	// Renewal at 75–80% of the original 20 minutes, not of a life restarted at 10m.
+	if len(calls) != 3 || calls[2].in.Action != activities.RenewRefresh ||
+		calls[2].at.Before(t0.Add(15*time.Minute)) || calls[2].at.After(t0.Add(16*time.Minute)) {
+		t.Fatalf("activities %v, want login, validate, then a refresh at 15–16m", acts)
+	}
 }

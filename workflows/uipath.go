@@ -1,9 +1,13 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/activities"
@@ -17,19 +21,51 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 	if err := in.Validate(); err != nil {
 		return contract.StartJobResult{}, err
 	}
-	startCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	startCtx := ctx
+	if stopping {
+		// A cancel while the start is in flight must not lose its answer:
+		// the job it created has to be stopped.
+		startCtx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	startCtx = workflow.WithActivityOptions(startCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         retryPolicy(in.Idempotent, 8),
 	})
 	var ref activities.JobRef
-	if err := workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(ctx, &ref); err != nil {
+	err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+	// Measured after the start, so a workflow timeout also counts its time.
+	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
+	if err != nil {
+		if stopping && ctx.Err() != nil {
+			return contract.StartJobResult{}, cancelledWhileStarting(ctx, in, limits, err)
+		}
 		return contract.StartJobResult{}, err
 	}
 	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key)
+	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
 	var res contract.StartJobResult
-	if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), orch.OrchWaitJob,
-		activities.WaitJobInput{Profile: in.Profile, Job: ref}).Get(ctx, &res); err != nil {
-		return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
+	if !stopping {
+		if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), orch.OrchWaitJob, waitIn).Get(ctx, &res); err != nil {
+			return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
+		}
+	} else {
+		reason := contract.StopCancelled
+		var wait workflow.Future
+		if ctx.Err() == nil {
+			wait, reason = watch(ctx, limits.wait, func(c workflow.Context) workflow.Future {
+				return workflow.ExecuteActivity(waitOptions(c, limits.wait+10*time.Minute), orch.OrchWaitJob, waitIn)
+			})
+		}
+		if reason != "" {
+			stop := stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: ref,
+				Reason: reason, Grace: limits.grace})
+			return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus},
+				stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, stop)
+		}
+		if err := wait.Get(ctx, &res); err != nil {
+			return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
+		}
 	}
 	if res.State != contract.JobSuccessful {
 		return res, contract.NewRunFailed(fmt.Sprintf("job %d ended %s: %s", res.ID, res.State, res.Info), res)
@@ -39,16 +75,73 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 
 // AddQueueItem adds a queue item. With a reference, retries are safe (a
 // repeat is answered 409 and reported as duplicate); without one, an unknown
-// outcome is not retried.
+// outcome is not retried. With wait, the item is watched until its
+// transaction ends (a duplicate reference watches the existing item).
 func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	if err := in.Validate(); err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	addCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
 	var res contract.AddQueueItemResult
-	err := workflow.ExecuteActivity(ctx, orch.OrchAddQueueItem, in).Get(ctx, &res)
-	return res, err
+	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
+		return res, err
+	}
+	bound := contract.WaitBound(in.Timeout)
+	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
+			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: in.Reference})
+	})
+	switch reason {
+	case contract.StopCancelled:
+		return res, temporal.NewCanceledError(res)
+	case contract.StopTimedOut:
+		return res, contract.NewTimedOut(fmt.Sprintf("queue item %d did not end within %s (it stays in the queue); last status %s", res.ID, bound, res.Status), res)
+	}
+	var fin contract.QueueItemFailure
+	if err := wait.Get(ctx, &fin); err != nil {
+		return res, err
+	}
+	out := fin.AddQueueItemResult
+	if out.Status == contract.QueueItemSuccessful {
+		return out, nil
+	}
+	msg := fmt.Sprintf("queue item %d ended %s", out.ID, out.Status)
+	if out.FinalID != 0 {
+		msg += fmt.Sprintf(" (its last retry, item %d)", out.FinalID)
+	}
+	if fin.Reason != "" {
+		msg += fmt.Sprintf(": %s: %s", cmp.Or(fin.Type, "exception"), fin.Reason)
+	}
+	return out, contract.NewRunFailed(msg, fin)
+}
+
+// cancelledWhileStarting ends a StartJob cancelled while its start failed.
+// When the outcome is unknown and the job has a reference, the jobs started
+// under it are looked up and stopped.
+func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l runLimits, startErr error) error {
+	s := contract.RunStop{Reason: contract.StopCancelled, Message: "cancelled while starting, and the start failed: " + startErr.Error()}
+	if in.Reference == "" || !contract.IsType(startErr, contract.ErrAmbiguous) {
+		return temporal.NewCanceledError(s)
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+		RetryPolicy: retryPolicy(true, 5)})
+	var found []activities.JobRef
+	if err := workflow.ExecuteActivity(dctx, orch.OrchFindJobs, activities.FindJobsInput{Profile: in.Profile,
+		Folder: in.Folder, Reference: in.Reference}).Get(dctx, &found); err != nil {
+		s.Message += "; looking the job up by its reference failed: " + err.Error()
+		return temporal.NewCanceledError(s)
+	}
+	if len(found) == 0 {
+		s.Message += "; no job with reference " + in.Reference + " was created"
+		return temporal.NewCanceledError(s)
+	}
+	// Stop the newest: a reference names one start of this workflow.
+	s = stopRun(ctx, l, nil, contract.StopCancelled, strconv.FormatInt(found[0].ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: found[0],
+		Reason: contract.StopCancelled, Grace: l.grace})
+	s.Message = strings.TrimSpace("found by reference " + in.Reference + " after the start's answer was lost. " + s.Message)
+	return temporal.NewCanceledError(s)
 }

@@ -20,6 +20,7 @@ type Outcome struct {
 	Job       *contract.StartJobResult      `json:"job,omitempty"`
 	Bot       *contract.DeployBotResult     `json:"bot,omitempty"`
 	QueueItem *contract.AddQueueItemResult  `json:"queueItem,omitempty"`
+	WorkItem  *contract.AddWorkItemResult   `json:"workItem,omitempty"`
 	Session   *contract.SessionStatus       `json:"session,omitempty"`
 	ErrorType contract.ErrorType            `json:"errorType,omitempty"`
 	Field     string                        `json:"field,omitempty"`
@@ -35,6 +36,7 @@ type Step struct {
 	Job       *contract.StartJobInput      `json:"job,omitempty"`
 	Bot       *contract.DeployBotInput     `json:"bot,omitempty"`
 	QueueItem *contract.AddQueueItemInput  `json:"queueItem,omitempty"`
+	WorkItem  *contract.AddWorkItemInput   `json:"workItem,omitempty"`
 	Session   *contract.SessionStatusInput `json:"session,omitempty"`
 }
 
@@ -59,6 +61,9 @@ func NexusStep(ctx workflow.Context, step Step) (Outcome, error) {
 	case step.QueueItem != nil:
 		out.QueueItem = new(contract.AddQueueItemResult)
 		err = c.ExecuteOperation(ctx, contract.AddQueueItemOperation, *step.QueueItem, opts).Get(ctx, out.QueueItem)
+	case step.WorkItem != nil:
+		out.WorkItem = new(contract.AddWorkItemResult)
+		err = c.ExecuteOperation(ctx, contract.AddWorkItemOperation, *step.WorkItem, opts).Get(ctx, out.WorkItem)
 	case step.Session != nil:
 		out.Session = new(contract.SessionStatus)
 		err = c.ExecuteOperation(ctx, contract.SessionStatusOperation, *step.Session, opts).Get(ctx, out.Session)

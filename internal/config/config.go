@@ -49,6 +49,8 @@ type Config struct {
 	TemporalAPIKey string
 
 	env map[string]string
+	// rawSecrets are secrets as configured, when Profiles hold them normalized.
+	rawSecrets []string
 }
 
 // Codec configures payload encryption and the /codec endpoint.
@@ -157,6 +159,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	cfg.rawSecrets = p.raw
 	return cfg, nil
 }
 
@@ -192,6 +195,7 @@ func (c *Config) Secrets() []string {
 	for _, p := range c.Profiles {
 		add(p.Secrets()...)
 	}
+	add(c.rawSecrets...)
 	add(c.Codec.encoded...)
 	add(c.Codec.AuthToken, c.TemporalAPIKey)
 	return out

@@ -237,6 +237,13 @@ func TestLoadFromProblems(t *testing.T) {
 		{"aa neither", map[string]string{"RPAFLOW_CR_API_KEY": ""}, []string{"neither RPAFLOW_CR_API_KEY nor RPAFLOW_CR_PASSWORD is set"}},
 		{"aa no user", map[string]string{"RPAFLOW_CR_USERNAME": ""}, []string{"RPAFLOW_CR_USERNAME is not set"}},
 		{"aa bad host pattern", map[string]string{"RPAFLOW_CR_EXECUTION_HOSTS": "https://x.example.com"}, []string{`RPAFLOW_CR_EXECUTION_HOSTS entry "https://x.example.com" is not a host pattern`}},
+		{"mfa seed not base32", map[string]string{"RPAFLOW_CR_MFA_SECRET": "mfa seed 1 not base32!"}, []string{"RPAFLOW_CR_MFA_SECRET is not a base32 TOTP seed"}},
+		{"mfa digits and period", map[string]string{"RPAFLOW_CR_MFA_SECRET": "JBSWY3DPEHPK3PXP", "RPAFLOW_CR_MFA_DIGITS": "4", "RPAFLOW_CR_MFA_PERIOD": "1.5s"}, []string{
+			`RPAFLOW_CR_MFA_DIGITS="4" is not 6, 7 or 8`,
+			`RPAFLOW_CR_MFA_PERIOD="1.5s" is not a period of whole seconds`,
+		}},
+		{"mfa settings without a seed", map[string]string{"RPAFLOW_CR_MFA_PERIOD": "60"}, []string{"RPAFLOW_CR_MFA_PERIOD is set but RPAFLOW_CR_MFA_SECRET is not"}},
+		{"mfa on another kind", map[string]string{"RPAFLOW_ORCH_MFA_SECRET": "JBSWY3DPEHPK3PXP"}, []string{"RPAFLOW_ORCH_MFA_SECRET is set but uipath-orchestrator profiles do not use it"}},
 		{"aa bool", map[string]string{"RPAFLOW_CR_MULTIPLE_LOGIN": "yes"}, []string{`RPAFLOW_CR_MULTIPLE_LOGIN="yes" is not a boolean`}},
 		{"orch no credentials", map[string]string{"RPAFLOW_ORCH_CLIENT_ID": "", "RPAFLOW_ORCH_CLIENT_SECRET": ""}, []string{`uipath-orchestrator profile "orch" has no credentials; set RPAFLOW_ORCH_CLIENT_ID and RPAFLOW_ORCH_CLIENT_SECRET`}},
 		{"orch half client credentials", map[string]string{"RPAFLOW_ORCH_CLIENT_SECRET": ""}, []string{"RPAFLOW_ORCH_CLIENT_SECRET is not set but RPAFLOW_ORCH_CLIENT_ID is"}},
@@ -298,7 +305,7 @@ func TestLoadFromProblems(t *testing.T) {
 			if got := strings.Count(msg, "\n"); got != len(tc.want) {
 				t.Errorf("message has %d problem lines, want %d:\n%s", got, len(tc.want), msg)
 			}
-			for _, s := range append(testSecrets, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "pw-in-url-123", "not base64 secret value!", short) {
+			for _, s := range append(testSecrets, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "pw-in-url-123", "not base64 secret value!", short, "mfa seed 1", "JBSWY3DPEHPK3PXP") {
 				if strings.Contains(msg, s) {
 					t.Errorf("message leaks secret %q:\n%s", s, msg)
 				}
@@ -335,7 +342,8 @@ func TestVariables(t *testing.T) {
 		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_NEXUS_CODEC_KEY_FILE", "RPAFLOW_NEXUS_CODEC_KEY_ID", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_CODEC_ENDPOINT", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_TRACING",
 		"RPAFLOW_<NAME>_KIND", "RPAFLOW_<NAME>_URL", "RPAFLOW_<NAME>_ALLOW_HTTP", "RPAFLOW_<NAME>_USERNAME",
 		"RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_PASSWORD_FILE", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_API_KEY_FILE",
-		"RPAFLOW_<NAME>_MULTIPLE_LOGIN", "RPAFLOW_<NAME>_EXECUTION_HOSTS", "RPAFLOW_<NAME>_ORGANIZATION", "RPAFLOW_<NAME>_TENANT",
+		"RPAFLOW_<NAME>_MULTIPLE_LOGIN", "RPAFLOW_<NAME>_MFA_SECRET", "RPAFLOW_<NAME>_MFA_SECRET_FILE", "RPAFLOW_<NAME>_MFA_DIGITS",
+		"RPAFLOW_<NAME>_MFA_PERIOD", "RPAFLOW_<NAME>_EXECUTION_HOSTS", "RPAFLOW_<NAME>_ORGANIZATION", "RPAFLOW_<NAME>_TENANT",
 		"RPAFLOW_<NAME>_CLIENT_ID", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_CLIENT_SECRET_FILE", "RPAFLOW_<NAME>_SCOPES",
 		"RPAFLOW_<NAME>_TOKEN_URL", "RPAFLOW_<NAME>_TENANCY_NAME", "RPAFLOW_<NAME>_TENANT_ID", "RPAFLOW_<NAME>_TOKEN",
 		"RPAFLOW_<NAME>_TOKEN_FILE", "RPAFLOW_<NAME>_APP_KEY", "RPAFLOW_<NAME>_APP_KEY_FILE", "RPAFLOW_<NAME>_TOKEN_EXPIRES",
@@ -356,7 +364,7 @@ func TestVariables(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Variables() names =\n%q\nwant\n%q", got, want)
 	}
-	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "TEMPORAL_API_KEY"}
+	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "RPAFLOW_<NAME>_MFA_SECRET", "TEMPORAL_API_KEY"}
 	for _, v := range vars {
 		if v.Secret != slices.Contains(secret, v.Name) {
 			t.Errorf("%s: Secret = %v", v.Name, v.Secret)
@@ -403,5 +411,49 @@ func TestLoadFromNexusKey(t *testing.T) {
 	env["RPAFLOW_NEXUS_CODEC_KEY_ID"] = env["RPAFLOW_CODEC_KEY_ID"]
 	if _, err := LoadFrom(env); err == nil || !strings.Contains(err.Error(), "RPAFLOW_NEXUS_CODEC_KEY_ID") {
 		t.Errorf("same id as the codec key: %v", err)
+	}
+}
+
+func TestLoadFromMFA(t *testing.T) {
+	dir := t.TempDir()
+	seedFile := filepath.Join(dir, "seed")
+	if err := os.WriteFile(seedFile, []byte("jbsw y3dp ehpk 3pxp\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		set    map[string]string
+		digits int
+		period time.Duration
+	}{
+		{"defaults", map[string]string{"RPAFLOW_CR_MFA_SECRET": "JBSWY3DPEHPK3PXP"}, 6, 30 * time.Second},
+		{"file, grouped lower case, 8 digits, 60 seconds", map[string]string{"RPAFLOW_CR_MFA_SECRET_FILE": seedFile,
+			"RPAFLOW_CR_MFA_DIGITS": "8", "RPAFLOW_CR_MFA_PERIOD": "60"}, 8, time.Minute},
+	} {
+		env := validEnv()
+		for k, v := range c.set {
+			env[k] = v
+		}
+		cfg, err := LoadFrom(env)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cr, _ := cfg.Profile("cr")
+		if cr.MFASecret != "JBSWY3DPEHPK3PXP" || cr.MFADigits != c.digits || cr.MFAPeriod != c.period {
+			t.Errorf("%s: profile MFA = %q %d %s", c.name, cr.MFASecret, cr.MFADigits, cr.MFAPeriod)
+		}
+		if !slices.Contains(cfg.Secrets(), "JBSWY3DPEHPK3PXP") {
+			t.Errorf("%s: the seed is not among Secrets(), so logs would not redact it", c.name)
+		}
+		if c.set["RPAFLOW_CR_MFA_SECRET_FILE"] != "" && !slices.Contains(cfg.Secrets(), "jbsw y3dp ehpk 3pxp") {
+			t.Errorf("%s: the seed as configured is not among Secrets()", c.name)
+		}
+	}
+	cfg, err := LoadFrom(validEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr, _ := cfg.Profile("cr"); cr.MFASecret != "" {
+		t.Errorf("no seed configured, profile has %q", cr.MFASecret)
 	}
 }

@@ -56,6 +56,9 @@ type profileEnv struct {
 	Password       string `env:"PASSWORD" secret:"true" doc:"Password of _USERNAME (Automation Anywhere, or Orchestrator legacy login)."`
 	APIKey         string `env:"API_KEY" secret:"true" doc:"Automation Anywhere API key of _USERNAME (use instead of _PASSWORD)."`
 	MultipleLogin  string `env:"MULTIPLE_LOGIN" envDefault:"false" doc:"Automation Anywhere: set to true if the user may hold several sessions at once."`
+	MFASecret      string `env:"MFA_SECRET" secret:"true" doc:"Automation Anywhere, only for a user whose role requires two-factor authentication: the base32 TOTP seed an authenticator app would scan; each login sends a fresh code as mfaCode."`
+	MFADigits      string `env:"MFA_DIGITS" envDefault:"6" doc:"Automation Anywhere: digits of the two-factor code (6, 7 or 8), when _MFA_SECRET is set."`
+	MFAPeriod      string `env:"MFA_PERIOD" envDefault:"30s" doc:"Automation Anywhere: how long each two-factor code lasts (whole seconds, e.g. 30s or 30), when _MFA_SECRET is set."`
 	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to."`
 	Organization   string `env:"ORGANIZATION" doc:"UiPath Orchestrator: organization name (Automation Cloud); empty for standalone Orchestrator."`
 	Tenant         string `env:"TENANT" doc:"UiPath Orchestrator: tenant name (Automation Cloud); empty for standalone Orchestrator."`

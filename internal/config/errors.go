@@ -25,7 +25,14 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-type problems struct{ list []string }
+type problems struct {
+	list []string
+	// raw are secret values as configured that the result holds only in a
+	// normalized form (a grouped TOTP seed): kept for redaction.
+	raw []string
+}
+
+func (p *problems) keepSecret(s string) { p.raw = append(p.raw, s) }
 
 func (p *problems) add(msg string)                  { p.list = append(p.list, msg) }
 func (p *problems) addf(format string, args ...any) { p.add(fmt.Sprintf(format, args...)) }

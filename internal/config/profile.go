@@ -1,9 +1,11 @@
 package config
 
 import (
+	"encoding/base32"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,7 +41,7 @@ func profileNames(p *problems, raw string) []string {
 // and ALLOW_HTTP. Setting another kind's variable is reported: it usually
 // means the wrong _KIND or a typo in the profile name.
 var kindVars = map[Kind][]string{
-	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "EXECUTION_HOSTS"},
+	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS"},
 	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME"},
 	KindHub:          {"TENANT_ID", "TOKEN", "APP_KEY", "TOKEN_EXPIRES"},
 }
@@ -105,6 +107,7 @@ func loadProfile(p *problems, env map[string]string, name string) Profile {
 	switch prof.Kind {
 	case KindAA:
 		validateAA(p, v, &prof)
+		validateMFA(p, v, env, e, &prof)
 	case KindOrchestrator:
 		validateOrchestrator(p, v, &prof)
 	case KindHub:
@@ -128,6 +131,39 @@ func validateAA(p *problems, v func(string) string, prof *Profile) {
 			p.addf("%s entry %q is not a host pattern; write host names such as *.automationanywhere.digital, without scheme, port or path", v("EXECUTION_HOSTS"), h)
 		}
 	}
+}
+
+// validateMFA reads the two-factor settings. The seed is never printed.
+func validateMFA(p *problems, v func(string) string, env map[string]string, e profileEnv, prof *Profile) {
+	if e.MFASecret == "" {
+		for _, n := range []string{"MFA_DIGITS", "MFA_PERIOD"} {
+			if env[v(n)] != "" {
+				p.addf("%s is set but %s is not; set the user's two-factor seed too, or remove %s", v(n), v("MFA_SECRET"), v(n))
+			}
+		}
+		return
+	}
+	// Set-up pages show the seed in groups, sometimes lower case or padded.
+	seed := strings.TrimRight(strings.ToUpper(strings.Join(strings.Fields(e.MFASecret), "")), "=")
+	if b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(seed); err != nil || len(b) == 0 {
+		p.addf("%s is not a base32 TOTP seed; copy the secret key shown when two-factor authentication was set up for %s (letters A-Z and digits 2-7; spaces are ignored)", v("MFA_SECRET"), v("USERNAME"))
+	}
+	prof.MFASecret = seed
+	p.keepSecret(e.MFASecret) // the seed as configured, for redaction
+	digits, err := strconv.Atoi(strings.TrimSpace(e.MFADigits))
+	if err != nil || digits < 6 || digits > 8 {
+		p.addf("%s=%q is not 6, 7 or 8; give the number of digits the authenticator shows (usually 6)", v("MFA_DIGITS"), e.MFADigits)
+	}
+	prof.MFADigits = digits
+	raw := strings.TrimSpace(e.MFAPeriod)
+	period, err := time.ParseDuration(raw)
+	if n, nerr := strconv.Atoi(raw); nerr == nil {
+		period, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || period < time.Second || period > 10*time.Minute || period%time.Second != 0 {
+		p.addf("%s=%q is not a period of whole seconds between 1s and 10m; give the code's lifetime, usually 30s", v("MFA_PERIOD"), e.MFAPeriod)
+	}
+	prof.MFAPeriod = period
 }
 
 func validateOrchestrator(p *problems, v func(string) string, prof *Profile) {

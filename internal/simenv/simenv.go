@@ -26,7 +26,8 @@ const (
 type Options struct {
 	AATokenLifetime           time.Duration
 	OrchestratorTokenLifetime time.Duration
-	AA                        *aasim.Options // replaces the AA demo options when set
+	AA                        *aasim.Options   // replaces the AA demo options when set
+	Orchestrator              *orchsim.Options // replaces the Orchestrator demo options when set
 }
 
 // Sims is the combined handler.
@@ -46,6 +47,9 @@ func New(o Options) *Sims {
 		ao.TokenLifetime = o.AATokenLifetime
 	}
 	oo := orchsim.DefaultOptions()
+	if o.Orchestrator != nil {
+		oo = *o.Orchestrator
+	}
 	oo.Organization, oo.Tenant = Organization, Tenant
 	if o.OrchestratorTokenLifetime > 0 {
 		oo.TokenLifetime = o.OrchestratorTokenLifetime

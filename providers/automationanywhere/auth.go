@@ -15,15 +15,16 @@ import (
 type Token struct {
 	Value    string
 	IssuedAt time.Time
-	Expiry   time.Time // the JWT exp, else IssuedAt + 20 min
+	Expiry   time.Time // IssuedAt + the JWT's exp − iat, else + 20 min
 }
 
-func (c *Client) token(op, value string, status int) (Token, error) {
+// token times a token asked for at sent, on this worker's clock: the
+// Control Room's clock may be minutes off, so only its exp − iat is used.
+func (c *Client) token(op, value string, status int, sent time.Time) (Token, error) {
 	if value == "" {
 		return Token{}, &apierror.Error{Platform: Platform, Op: op, Status: status, Message: "answer has no token"}
 	}
-	now := c.now()
-	return Token{Value: value, IssuedAt: now, Expiry: jwt.Expiry(value, now, DefaultTokenLifetime)}, nil
+	return Token{Value: value, IssuedAt: sent, Expiry: jwt.Expiry(value, sent, DefaultTokenLifetime)}, nil
 }
 
 // withAuthFallback runs f on /v2 and, on 404, once more on /v1 and remembers it.
@@ -49,16 +50,25 @@ func (c *Client) Login(ctx context.Context) (Token, error) {
 		body["password"] = c.o.Password
 		body["multipleLogin"] = c.o.MultipleLogin
 	}
+	if c.mfa != nil {
+		// A fresh code at each login, sent as the JSON number AA documents.
+		code, err := c.mfa.code(ctx, c.now, c.sleep)
+		if err != nil {
+			return Token{}, err
+		}
+		body["mfaCode"] = code
+	}
 	var out struct {
 		Token string `json:"token"`
 	}
+	sent := c.now()
 	err := c.withAuthFallback(func(v1 bool) error {
 		return c.call(ctx, "login", http.MethodPost, c.authURL(v1, ""), "", body, &out)
 	})
 	if err != nil {
-		return Token{}, err
+		return Token{}, explainLoginError(err, c.mfa != nil)
 	}
-	return c.token("login", out.Token, http.StatusOK)
+	return c.token("login", out.Token, http.StatusOK, sent)
 }
 
 func (c *Client) authURL(v1 bool, suffix string) string {
@@ -75,6 +85,7 @@ func (c *Client) Refresh(ctx context.Context, token string) (Token, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
+	sent := c.now()
 	err := c.withAuthFallback(func(v1 bool) error {
 		return c.call(ctx, "refresh", http.MethodPost, c.authURL(v1, "/token"), token,
 			map[string]string{"token": token}, &out)
@@ -82,7 +93,7 @@ func (c *Client) Refresh(ctx context.Context, token string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	return c.token("refresh", out.Token, http.StatusOK)
+	return c.token("refresh", out.Token, http.StatusOK, sent)
 }
 
 // Validate reports whether the Control Room still accepts token. A 401 means

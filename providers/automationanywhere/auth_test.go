@@ -83,9 +83,12 @@ func TestLoginWithAPIKey(t *testing.T) {
 	if c["sub"] != "3" || c["iss"] != "AutomationAnywhere" {
 		t.Fatalf("claims %v", c)
 	}
-	iat := time.Unix(int64(c["iat"].(float64)), 0)
-	if want := iat.Add(20 * time.Minute); !tok.Expiry.Equal(want) {
-		t.Fatalf("Expiry %v, want the JWT exp %v", tok.Expiry, want)
+	// exp − iat counted on the client's clock (which here is far from the simulator's).
+	if iat, exp := c["iat"].(float64), c["exp"].(float64); exp-iat != 1200 {
+		t.Fatalf("claims iat %v exp %v, want a 20-minute token", iat, exp)
+	}
+	if want := e0().Add(20 * time.Minute); !tok.Expiry.Equal(want) {
+		t.Fatalf("Expiry %v, want the client clock + exp − iat %v", tok.Expiry, want)
 	}
 	if !tok.IssuedAt.Equal(e0()) {
 		t.Fatalf("IssuedAt %v, want the client clock", tok.IssuedAt)

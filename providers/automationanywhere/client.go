@@ -1,6 +1,7 @@
 // Package automationanywhere is a client for the Automation Anywhere Control
 // Room: authentication, API Task access details and real-time execution, bot
-// deployment and activity status.
+// deployment, activity status and stopping executions, Workload Management
+// queues and work items.
 package automationanywhere
 
 import (
@@ -32,6 +33,7 @@ type Options struct {
 	APIKey        string // exactly one of APIKey / Password
 	Password      string
 	MultipleLogin bool // sent with password logins
+	MFA           TOTP // two-factor seed of a user whose role requires 2FA
 	AllowHTTP     bool // permit http:// for BaseURL and execution URLs (simulators/local only)
 	// ExecutionHosts are the host patterns a task token may be sent to.
 	// Default: the Control Room's host, "*.<its parent domain>" (when the
@@ -52,6 +54,8 @@ type Client struct {
 	hosts   []string
 	authV1  atomic.Bool // the Control Room has no /v2/authentication
 	nowFunc func() time.Time
+	mfa     *mfa // nil: no 2FA
+	sleep   func(context.Context, time.Duration) error
 }
 
 // New validates o and builds a Client. Errors are *apierror.InvalidError
@@ -70,6 +74,9 @@ func New(o Options) (*Client, error) {
 	if (o.APIKey == "") == (o.Password == "") {
 		return nil, apierror.Invalid("apiKey/password", "give exactly one of an API key or a password (got %s)",
 			map[bool]string{true: "both", false: "neither"}[o.APIKey != ""])
+	}
+	if err := o.MFA.check(); err != nil {
+		return nil, err
 	}
 	if o.ExecuteTimeout <= 0 {
 		o.ExecuteTimeout = 75 * time.Second
@@ -93,9 +100,12 @@ func New(o Options) (*Client, error) {
 		u, _ := url.Parse(base)
 		hosts = defaultExecutionHosts(u.Hostname())
 	}
-	c := &Client{o: o, base: base, hosts: hosts, nowFunc: now,
+	c := &Client{o: o, base: base, hosts: hosts, nowFunc: now, sleep: sleepCtx,
 		caller: httpx.Caller{Platform: Platform, Client: &cr, ParseError: parseError, Observe: o.Observer},
 		exec:   httpx.Caller{Platform: Platform, Client: &ex, ParseError: parseError, Observe: o.Observer},
+	}
+	if o.MFA.Secret != "" {
+		c.mfa = &mfa{TOTP: o.MFA}
 	}
 	return c, nil
 }

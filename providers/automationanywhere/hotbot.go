@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
@@ -18,6 +19,9 @@ import (
 type AccessDetail struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers"` // copied verbatim onto the execute request; holds the task token
+	// Lifetime is the task token's exp − iat, 0 when the token does not
+	// say; it counts from when the details were asked for.
+	Lifetime time.Duration `json:"-"`
 }
 
 // AccessDetails is the answer for a set of repository paths.
@@ -68,6 +72,7 @@ func (c *Client) AccessDetails(ctx context.Context, token string, paths []string
 			res.Errors[p] = "returned without an execution url"
 			continue
 		}
+		d.Lifetime = taskTokenLifetime(d.Headers)
 		res.Details[p] = d
 	}
 	for _, p := range paths {

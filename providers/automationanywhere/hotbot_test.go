@@ -10,6 +10,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/providers/internal/jwt"
 )
 
 func zip(code string) map[string]botvalue.Value {
@@ -180,4 +181,37 @@ func TestCheckExecutionURL(t *testing.T) {
 			t.Errorf("%s: %v, want executionUrl error containing %q", u, err, want)
 		}
 	}
+}
+
+// The task token's lifetime is read from the token (exp − iat), so a
+// Control Room clock hours off ours does not change it.
+func TestAccessDetailLifetimeFromTaskToken(t *testing.T) {
+	e := newEnv(t, func(o *aasim.Options) { o.TaskTokenLifetime = 30 * time.Second }, nil)
+	e.clock.Advance(5 * time.Hour)
+	if d := e.detail(t, aasim.ZipCodeTaskPath); d.Lifetime != 30*time.Second {
+		t.Fatalf("Lifetime = %s, want the task token's 30s", d.Lifetime)
+	}
+	for _, h := range []map[string]string{
+		{"X-Authorization": "opaque"},
+		{"Authorization": "Bearer " + mintTest(0, 0)},
+	} {
+		if got := taskTokenLifetime(h); got != 0 {
+			t.Errorf("taskTokenLifetime(%v) = %s, want 0 (unknown)", h, got)
+		}
+	}
+	if got := taskTokenLifetime(map[string]string{"Authorization": "Bearer " + mintTest(100, 160), "X-Other": mintTest(100, 400)}); got != time.Minute {
+		t.Errorf("taskTokenLifetime = %s, want the shortest stated lifetime 1m0s", got)
+	}
+}
+
+// mintTest is a JWT with the given iat and exp (0: absent).
+func mintTest(iat, exp int64) string {
+	c := map[string]any{"sub": "1"}
+	if iat != 0 {
+		c["iat"] = iat
+	}
+	if exp != 0 {
+		c["exp"] = exp
+	}
+	return jwt.Mint(c)
 }

@@ -196,3 +196,9 @@ func (c *ManualClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// Skewed is a clock running d ahead of this machine's (behind when d < 0),
+// as a platform whose clock is off the worker's.
+func Skewed(d time.Duration) Clock {
+	return func() time.Time { return time.Now().Add(d) }
+}

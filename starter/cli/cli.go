@@ -116,6 +116,10 @@ var startSpecs = []startSpec{
 		summary:  "add an item to a UiPath Orchestrator queue",
 		newInput: func() any { return new(contract.AddQueueItemInput) },
 		example:  `starter add-queue-item --profile orch --json --input '{"folder":"Shared","queue":"Orders","reference":"PO-1","specificContent":{"amount":12}}'`},
+	{command: "add-work-item", workflowType: contract.AddWorkItemWorkflow,
+		summary:  "add a work item to an Automation Anywhere WLM queue (with \"wait\": its result)",
+		newInput: func() any { return new(contract.AddWorkItemInput) },
+		example:  `starter add-work-item --profile cr --wait --input '{"queue":"Invoices","data":{"invoice":"INV-1","amount":120},"wait":true,"timeout":"1h"}'`},
 	{command: "hub-watch", workflowType: contract.AutomationHubTokenWatchWorkflow,
 		summary:  "watch an Automation Hub token (workflow ID hub-watch:<profile>; starting it again is a no-op)",
 		newInput: func() any { return new(contract.HubWatchInput) }, fixedID: contract.HubWatchID,
@@ -161,7 +165,7 @@ func mainUsage() string {
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
-	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job)\n")
+	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
 	b.WriteString("\nStart flags (all start commands):\n")
 	b.WriteString("  --profile NAME   platform profile, used when the input has no \"profile\"\n")
 	b.WriteString("  --input JSON     workflow input: inline JSON, @file.json, or - for stdin\n")

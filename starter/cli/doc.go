@@ -5,6 +5,7 @@
 //	starter deploy-bot      --profile cr --input @deploy.json --wait
 //	starter start-job       --profile orch --input - --wait < job.json
 //	starter add-queue-item  --profile orch --input @item.json --json
+//	starter add-work-item   --profile cr --input @work.json --wait
 //	starter hub-watch       --profile hub
 //	starter session status|token|logout --profile cr [--kind aa|uipath]
 //	starter result --id deploy-bot-3kq9x2m7b4ha

@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/rpaflow/rpaflow/contract"
 	"google.golang.org/grpc/codes"
 )
 
@@ -57,6 +59,9 @@ func ExitCode(err error) int {
 	if errors.As(err, &wee) {
 		if _, ok := wee.Unwrap().(*temporal.TimeoutError); ok {
 			return ExitTimeout // the workflow's own execution timeout
+		}
+		if contract.TypeOf(err) == contract.ErrTimedOut {
+			return ExitTimeout // the input's timeout passed and the run was stopped
 		}
 		return ExitFailed
 	}

@@ -29,7 +29,7 @@ var _ Schedules = client.ScheduleClient(nil)
 
 // scheduleWorkflows are the workflows a schedule may start: one-shot jobs.
 // Sessions and the hub watch run forever and keep their own timers.
-var scheduleWorkflows = []string{"deploy-api-task", "deploy-bot", "start-job"}
+var scheduleWorkflows = []string{"deploy-api-task", "deploy-bot", "start-job", "add-work-item"}
 
 // scheduleIDRE keeps schedule IDs readable and safe to type: Temporal names
 // each run <schedule-id>-<time>, so the ID is also the runs' prefix.
@@ -96,7 +96,7 @@ func overlapName(p enumspb.ScheduleOverlapPolicy) string {
 func scheduleUsage() string {
 	return `Usage: starter schedule create|list|describe|pause|unpause|trigger|delete [flags]
 
-Periodic runs of deploy-api-task, deploy-bot or start-job with Temporal Schedules.
+Periodic runs of deploy-api-task, deploy-bot, start-job or add-work-item with Temporal Schedules.
 Each run's workflow ID is <schedule-id>-<scheduled time>, e.g. nightly-zip-2026-11-02T02:00:00Z.
 
   create     create a schedule (--id, --workflow, --input, --interval or --cron, ...)

@@ -491,3 +491,27 @@ func TestDescribeScheduleUndecodableInput(t *testing.T) {
 		t.Errorf("view = %+v", v)
 	}
 }
+
+// add-work-item can be scheduled; an unknown input field is refused first.
+func TestScheduleAddWorkItem(t *testing.T) {
+	h, fs := scheduleHarness(t)
+	code, _, stderr := h.run("schedule", "create", "--id", "invoices.hourly", "--workflow", "add-work-item", "--profile", "cr",
+		"--interval", "1h", "--input", `{"queue":"Invoices","data":{"invoice":"INV-1"},"wait":true,"timeout":"30m"}`)
+	if code != ExitOK || len(fs.created) != 1 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	act := fs.created[0].Action.(*client.ScheduleWorkflowAction)
+	var in contract.AddWorkItemInput
+	if err := encodeInto(act.Args[0], &in); err != nil {
+		t.Fatal(err)
+	}
+	if act.Workflow != contract.AddWorkItemWorkflow || in.Profile != "cr" || in.Queue != "Invoices" || !in.Wait || in.Timeout.D() != 30*time.Minute {
+		t.Errorf("action %s, input %+v", act.Workflow, in)
+	}
+	h, fs = scheduleHarness(t)
+	code, _, stderr = h.run("schedule", "create", "--id", "bad", "--workflow", "add-work-item", "--profile", "cr",
+		"--interval", "1h", "--input", `{"queue":"Invoices","dat":{"invoice":"INV-1"}}`)
+	if code != ExitUsage || len(fs.created) != 0 || !strings.Contains(stderr, "dat") {
+		t.Errorf("exit %d, created %d, stderr %s", code, len(fs.created), stderr)
+	}
+}

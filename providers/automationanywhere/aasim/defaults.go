@@ -1,7 +1,8 @@
 // Package aasim is an in-process Automation Anywhere Control Room simulator:
 // an http.Handler that follows the Control Room's documented wire format
 // (authentication v1/v2, validate, logout, API Task access details and
-// execution, deploy and activity list).
+// execution, deploy and activity list, stopping executions, Workload
+// Management queues and work items).
 //
 // Where the documentation is silent it picks: 401 {"code":"auth.credentials.invalid"}
 // for wrong credentials, 401 {"code":"auth.token.invalid"} for an expired or
@@ -22,10 +23,17 @@
 //     60601 → Illinois/Chicago, any other zip → State "Unknown", City "";
 //   - bot 87 "Invoice Bot": DEPLOYED for 1 s, RUNNING for 2 s, then
 //     COMPLETED with sOutput "done: <input sInput1>";
+//   - bot 88 "Long Bot" (LongBotID): DEPLOYED for 1 s, RUNNING for an hour;
+//     a stop ends it RUN_ABORTED after 1 s;
+//   - WLM queues 11 "Invoices" (items complete after 2 s with result
+//     "booked <invoice>", or fail with "amount must be positive" when
+//     amount < 0), 12 "Invoices-EU" (same) and 13 "Invoices Backlog" (items
+//     stay NEW);
 //   - token lifetime 20 min, task token lifetime 12 h, tenant TenantUUID.
 package aasim
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rpaflow/rpaflow/contract/botvalue"
@@ -39,6 +47,9 @@ const (
 	ZipCodeTaskPath   = `Automation Anywhere\Bots\Zip Code API Task`
 	ZipCodeTaskFileID = 2689
 	InvoiceBotID      = 87
+	LongBotID         = 88
+	InvoicesQueueID   = 11
+	BacklogQueueID    = 13
 	TenantUUID        = "0a665343-88e9-17be-8189-936dad5d0144"
 )
 
@@ -67,8 +78,22 @@ func DefaultOptions() Options {
 			Output: func(in map[string]botvalue.Value) map[string]botvalue.Value {
 				return map[string]botvalue.Value{"sOutput": botvalue.Str("done: " + in["sInput1"].String)}
 			},
+		}, {
+			ID: LongBotID, Name: "Long Bot", Deployed: time.Second, Running: time.Hour, StopDelay: time.Second,
 		}},
+		WorkQueues: []WorkQueue{
+			{ID: InvoicesQueueID, Name: "Invoices", Process: 2 * time.Second, Outcome: invoiceOutcome},
+			{ID: 12, Name: "Invoices-EU", Process: 2 * time.Second, Outcome: invoiceOutcome},
+			{ID: BacklogQueueID, Name: "Invoices Backlog"},
+		},
 	}
+}
+
+func invoiceOutcome(data map[string]any) (string, string, string) {
+	if n, ok := data["amount"].(float64); ok && n < 0 {
+		return "FAILED", "", "amount must be positive"
+	}
+	return "COMPLETED", fmt.Sprintf("booked %v", data["invoice"]), ""
 }
 
 func zipCodeTask(in map[string]botvalue.Value) (map[string]botvalue.Value, error) {

@@ -17,6 +17,7 @@ type deployment struct {
 	input    map[string]botvalue.Value
 	created  time.Time
 	username string
+	stopAt   time.Time // when a stop was asked for
 }
 
 // deployRequest covers v4 (botId + unattendedRequest/headlessRequest) and v3
@@ -178,15 +179,9 @@ func (d *deployment) item(now time.Time) map[string]any {
 		return nil
 	}
 	b := d.bot
-	status, progress := "DEPLOYED", 0
-	switch {
-	case age >= b.Deployed+b.Running:
-		status, progress = b.Final, 100
-	case age >= b.Deployed:
-		status, progress = "RUNNING", 50
-	}
+	status, progress := d.status(now)
 	item := map[string]any{
-		"id":             d.id + "_" + strings.ReplaceAll(d.id[:18], "-", ""),
+		"id":             d.executionID(),
 		"deploymentId":   d.id,
 		"automationName": d.name,
 		"fileName":       b.Name,
@@ -202,7 +197,10 @@ func (d *deployment) item(now time.Time) map[string]any {
 	if status == "DEPLOYED" {
 		delete(item, "startDateTime")
 	}
-	if progress == 100 {
+	if status == "RUN_ABORTED" {
+		item["endDateTime"] = d.stopAt.Add(b.StopDelay).UTC().Format(time.RFC3339Nano)
+		item["message"] = "Stopped by user"
+	} else if progress == 100 {
 		item["endDateTime"] = d.created.Add(b.Deployed + b.Running).UTC().Format(time.RFC3339Nano)
 		item["message"] = b.Message
 		if status == "COMPLETED" {

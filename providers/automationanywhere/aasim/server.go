@@ -22,6 +22,12 @@ type User struct {
 	Password      string // empty: password login refused
 	APIKey        string // empty: API key login refused
 	MultipleLogin bool   // the user may hold several sessions at once
+	// MFASecret (base32) makes the user's logins need a TOTP mfaCode
+	// (HMAC-SHA1; MFADigits default 6, MFAPeriod default 30 s). A code is
+	// accepted once, within a period of the server's clock either side.
+	MFASecret string
+	MFADigits int
+	MFAPeriod time.Duration
 }
 
 // APITask is a real-time API Task allocation.
@@ -46,6 +52,9 @@ type Bot struct {
 	Running   time.Duration
 	Final     string // default COMPLETED
 	Message   string // shown on the activity once final
+	// StopDelay is how long a stopped execution stays RUNNING before it
+	// ends RUN_ABORTED (0: at once).
+	StopDelay time.Duration
 	Outputs   map[string]botvalue.Value
 	// Output, when set, computes the outputs from the deployment's botInput
 	// (it wins over Outputs).
@@ -60,7 +69,10 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
-	Clock             simkit.Clock
+	WorkQueues        []WorkQueue
+	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
+	// clock minutes off the worker's simulates a skewed server.
+	Clock simkit.Clock
 }
 
 // Server is the simulated Control Room. It is safe for concurrent use.
@@ -74,8 +86,11 @@ type Server struct {
 	tokens      map[string]*tokenInfo
 	secrets     []string
 	deployments []*deployment
+	workItems   map[int][]*workItem // by queue id
+	nextItem    int
 	inflight    map[int]int
 	nano        int64
+	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
 }
 
 type tokenInfo struct {
@@ -106,9 +121,9 @@ func New(o Options) *Server {
 			o.Bots[i].Final = "COMPLETED"
 		}
 	}
-	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}}
+	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
 	for _, u := range o.Users {
-		for _, secret := range []string{u.Password, u.APIKey} {
+		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
 				s.secrets = append(s.secrets, secret)
 			}
@@ -127,6 +142,10 @@ func New(o Options) *Server {
 	mux.HandleFunc("POST /v3/automations/deploy", s.deploy)
 	mux.HandleFunc("POST /v3/activity/list", s.activityList)
 	mux.HandleFunc("POST /v2/activity/list", s.activityList)
+	mux.HandleFunc("POST /v3/activity/manage", s.manage)
+	mux.HandleFunc("POST /v3/wlm/queues/list", s.wlmQueues)
+	mux.HandleFunc("POST /v3/wlm/queues/{queueId}/workitems", s.wlmAdd)
+	mux.HandleFunc("POST /v3/wlm/queues/{queueId}/workitems/list", s.wlmList)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, http.StatusNotFound, "not.found", "no such Control Room endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -137,16 +156,19 @@ func New(o Options) *Server {
 // ServeHTTP serves the Control Room API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Counters counts calls: "login", "login.failed", "refresh", "validate",
+// Counters counts calls: "login", "login.failed", "login.mfa.refused", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
-// "activity.list", "http.401".
+// "activity.list", "activity.manage.stop" (every stop request),
+// "activity.manage.stop.finished" (asked to stop a finished run), "wlm.queues",
+// "wlm.add", "wlm.list", "http.401", and "token.expired" (a request carried a
+// token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of every endpoint.
 func (s *Server) Faults() *simkit.Faults { return &s.faults }
 
 // IssuedSecrets returns every token minted so far and every configured
-// password and API key, for tests that scan output for leaked secrets.
+// password, API key and two-factor seed, for tests that scan output for leaked secrets.
 func (s *Server) IssuedSecrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,7 +223,11 @@ func (s *Server) mint(info *tokenInfo, lifetime time.Duration) string {
 // lookup returns the live token's info, or nil; the caller holds s.mu.
 func (s *Server) lookup(tok string) *tokenInfo {
 	info := s.tokens[tok]
-	if info == nil || info.revoked || !s.now().Before(info.expires) {
+	if info == nil || info.revoked {
+		return nil
+	}
+	if !s.now().Before(info.expires) {
+		s.counters.Inc("token.expired")
 		return nil
 	}
 	return info

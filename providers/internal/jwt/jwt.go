@@ -46,13 +46,25 @@ func Parse(token string) (Claims, error) {
 	return c, nil
 }
 
-// Expiry returns the token's exp claim, or fallback (from now) when the
-// token carries none.
-func Expiry(token string, now time.Time, fallback time.Duration) time.Time {
-	if c, err := Parse(token); err == nil && !c.ExpiresAt.IsZero() {
-		return c.ExpiresAt
+// Lifetime is exp − iat when the token carries both (and exp is later):
+// how long the issuer meant it to live, whatever its clock says the time is.
+func Lifetime(token string) (time.Duration, bool) {
+	c, err := Parse(token)
+	if err != nil || c.IssuedAt.IsZero() || !c.ExpiresAt.After(c.IssuedAt) {
+		return 0, false
 	}
-	return now.Add(fallback)
+	return c.ExpiresAt.Sub(c.IssuedAt), true
+}
+
+// Expiry is when a token received at received expires on the receiver's
+// clock: received + Lifetime when the token says, else received + fallback.
+// The exp claim is never compared with the local clock, which may be
+// minutes off the issuer's.
+func Expiry(token string, received time.Time, fallback time.Duration) time.Time {
+	if l, ok := Lifetime(token); ok {
+		return received.Add(l)
+	}
+	return received.Add(fallback)
 }
 
 // Mint builds an unsigned-looking JWT (header alg RS512, a fixed fake

@@ -97,3 +97,33 @@ func FuzzParse(f *testing.F) {
 		_ = Expiry(tok, time.Unix(0, 0), time.Minute)
 	})
 }
+
+// A token from an issuer whose clock is off lives exp − iat from the moment
+// it is received, on the receiver's clock.
+func TestExpiryIgnoresTheIssuersClock(t *testing.T) {
+	received := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, skew := range []time.Duration{-3 * time.Minute, 0, 3 * time.Minute, 2 * time.Hour} {
+		iat := received.Add(skew)
+		tok := Mint(map[string]any{"iat": iat.Unix(), "exp": iat.Add(30 * time.Second).Unix()})
+		if l, ok := Lifetime(tok); !ok || l != 30*time.Second {
+			t.Errorf("skew %s: Lifetime = %s %v, want 30s", skew, l, ok)
+		}
+		if got := Expiry(tok, received, 20*time.Minute); !got.Equal(received.Add(30 * time.Second)) {
+			t.Errorf("skew %s: Expiry = %v, want received + 30s", skew, got)
+		}
+	}
+	// Without iat (or with exp not after iat) the lifetime is unknown: the fallback applies.
+	for _, claims := range []map[string]any{
+		{"exp": received.Add(time.Hour).Unix()},
+		{"iat": received.Unix(), "exp": received.Unix()},
+		{"iat": received.Unix()},
+	} {
+		tok := Mint(claims)
+		if l, ok := Lifetime(tok); ok {
+			t.Errorf("%v: Lifetime = %s, want unknown", claims, l)
+		}
+		if got := Expiry(tok, received, 20*time.Minute); !got.Equal(received.Add(20 * time.Minute)) {
+			t.Errorf("%v: Expiry = %v, want the fallback", claims, got)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/rpaflow/rpaflow/providers/internal/jwt"
 )
 
-// Documented lifetimes used when neither expires_in nor the JWT exp is known.
+// Documented lifetimes used when neither the JWT (exp − iat) nor expires_in tells.
 const (
 	defaultClientCredentialsLifetime = 60 * time.Minute
 	defaultROPCLifetime              = 30 * time.Minute
@@ -66,11 +66,14 @@ func (c *Client) clientCredentials(ctx context.Context) (Token, error) {
 			Message: "the token answer has no access_token; check the token URL points at UiPath Identity"}
 	}
 	t := Token{Value: body.AccessToken, Scopes: strings.Fields(body.Scope)}
+	// Lifetimes count on this worker's clock from the request: the token's
+	// exp − iat, else expires_in, else the documented default. Identity's
+	// clock may be off ours, so its exp is never compared with our time.
+	life := defaultClientCredentialsLifetime
 	if secs := seconds(body.ExpiresIn); secs > 0 {
-		t.Expiry = start.Add(time.Duration(secs * float64(time.Second)))
-	} else {
-		t.Expiry = jwt.Expiry(body.AccessToken, start, defaultClientCredentialsLifetime)
+		life = time.Duration(secs * float64(time.Second))
 	}
+	t.Expiry = jwt.Expiry(body.AccessToken, start, life)
 	if len(t.Scopes) == 0 {
 		t.Scopes = append([]string(nil), c.opts.Scopes...)
 	}

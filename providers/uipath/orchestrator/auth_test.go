@@ -118,19 +118,24 @@ func TestClientCredentialsStandaloneAndTokenURLOverride(t *testing.T) {
 
 func TestClientCredentialsExpiryFallbacks(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	exp := now.Add(17 * time.Minute)
+	// Identity's clock runs 3 minutes ahead: only exp − iat may be used.
+	iat := now.Add(3 * time.Minute)
+	withIat := jwt.Mint(map[string]any{"iat": iat.Unix(), "exp": iat.Add(17 * time.Minute).Unix()})
+	expOnly := jwt.Mint(map[string]any{"exp": now.Add(17 * time.Minute).Unix()})
 	for _, tc := range []struct {
-		name  string
-		token string
-		want  time.Time
+		name, token, extra string
+		want               time.Time
 	}{
-		{"JWT exp when expires_in is absent", jwt.Mint(map[string]any{"exp": exp.Unix()}), exp},
-		{"60 minutes for an opaque token", "opaque-token", now.Add(time.Hour)},
+		{"JWT exp − iat when expires_in is absent", withIat, "", now.Add(17 * time.Minute)},
+		{"JWT exp − iat before expires_in", withIat, `,"expires_in":3600`, now.Add(17 * time.Minute)},
+		{"expires_in when the JWT has no iat", expOnly, `,"expires_in":"600"`, now.Add(10 * time.Minute)},
+		{"60 minutes for an exp alone", expOnly, "", now.Add(time.Hour)},
+		{"60 minutes for an opaque token", "opaque-token", "", now.Add(time.Hour)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"access_token":"` + tc.token + `","token_type":"Bearer"}`))
+				_, _ = w.Write([]byte(`{"access_token":"` + tc.token + `","token_type":"Bearer"` + tc.extra + `}`))
 			}))
 			defer srv.Close()
 			c, err := orchestrator.New(orchestrator.Options{BaseURL: srv.URL, ClientID: "a", ClientSecret: "b",

@@ -107,7 +107,7 @@ func TestReleaseNotFoundHint(t *testing.T) {
 	}
 	_, err = c.Release(ctx, tok, f, "Payroll")
 	ae := asAPIError(t, err)
-	if ae.Status != 404 || ae.Code != "1002" || ae.Message != "process 'Payroll' not found in folder 'Shared'; known processes: Broken, Invoices" {
+	if ae.Status != 404 || ae.Code != "1002" || ae.Message != "process 'Payroll' not found in folder 'Shared'; known processes: Broken, Invoices, LongRunning, Stubborn" {
 		t.Fatalf("got %+v", ae)
 	}
 	// A folder without processes says so.

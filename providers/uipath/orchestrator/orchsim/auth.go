@@ -15,6 +15,9 @@ var endpointScopes = map[string][2]string{
 	"job.get":      {"OR.Jobs", "OR.Jobs.Read"},
 	"jobs.list":    {"OR.Jobs", "OR.Jobs.Read"},
 	"addQueueItem": {"OR.Queues", "OR.Queues.Write"},
+	"stopJobs":     {"OR.Jobs", "OR.Jobs.Write"},
+	"queueItem":    {"OR.Queues", "OR.Queues.Read"},
+	"queueItems":   {"OR.Queues", "OR.Queues.Read"},
 }
 
 // authorize checks the bearer token and its scope for op, answering 401 or

@@ -71,12 +71,20 @@ type jobState struct {
 	output    string // OutputArguments once successful
 	priority  string
 	reference string
+	softStop  time.Time // when a SoftStop was asked for
+	killed    time.Time // when a Kill was asked for
 }
 
 // at returns the job's state and times at now, following the release's script.
 func (j *jobState) at(now time.Time) (state string, start, end time.Time) {
 	started := j.created.Add(j.release.Pending)
 	ended := started.Add(j.release.Running)
+	if at := j.stopAt(ended); !at.IsZero() && !now.Before(at) {
+		return "Stopped", started, at
+	}
+	if j.stopping(now, ended) {
+		return "Stopping", started, time.Time{}
+	}
 	switch {
 	case now.Before(started):
 		return "Pending", time.Time{}, time.Time{}

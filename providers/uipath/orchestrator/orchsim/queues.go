@@ -12,32 +12,40 @@ type queueState struct {
 	refs map[string]bool // references used, for unique queues
 }
 
+type processingException struct {
+	Reason  string `json:"Reason"`
+	Details string `json:"Details"`
+	Type    string `json:"Type"`
+}
+
 type queueItemDTO struct {
-	Context                            string         `json:"@odata.context"`
-	QueueDefinitionID                  int64          `json:"QueueDefinitionId"`
-	OutputData                         *string        `json:"OutputData"`
-	AnalyticsData                      *string        `json:"AnalyticsData"`
-	Status                             string         `json:"Status"`
-	ReviewStatus                       string         `json:"ReviewStatus"`
-	ReviewerUserID                     *int64         `json:"ReviewerUserId"`
-	Key                                string         `json:"Key"`
-	Reference                          string         `json:"Reference"`
-	ProcessingExceptionType            *string        `json:"ProcessingExceptionType"`
-	DueDate                            *string        `json:"DueDate"`
-	RiskSlaDate                        *string        `json:"RiskSlaDate"`
-	Priority                           string         `json:"Priority"`
-	DeferDate                          *string        `json:"DeferDate"`
-	StartProcessing                    *string        `json:"StartProcessing"`
-	EndProcessing                      *string        `json:"EndProcessing"`
-	SecondsInPreviousAttempts          int            `json:"SecondsInPreviousAttempts"`
-	AncestorID                         *int64         `json:"AncestorId"`
-	RetryNumber                        int            `json:"RetryNumber"`
-	SpecificContent                    map[string]any `json:"SpecificContent"`
-	CreationTime                       *string        `json:"CreationTime"`
-	Progress                           *string        `json:"Progress"`
-	OrganizationUnitID                 int64          `json:"OrganizationUnitId"`
-	OrganizationUnitFullyQualifiedName string         `json:"OrganizationUnitFullyQualifiedName"`
-	ID                                 int64          `json:"Id"`
+	Context                            string               `json:"@odata.context,omitempty"`
+	QueueDefinitionID                  int64                `json:"QueueDefinitionId"`
+	OutputData                         *string              `json:"OutputData"`
+	AnalyticsData                      *string              `json:"AnalyticsData"`
+	Status                             string               `json:"Status"`
+	ReviewStatus                       string               `json:"ReviewStatus"`
+	ReviewerUserID                     *int64               `json:"ReviewerUserId"`
+	Key                                string               `json:"Key"`
+	Reference                          string               `json:"Reference"`
+	ProcessingExceptionType            *string              `json:"ProcessingExceptionType"`
+	ProcessingException                *processingException `json:"ProcessingException"`
+	Output                             map[string]any       `json:"Output"`
+	DueDate                            *string              `json:"DueDate"`
+	RiskSlaDate                        *string              `json:"RiskSlaDate"`
+	Priority                           string               `json:"Priority"`
+	DeferDate                          *string              `json:"DeferDate"`
+	StartProcessing                    *string              `json:"StartProcessing"`
+	EndProcessing                      *string              `json:"EndProcessing"`
+	SecondsInPreviousAttempts          int                  `json:"SecondsInPreviousAttempts"`
+	AncestorID                         *int64               `json:"AncestorId"`
+	RetryNumber                        int                  `json:"RetryNumber"`
+	SpecificContent                    map[string]any       `json:"SpecificContent"`
+	CreationTime                       *string              `json:"CreationTime"`
+	Progress                           *string              `json:"Progress"`
+	OrganizationUnitID                 int64                `json:"OrganizationUnitId"`
+	OrganizationUnitFullyQualifiedName string               `json:"OrganizationUnitFullyQualifiedName"`
+	ID                                 int64                `json:"Id"`
 }
 
 // addQueueItem is POST /odata/Queues/UiPathODataSvc.AddQueueItem.
@@ -129,6 +137,7 @@ func (s *Server) addQueueItem(req *request) {
 			DueDate: timeString(dates[1]), Priority: priority, DeferDate: timeString(dates[0]),
 			SpecificContent: content, CreationTime: timeString(s.clock.Now()),
 			OrganizationUnitID: f.id, OrganizationUnitFullyQualifiedName: f.path, ID: s.nextItem}
+		s.items[d.ID] = &itemState{dto: d, queue: q, created: s.clock.Now()}
 	}
 	s.mu.Unlock()
 	if status != 0 {

@@ -46,14 +46,32 @@ type Release struct {
 	Running time.Duration
 	Final   string // Successful (default), Faulted or Stopped
 	Info    string // the job's Info once final (the fault message)
+	// StopDelay is how long a SoftStop leaves the job Stopping before it
+	// ends Stopped (default 2 s); Kill stops it at once.
+	StopDelay time.Duration
+	// IgnoreSoftStop: the process never checks for a stop, so only Kill ends it.
+	IgnoreSoftStop bool
 	// Output computes a successful job's output arguments from its inputs.
 	Output func(in map[string]any) map[string]any
 }
 
-// Queue is a queue in a folder.
+// Queue is a queue in a folder. Its items go New → InProgress (after a
+// second) → the Outcome's status once Process has passed.
 type Queue struct {
 	Name            string
 	UniqueReference bool
+	Process         time.Duration // 0: items stay New (no robot works the queue)
+	// Outcome decides a processed item's end; nil: Successful, output {"done":true}.
+	// Status Retried makes a retry item (RetryNumber+1) that follows Outcome again.
+	Outcome func(content map[string]any, retry int) ItemOutcome
+}
+
+// ItemOutcome is how a robot ended a queue item.
+type ItemOutcome struct {
+	Status        string // Successful, Failed, Retried, Abandoned
+	Output        map[string]any
+	Reason        string // the ProcessingException's reason when not Successful
+	ExceptionType string // BusinessException or ApplicationException
 }
 
 // Options configure a Server.
@@ -96,8 +114,10 @@ func DefaultOptions() Options {
 							return map[string]any{"status": "processed", "count": count}
 						}},
 					{Name: "Broken", Pending: 500 * time.Millisecond, Running: time.Second, Final: "Faulted", Info: "Invoice file missing"},
+					{Name: "LongRunning", Pending: 500 * time.Millisecond, Running: time.Hour, StopDelay: 2 * time.Second},
+					{Name: "Stubborn", Pending: 500 * time.Millisecond, Running: time.Hour, IgnoreSoftStop: true},
 				},
-				Queues: []Queue{{Name: "Orders", UniqueReference: true}},
+				Queues: []Queue{{Name: "Orders", UniqueReference: true, Process: 2 * time.Second, Outcome: DemoOrderOutcome}},
 			},
 			{ID: 2, Path: "Finance/Invoices"},
 		},
@@ -123,6 +143,7 @@ type Server struct {
 	tokens      map[string]tokenInfo
 	issued      []string
 	jobs        map[int64]*jobState
+	items       map[int64]*itemState
 	nextJob     int64
 	nextItem    int64
 	jobListHits []time.Time
@@ -135,7 +156,7 @@ func New(o Options) *Server {
 		apps: map[string]App{}, users: o.Users,
 		tokenLifetime: o.TokenLifetime, ropcLifetime: o.ROPCLifetime,
 		jobListLimit: o.JobListPerMinute, clock: o.Clock,
-		tokens: map[string]tokenInfo{}, jobs: map[int64]*jobState{},
+		tokens: map[string]tokenInfo{}, jobs: map[int64]*jobState{}, items: map[int64]*itemState{},
 	}
 	if s.org == "" {
 		s.org = "rpaflow"
@@ -201,7 +222,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Counters are the call counts: "token", "token.failed", "ropc", "folders",
 // "releases", "startJobs", "job.get", "jobs.list", "addQueueItem",
-// "addQueueItem.duplicate", "http.401", "http.403".
+// "addQueueItem.duplicate", "stopJobs" (requests), "stopJobs.SoftStop" and
+// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403".
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of everything.
@@ -271,6 +293,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rl, "/odata/jobs(") && strings.HasSuffix(rl, ")"):
 		req.arg = rest[len("/odata/jobs(") : len(rest)-1]
 		s.serve(req, http.MethodGet, "job.get", s.getJob)
+	case rl == "/odata/jobs/uipath.server.configuration.odata.stopjobs":
+		s.serve(req, http.MethodPost, "stopJobs", s.stopJobs)
+	case rl == "/odata/queueitems":
+		s.serve(req, http.MethodGet, "queueItems", s.listQueueItems)
+	case strings.HasPrefix(rl, "/odata/queueitems(") && strings.HasSuffix(rl, ")/uipath.server.configuration.odata.getitemlastretry"):
+		req.arg, req.lastRetry = rest[len("/odata/queueitems("):strings.Index(rest, ")")], true
+		s.serve(req, http.MethodGet, "queueItem", s.getQueueItem)
+	case strings.HasPrefix(rl, "/odata/queueitems(") && strings.HasSuffix(rl, ")"):
+		req.arg = rest[len("/odata/queueitems(") : len(rest)-1]
+		s.serve(req, http.MethodGet, "queueItem", s.getQueueItem)
 	case rl == "/odata/queues/uipathodatasvc.addqueueitem":
 		s.serve(req, http.MethodPost, "addQueueItem", s.addQueueItem)
 	default:
@@ -285,6 +317,7 @@ type request struct {
 	base        string // Orchestrator root URL as the caller sees it
 	tenantInURL bool
 	arg         string // path argument, e.g. the job id
+	lastRetry   bool   // GetItemLastRetry on a queue item
 }
 
 // serve checks method, bearer token and scope, counts the call, then runs h.

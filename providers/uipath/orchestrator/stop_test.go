@@ -1,0 +1,135 @@
+package orchestrator_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+)
+
+// SoftStop moves a running job to Stopping, then Stopped after the
+// release's delay; Kill stops a job that ignores SoftStop at once; a stop
+// after the end changes nothing.
+func TestStopJobs(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	c, tok := e.login(t, nil)
+	f, err := c.Folder(ctx, tok, "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(process, ref string) orchestrator.Job {
+		rel, err := c.Release(ctx, tok, f, process)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := c.StartJob(ctx, tok, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key, Reference: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	state := func(id int64) string {
+		j, err := c.Job(ctx, tok, f, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j.State
+	}
+	long := start("LongRunning", "ref-long")
+	stubborn := start("Stubborn", "")
+	done := start("Invoices", "")
+	e.clock.Advance(5 * time.Second)
+	if s := state(long.ID); s != "Running" {
+		t.Fatalf("long job %s, want Running", s)
+	}
+	if err := c.StopJobs(ctx, tok, f, orchestrator.SoftStop, long.ID, stubborn.ID, done.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a, b, d := state(long.ID), state(stubborn.ID), state(done.ID); a != "Stopping" || b != "Stopping" || d != "Successful" {
+		t.Fatalf("after SoftStop: %s %s %s, want Stopping Stopping Successful", a, b, d)
+	}
+	e.clock.Advance(3 * time.Second)
+	if a, b := state(long.ID), state(stubborn.ID); a != "Stopped" || b != "Stopping" {
+		t.Fatalf("3 s after SoftStop: %s %s, want Stopped Stopping", a, b)
+	}
+	if err := c.StopJobs(ctx, tok, f, orchestrator.Kill, stubborn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(stubborn.ID); s != "Stopped" {
+		t.Fatalf("after Kill: %s, want Stopped", s)
+	}
+	if n := e.sim.Running(); n != 0 {
+		t.Fatalf("%d jobs still running", n)
+	}
+	cnt := e.sim.Counters()
+	if cnt.Get("stopJobs.SoftStop") != 3 || cnt.Get("stopJobs.Kill") != 1 {
+		t.Fatalf("counters %v", cnt.Snapshot())
+	}
+	jobs, err := c.JobsByReference(ctx, tok, f, "ref-long")
+	if err != nil || len(jobs) != 1 || jobs[0].ID != long.ID {
+		t.Fatalf("by reference: %+v %v", jobs, err)
+	}
+	if err := c.StopJobs(ctx, tok, f, "Pause", long.ID); err == nil {
+		t.Fatal("an unknown strategy was sent")
+	}
+}
+
+// Queue items end Successful with output, Failed with the exception's
+// reason and type, or Retried with a last retry that carries on.
+func TestQueueItemResults(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	c, tok := e.login(t, nil)
+	f, err := c.Folder(ctx, tok, "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(ref, outcome string) orchestrator.QueueItem {
+		it, err := c.AddQueueItem(ctx, tok, f, orchestrator.QueueItemRequest{Queue: "Orders", Reference: ref,
+			SpecificContent: map[string]any{"outcome": outcome, "order": ref}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}
+	ok, biz, retry := add("o-1", ""), add("o-2", "business"), add("o-3", "retry")
+	get := func(id int64) orchestrator.QueueItemState {
+		s, err := c.QueueItem(ctx, tok, f, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := get(ok.ID); s.Status != "New" {
+		t.Fatalf("new item %+v", s)
+	}
+	e.clock.Advance(1500 * time.Millisecond)
+	if s := get(ok.ID); s.Status != "InProgress" {
+		t.Fatalf("item after 1.5 s %+v", s)
+	}
+	e.clock.Advance(time.Second)
+	if s := get(ok.ID); s.Status != "Successful" || s.Output["orderStatus"] != "processed" || s.Output["order"] != "o-1" {
+		t.Fatalf("successful item %+v", s)
+	}
+	if s := get(biz.ID); s.Status != "Failed" || s.Exception == nil || s.Exception.Type != "BusinessException" ||
+		s.Exception.Reason != "Order total exceeds the credit limit" {
+		t.Fatalf("failed item %+v %+v", s, s.Exception)
+	}
+	if s := get(retry.ID); s.Status != "Retried" {
+		t.Fatalf("retried item %+v", s)
+	}
+	last, err := c.LastRetry(ctx, tok, f, retry.ID)
+	if err != nil || last.ID == retry.ID || last.RetryNumber != 1 || last.AncestorID != retry.ID {
+		t.Fatalf("last retry %+v %v", last, err)
+	}
+	e.clock.Advance(3 * time.Second)
+	if s := get(last.ID); s.Status != "Successful" {
+		t.Fatalf("retry %+v", s)
+	}
+	byRef, found, err := c.QueueItemByReference(ctx, tok, f, "o-2")
+	if err != nil || !found || byRef.ID != biz.ID {
+		t.Fatalf("by reference %+v %v %v", byRef, found, err)
+	}
+}
