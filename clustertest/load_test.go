@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -120,8 +119,7 @@ func (l *load) start(ctx context.Context, d *deployment, wfType string, input an
 		case errors.As(err, &started):
 			d.run = l.w.Client.GetWorkflow(ctx, d.id, "")
 			return nil
-		case ctx.Err() == nil && time.Now().Before(deadline) && (errors.As(err, &nsNotFound) || status.Code(err) == codes.Unavailable ||
-			status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded)):
+		case ctx.Err() == nil && time.Now().Before(deadline) && (errors.As(err, &nsNotFound) || retryCode(serviceerror.ToStatus(err).Code())):
 			l.refused.Add(1)
 			if !sleepCtx(ctx, time.Second) {
 				return err
@@ -140,6 +138,10 @@ func (l *load) wait() {
 	l.stopCons()
 	l.cons.wg.Wait()
 }
+
+// retryCode: the server refused the start (Unavailable) or the call ended
+// without an answer (DeadlineExceeded; it may have landed).
+func retryCode(c codes.Code) bool { return c == codes.Unavailable || c == codes.DeadlineExceeded }
 
 // add records a deployment started elsewhere (the Temporal CLI).
 func (l *load) add(d *deployment) {
