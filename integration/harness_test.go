@@ -57,7 +57,7 @@ func run(m *testing.M) int {
 }
 
 // Each stack gets a namespace of its own; raise Count when tests need more.
-var namespaces = &devserver.Namespaces{Prefix: "it", Count: 24}
+var namespaces = &devserver.Namespaces{Prefix: "it", Count: 40}
 
 // stack is one worker on its own task queue with fresh simulators.
 type stack struct {

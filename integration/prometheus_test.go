@@ -111,6 +111,9 @@ scrape_configs:
 			return nil // not up yet
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil // starting: Prometheus answers 503 "Service Unavailable" until it is ready
+		}
 		var r struct {
 			Data struct {
 				Alerts []alert `json:"alerts"`

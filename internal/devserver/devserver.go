@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.temporal.io/sdk/client"
@@ -39,14 +40,32 @@ func FindCLI() string {
 	return ""
 }
 
-// FreeAddr returns a loopback host:port that nothing listened on a moment ago.
+// handedOut are the addresses FreeAddr returned: the kernel may offer a
+// port again once its probe closed, and two servers of one test (a UI and
+// a worker) must not be given the same one.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// FreeAddr returns a loopback host:port that nothing listened on a moment
+// ago and that it has not returned before in this process.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free loopback port: %w", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("finding a free loopback port: %w", err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("finding a free loopback port: 100 tries gave ports already handed out")
 }
 
 // Namespaces is a numbered set of namespaces, Prefix-1 … Prefix-Count,
