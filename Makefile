@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL    := $(GOBIN)/temporal
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all build test vet fmt-check unit run bench test-reliability fuzz temporal-cli clean alert-rules
+.PHONY: all build test vet fmt-check unit run bench test-reliability test-cluster cluster-tools fuzz temporal-cli clean alert-rules
 
 all: build
 
@@ -16,6 +16,15 @@ build:
 temporal-cli: $(TEMPORAL)
 $(TEMPORAL):
 	$(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# The Temporal server and its SQL tool at the version the CLI embeds, for
+# `make test-cluster` (the harness installs them too when missing).
+TEMPORAL_SERVER_VERSION := v1.29.1
+cluster-tools: $(GOBIN)/server $(GOBIN)/sql
+$(GOBIN)/server:
+	$(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+$(GOBIN)/sql:
+	$(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -57,6 +66,13 @@ test-reliability: temporal-cli
 	RPAFLOW_RELIABILITY=long RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 \
 		$(GO) test -race -count=1 -timeout 30m -v -run TestReliability ./reliability
 	$(MAKE) fuzz
+
+# The production topology under faults: PostgreSQL (installed from Debian's
+# packages when missing), Temporal's services as five processes, three
+# worker processes; each case prints `cluster: <case>: tried N, lost 0`.
+# RPAFLOW_CLUSTER_KEEP=1 keeps the logs and data directory.
+test-cluster: temporal-cli cluster-tools
+	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./clustertest
 
 # Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
 FUZZTIME    ?= 10s

@@ -26,34 +26,54 @@ func BenchmarkRPAflow(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 
-	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"]
-	var run *runner
+	// RPAFLOW_BENCH_SERVER=cluster runs rows 1 and 4 on the dev server and on
+	// the cluster of `make test-cluster` (internal/cluster), side by side.
+	onCluster := envStr("RPAFLOW_BENCH_SERVER", "dev") == "cluster"
+	if onCluster {
+		rows = map[string]bool{"1": rows["1"] || !rows["4"], "4": rows["4"] || !rows["1"]}
+		rep.Params["RPAFLOW_BENCH_SERVER"] = "cluster"
+	}
+	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"] || rows["7"]
+	run := &runner{rep: rep, namespaces: namespaces}
 	if needServer {
 		ds, err := startDevServer(ctx)
 		if err != nil {
 			b.Fatalf("starting the Temporal dev server: %v", err)
 		}
 		defer func() { _ = ds.Stop() }()
-		run = &runner{ds: ds, rep: rep}
-	} else {
-		run = &runner{rep: rep}
+		run.hostPort = ds.FrontendHostPort()
+	}
+	runners := []*runner{run}
+	if onCluster {
+		tc, stop, err := startCluster(ctx)
+		if err != nil {
+			b.Fatalf("starting the cluster: %v", err)
+		}
+		defer stop()
+		run.label = " (dev server)"
+		runners = append(runners, &runner{rep: rep, namespaces: clusterNamespaces, hostPort: tc.Frontend, label: " (cluster)"})
 	}
 	for _, r := range []struct {
 		id string
-		f  func(context.Context) error
+		f  func(*runner, context.Context) error
 	}{
-		{"1", run.deployments}, {"2", run.providerCalls}, {"3", run.durability}, {"4", run.scale}, {"5", run.polling},
-		{"6", run.nexusCalls}, {"7", run.cancellation},
+		{"1", (*runner).deployments}, {"2", (*runner).providerCalls}, {"3", (*runner).durability}, {"4", (*runner).scale}, {"5", (*runner).polling},
+		{"6", (*runner).nexusCalls}, {"7", (*runner).cancellation},
 	} {
 		if !rows[r.id] {
 			continue
 		}
-		t := time.Now()
-		if err := r.f(ctx); err != nil {
-			rep.Note("row %s FAILED: %v", r.id, err)
-			b.Errorf("row %s: %v", r.id, err)
+		for _, on := range runners {
+			t := time.Now()
+			if err := r.f(on, ctx); err != nil {
+				rep.Note("row %s%s FAILED: %v", r.id, on.label, err)
+				b.Errorf("row %s%s: %v", r.id, on.label, err)
+			}
+			fmt.Fprintf(os.Stderr, "bench: row %s%s took %s\n", r.id, on.label, time.Since(t).Round(time.Second))
 		}
-		fmt.Fprintf(os.Stderr, "bench: row %s took %s\n", r.id, time.Since(t).Round(time.Second))
+	}
+	if onCluster {
+		sideBySide(rep)
 	}
 	rep.Duration = time.Since(rep.Started).Round(time.Second).String()
 	fmt.Println()

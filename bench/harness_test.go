@@ -47,14 +47,14 @@ type stackOptions struct {
 	Extra map[string]string
 }
 
-func startStack(ds *testsuite.DevServer, name string, o stackOptions) (*stack, error) {
-	namespace, err := namespaces.Next()
+func startStack(r *runner, name string, o stackOptions) (*stack, error) {
+	namespace, err := r.namespaces.Next()
 	if err != nil {
 		return nil, fmt.Errorf("%w in bench/harness_test.go", err)
 	}
 	queue := "rpaflow-bench-" + name
 	logs := &tailBuffer{max: 64 << 10}
-	st, err := teststack.Start(teststack.Options{HostPort: ds.FrontendHostPort(), Namespace: namespace, TaskQueue: queue,
+	st, err := teststack.Start(teststack.Options{HostPort: r.hostPort, Namespace: namespace, TaskQueue: queue,
 		KeyID: "bench", LogLevel: "warn", Extra: o.Extra, Sims: o.Sims, Logs: logs})
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, logs)

@@ -10,20 +10,23 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
+	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 )
 
 type runner struct {
-	ds  *testsuite.DevServer
-	rep *Report
+	hostPort   string // the Temporal frontend
+	namespaces *devserver.Namespaces
+	// label tells the servers apart when rows run on both (RPAFLOW_BENCH_SERVER=cluster).
+	label string
+	rep   *Report
 	// eventsPerUpdate is measured in row 1 (the session's history after N
 	// deployments) and reported in row 3.
 	eventsPerUpdate float64
@@ -56,7 +59,7 @@ func (r *runner) deployments(ctx context.Context) error {
 	// runs conc at once, so the allocation is raised for all of them alike.
 	ao := aasim.DefaultOptions()
 	ao.APITasks[0].ConcurrencyLimit = 2 * conc
-	s, err := startStack(r.ds, "deploy", stackOptions{Sims: simenv.Options{AA: &ao}})
+	s, err := startStack(r, "deploy", stackOptions{Sims: simenv.Options{AA: &ao}})
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,7 @@ func (r *runner) deployments(ctx context.Context) error {
 
 	rp, br, ht := res["rpaflow"], res["bare"], res["http"]
 	thrRatio, p50Ratio := rp.throughput()/br.throughput(), rp.percentile(50)/br.percentile(50)
-	row := "1 deploy"
+	row := "1 deploy" + r.label
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("throughput, %d runs, concurrency %d", n, conc), Unit: "runs/s",
 		Rpaflow: rp.throughput(), Floor: F(br.throughput()), FloorName: "bare workflow + 1 no-op activity", Ratio: F(thrRatio), Target: "≥ 0.8", Met: B(thrRatio >= 0.8)})
 	r.rep.Add(Line{Row: row, Metric: "p50 latency", Unit: "ms", Rpaflow: rp.percentile(50), Floor: F(br.percentile(50)),
@@ -161,8 +164,8 @@ func (r *runner) deployments(ctx context.Context) error {
 	if updates > 0 {
 		r.eventsPerUpdate = float64(events) / float64(updates)
 	}
-	r.rep.Note("row 1: %d DeployAPITask, %d bare and %d direct-HTTP runs in %d alternating rounds at concurrency %d after one warm-up each; the API Task's concurrencyLimit is raised to %d for all variants (the demo's 2 would make every variant wait on 429s); the session's history holds %d events for %d accessDetails updates.",
-		n, n, n, rounds, conc, 2*conc, events, updates)
+	r.rep.Note("row 1%s: %d DeployAPITask, %d bare and %d direct-HTTP runs in %d alternating rounds at concurrency %d after one warm-up each; the API Task's concurrencyLimit is raised to %d for all variants (the demo's 2 would make every variant wait on 429s); the session's history holds %d events for %d accessDetails updates.",
+		r.label, n, n, n, rounds, conc, 2*conc, events, updates)
 	return nil
 }
 

@@ -43,7 +43,7 @@ func (r *runner) durability(ctx context.Context) error {
 		Rpaflow: actions, Floor: F(2), FloorName: "1 timer + 1 activity (the refresh policy)", Ratio: F(actions / 2), Target: "≤ 2", Met: B(actions <= 2)})
 
 	// (b) the real server: a session with 10 s tokens, 4 cycles per run.
-	s, err := startStack(r.ds, "durability", stackOptions{Sims: simenv.Options{AATokenLifetime: 10 * time.Second}})
+	s, err := startStack(r, "durability", stackOptions{Sims: simenv.Options{AATokenLifetime: 10 * time.Second}})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (r *runner) scale(ctx context.Context) error {
 		}
 	}
 	extra["RPAFLOW_PROFILES"] = strings.Join(names, ",")
-	s, err := startStack(r.ds, "scale", stackOptions{Sims: simenv.Options{AA: &ao, AATokenLifetime: lifetime}, Extra: withURLs(extra, names[3:])})
+	s, err := startStack(r, "scale", stackOptions{Sims: simenv.Options{AA: &ao, AATokenLifetime: lifetime}, Extra: withURLs(extra, names[3:])})
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (r *runner) scale(ctx context.Context) error {
 		return sess.Logout(ctx, ref(i))
 	})
 
-	row := "4 scale"
+	row := "4 scale" + r.label
 	p99 := Percentile(lags, 99)
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("refresh lag p99, fraction of the %s lifetime (status queries of every %dth session, %d renewals seen)", lifetime, statusSample, len(lags)),
 		Rpaflow: p99, Floor: F(0), FloorName: "on schedule", Target: "≤ 0.02", Met: B(p99 <= 0.02)})
@@ -220,8 +220,8 @@ func (r *runner) scale(ctx context.Context) error {
 	r.rep.Add(Line{Row: row, Metric: "worker heap per session (HeapInuse delta / K)", Unit: "KiB", Rpaflow: float64(int64(heap1)-int64(heap0)) / float64(k) / 1024})
 	r.rep.Add(Line{Row: row, Metric: "process CPU per renewal", Unit: "ms", Rpaflow: cpu.Seconds() * 1000 / float64(max(renewals, 1)),
 		Floor: F(directCPU.Seconds() * 1000), FloorName: "direct provider-client refresh, same process", Ratio: Ratio(cpu.Seconds()/float64(max(renewals, 1)), directCPU.Seconds())})
-	r.rep.Note("row 4: %d ControlRoomSession workflows (one profile each, one multi-login simulator user) on one in-process worker, %s tokens, measured for %s after all had logged in. Every %s each session's consumer asks for a token (minValidity %s) the way rpaflow's readers do (the session's token query, the token update when the current token does not serve) and checks it with the Control Room's validate call, and for every %dth session a status query reads the generation's scheduled renewal (nextRenewal) and, one generation later, lastRefresh: lag = lastRefresh − scheduled (lastRefresh is when the renewal's result reached the workflow). %d consumer calls failed (errors, not bad tokens; first: %v), %d status queries answered. Heap is after two GCs, before and after the sessions started (worker cache + simulator + client state). CPU is the whole process (worker, simulator, %d consumers, queries: %.0f%% of one core on average) per login/refresh; the floor is the CPU of %d direct refresh calls against the same in-process simulator.",
-		k, lifetime, window, every, minValidity, statusSample, consumerErrs, firstErr, queries, k, 100*cpu.Seconds()/elapsed.Seconds(), direct)
+	r.rep.Note("row 4%s: %d ControlRoomSession workflows (one profile each, one multi-login simulator user) on one in-process worker, %s tokens, measured for %s after all had logged in. Every %s each session's consumer asks for a token (minValidity %s) the way rpaflow's readers do (the session's token query, the token update when the current token does not serve) and checks it with the Control Room's validate call, and for every %dth session a status query reads the generation's scheduled renewal (nextRenewal) and, one generation later, lastRefresh: lag = lastRefresh − scheduled (lastRefresh is when the renewal's result reached the workflow). %d consumer calls failed (errors, not bad tokens; first: %v), %d status queries answered. Heap is after two GCs, before and after the sessions started (worker cache + simulator + client state). CPU is the whole process (worker, simulator, %d consumers, queries: %.0f%% of one core on average) per login/refresh; the floor is the CPU of %d direct refresh calls against the same in-process simulator.",
+		r.label, k, lifetime, window, every, minValidity, statusSample, consumerErrs, firstErr, queries, k, 100*cpu.Seconds()/elapsed.Seconds(), direct)
 	if served == 0 || len(lags) == 0 {
 		return fmt.Errorf("no tokens served (%d) or no renewals observed (%d)\n%s", served, len(lags), s.Logs)
 	}

@@ -30,7 +30,7 @@ func (r *runner) polling(ctx context.Context) error {
 	budget := envInt("RPAFLOW_BENCH_POLL_BUDGET", 90)
 	r.rep.Params["RPAFLOW_BENCH_JOBS"] = fmt.Sprint(m)
 	r.rep.Params["RPAFLOW_BENCH_POLL_BUDGET"] = fmt.Sprint(budget)
-	s, err := startStack(r.ds, "polling", stackOptions{Extra: map[string]string{"RPAFLOW_POLL_BUDGET_PER_MINUTE": fmt.Sprint(budget)}})
+	s, err := startStack(r, "polling", stackOptions{Extra: map[string]string{"RPAFLOW_POLL_BUDGET_PER_MINUTE": fmt.Sprint(budget)}})
 	if err != nil {
 		return err
 	}

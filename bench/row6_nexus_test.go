@@ -31,7 +31,7 @@ func (r *runner) nexusCalls(ctx context.Context) error {
 
 	ao := aasim.DefaultOptions()
 	ao.APITasks[0].ConcurrencyLimit = 2 * conc
-	s, err := startStack(r.ds, "nexus", stackOptions{Sims: simenv.Options{AA: &ao}})
+	s, err := startStack(r, "nexus", stackOptions{Sims: simenv.Options{AA: &ao}})
 	if err != nil {
 		return err
 	}
@@ -45,12 +45,12 @@ func (r *runner) nexusCalls(ctx context.Context) error {
 	}}); err != nil {
 		return fmt.Errorf("creating the Nexus endpoint: %w", err)
 	}
-	ns, err := namespaces.Next()
+	ns, err := r.namespaces.Next()
 	if err != nil {
 		return err
 	}
 	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	other, err := client.Dial(client.Options{HostPort: r.ds.FrontendHostPort(), Namespace: ns, Logger: quiet})
+	other, err := client.Dial(client.Options{HostPort: r.hostPort, Namespace: ns, Logger: quiet})
 	if err != nil {
 		return err
 	}

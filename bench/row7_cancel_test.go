@@ -24,7 +24,7 @@ const heartbeatInterval = 10 * time.Second
 func (r *runner) cancellation(ctx context.Context) error {
 	n := envInt("RPAFLOW_BENCH_CANCEL", 100)
 	r.rep.Params["RPAFLOW_BENCH_CANCEL"] = fmt.Sprint(n)
-	s, err := startStack(r.ds, "cancel", stackOptions{})
+	s, err := startStack(r, "cancel", stackOptions{})
 	if err != nil {
 		return err
 	}

@@ -322,9 +322,7 @@ func TestMountedFilesExist(t *testing.T) {
 	if !strings.Contains(string(dc), "frontend.enableExecuteMultiOperation:") {
 		t.Error("dynamic config does not enable Update-With-Start (frontend.enableExecuteMultiOperation)")
 	}
-	if got := ev(service(t, p, "temporal"), "DYNAMIC_CONFIG_FILE_PATH"); got != "config/dynamicconfig/rpaflow.yaml" {
-		t.Errorf("temporal DYNAMIC_CONFIG_FILE_PATH = %q", got)
-	}
+	// DYNAMIC_CONFIG_FILE_PATH is checked by TestTemporalRunsTheTestedConfig.
 }
 
 // ev returns the value of k in s's environment: section ("" if unset).

@@ -1,0 +1,341 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
+	"github.com/rpaflow/rpaflow/internal/cluster"
+	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/devserver"
+	"github.com/rpaflow/rpaflow/internal/logging"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/internal/temporalclient"
+	"github.com/rpaflow/rpaflow/internal/teststack"
+	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+)
+
+const (
+	queue = "rpaflow"
+	// Several single-session Control Room users, one profile each: a second
+	// login of any of them would end its first session.
+	aaUsers = 6
+	// Tokens short enough to be renewed during every scenario, long enough
+	// (renewal at 45 s, 15 s before expiry) to ride out a failover.
+	tokenLifetime = time.Minute
+	taskLatency   = 4 * time.Second
+	workers       = 3
+)
+
+func aaProfile(i int) string { return fmt.Sprintf("a%d", i+1) }
+func aaUser(i int) string    { return fmt.Sprintf("cluster-user-%d", i+1) }
+func aaKey(i int) string     { return fmt.Sprintf("clusterApiKey%02d%s", i+1, strings.Repeat("0", 25)) }
+
+// world is the cluster's rpaflow side: simulators behind a counting gate,
+// three worker processes and a client with the codec.
+type world struct {
+	t       *testing.T
+	Sims    *simenv.Sims
+	Gate    *gate
+	SimURL  string
+	Client  client.Client
+	Reads   *activities.TemporalSessions
+	env     map[string]string
+	mu      sync.Mutex
+	workers [workers]*workerProc
+}
+
+type workerProc struct {
+	*cluster.Proc
+	HTTPAddr string
+}
+
+func newWorld(t *testing.T) *world {
+	ao := aasim.DefaultOptions()
+	ao.TokenLifetime = tokenLifetime
+	ao.APITasks = append(ao.APITasks, aasim.APITask{FileID: 4711, Path: echoTaskPath, ConcurrencyLimit: 1000,
+		Inputs: []string{"key"}, Latency: taskLatency,
+		Run: func(in map[string]botvalue.Value) (map[string]botvalue.Value, error) {
+			return map[string]botvalue.Value{"State": botvalue.Str("ran:" + in["key"].String)}, nil
+		}})
+	extra := map[string]string{"RPAFLOW_LOG_FORMAT": "json"}
+	profiles := []string{"cr", "orch", "hub"}
+	for i := range aaUsers {
+		ao.Users = append(ao.Users, aasim.User{ID: 100 + i, Username: aaUser(i), APIKey: aaKey(i)})
+		p := aaProfile(i)
+		profiles = append(profiles, p)
+		for k, v := range map[string]string{"KIND": "automationanywhere", "URL": teststack.SimURLPlaceholder, "ALLOW_HTTP": "true",
+			"USERNAME": aaUser(i), "API_KEY": aaKey(i)} {
+			extra[config.EnvVar(p, k)] = v
+		}
+	}
+	extra["RPAFLOW_PROFILES"] = strings.Join(profiles, ",")
+	sims := simenv.New(simenv.Options{AA: &ao, OrchestratorTokenLifetime: tokenLifetime})
+	g := newGate(sims)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	w := &world{t: t, Sims: sims, Gate: g, SimURL: srv.URL}
+	w.env = teststack.Env(teststack.Options{HostPort: tc.Frontend, Namespace: namespace, TaskQueue: queue, KeyID: "cluster",
+		LogLevel: "info", Extra: extra}, srv.URL)
+
+	cfg, err := config.LoadFrom(w.env)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logging.New(io.Discard, "error", "json", cfg.Secrets())), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if w.Client, err = client.DialContext(ctx, opts); err != nil {
+		t.Fatalf("dialing the cluster at %s: %v", tc.Frontend, err)
+	}
+	t.Cleanup(w.Client.Close)
+	w.Reads = &activities.TemporalSessions{Client: w.Client, TaskQueue: queue}
+	for i := range workers {
+		w.startWorker(i)
+	}
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for i := range workers {
+			if p := w.worker(i); p != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); _ = p.Stop(45 * time.Second) }()
+			}
+		}
+		wg.Wait()
+	})
+	return w
+}
+
+const echoTaskPath = `Automation Anywhere\Bots\Cluster Echo Task`
+
+func (w *world) worker(i int) *workerProc {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.workers[i]
+}
+
+// startWorker starts worker slot i (again) and waits until it polls.
+func (w *world) startWorker(i int) {
+	t := w.t
+	t.Helper()
+	addr, err := devserver.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RPAFLOW_HTTP_ADDR=" + addr}
+	for k, v := range w.env {
+		env = append(env, k+"="+v)
+	}
+	log := filepath.Join(workDir, fmt.Sprintf("rpaflow-worker-%d.log", i+1))
+	before := cluster.Count(log, "worker running")
+	p, err := cluster.StartProc(fmt.Sprintf("rpaflow-worker-%d", i+1), log, env, workerBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The log is appended across restarts: wait for this process's line.
+	if err := p.WaitLog("worker running", before+1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.workers[i] = &workerProc{Proc: p, HTTPAddr: addr}
+	w.mu.Unlock()
+}
+
+// codecEndpoint is a live worker's /codec.
+func (w *world) codecEndpoint() string {
+	for i := range workers {
+		if p := w.worker(i); p != nil && !p.Exited() {
+			return "http://" + p.HTTPAddr + "/codec"
+		}
+	}
+	w.t.Fatal("no live worker for the codec endpoint")
+	return ""
+}
+
+// cli runs the temporal CLI against the cluster and returns stdout.
+func (w *world) cli(ctx context.Context, args ...string) (string, error) {
+	args = append(args, "--address", tc.Frontend, "--namespace", namespace)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, temporalCLI, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("temporal %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String(), nil
+}
+
+// gate counts, in front of the simulators, each Control Room login per
+// user and each API Task execution per input key as they reach the
+// platform, whatever happens to the answer.
+type gate struct {
+	next       http.Handler
+	mu         sync.Mutex
+	logins     map[string]int
+	executions map[string]int
+	inFlight   atomic.Int32
+}
+
+func newGate(next http.Handler) *gate {
+	return &gate{next: next, logins: map[string]int{}, executions: map[string]int{}}
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	login := r.Method == http.MethodPost && (p == "/v1/authentication" || p == "/v2/authentication")
+	execute := r.Method == http.MethodPost && strings.HasPrefix(p, "/hotbot/")
+	if login || execute {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			Username string                    `json:"username"`
+			BotInput map[string]botvalue.Value `json:"botInput"`
+		}
+		_ = json.Unmarshal(body, &req)
+		g.mu.Lock()
+		if login {
+			g.logins[req.Username]++
+		} else if k := req.BotInput["key"].String; k != "" {
+			g.executions[k]++
+		}
+		g.mu.Unlock()
+		if execute {
+			g.inFlight.Add(1)
+			defer g.inFlight.Add(-1)
+		}
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+func (g *gate) executionsOf(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.executions[key]
+}
+
+func (g *gate) loginsOf(user string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.logins[user]
+}
+
+// errType is the application error type inside err ("" if none).
+func errType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	return ""
+}
+
+// sessionWorkerPid is the process id of the worker that completed the
+// session's latest workflow task (the SDK's default identity is pid@host).
+func (w *world) sessionWorkerPid(ctx context.Context, id string) (int, error) {
+	it := w.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	pid := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, err
+		}
+		if a := ev.GetWorkflowTaskCompletedEventAttributes(); a != nil {
+			p, _, _ := strings.Cut(a.GetIdentity(), "@")
+			pid, _ = strconv.Atoi(p)
+		}
+	}
+	if pid == 0 {
+		return 0, fmt.Errorf("%s: no completed workflow task", id)
+	}
+	return pid, nil
+}
+
+// checkLogins fails unless every cluster user logged in exactly once.
+func (w *world) checkLogins(t *testing.T) int {
+	bad := 0
+	for i := range aaUsers {
+		if n := w.Gate.loginsOf(aaUser(i)); n != 1 {
+			bad++
+			t.Errorf("Control Room user %s logged in %d times, want 1 in total", aaUser(i), n)
+		}
+	}
+	return bad
+}
+
+// consumers read every cluster session's token the way rpaflow's readers
+// do, every 2 s until ctx ends, and check each with the Control Room.
+type consumers struct {
+	served, expired, rejected, errs atomic.Int32
+	firstErr                        atomic.Value
+	wg                              sync.WaitGroup
+}
+
+func (w *world) startConsumers(ctx context.Context) *consumers {
+	c := &consumers{}
+	for i := range aaUsers {
+		hc, err := aa.New(aa.Options{BaseURL: w.SimURL, Username: aaUser(i), APIKey: aaKey(i), AllowHTTP: true})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: aaProfile(i)}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for ctx.Err() == nil {
+				rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				res, err := w.Reads.Token(rctx, ref, 5*time.Second)
+				at := time.Now()
+				ok := false
+				if err == nil {
+					ok, err = hc.Validate(rctx, res.Token)
+				}
+				cancel()
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					// Unavailable during a failover is expected; a bad token is not.
+					c.errs.Add(1)
+					c.firstErr.CompareAndSwap(nil, err.Error())
+				default:
+					c.served.Add(1)
+					if !res.Expiry.After(at) {
+						c.expired.Add(1)
+					}
+					if !ok {
+						c.rejected.Add(1)
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}
+		}()
+	}
+	return c
+}
