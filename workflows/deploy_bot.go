@@ -43,27 +43,20 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	}
 	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id)
 	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
-	var res activities.DeploymentResult
-	if !stopping {
-		if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), cr.AAWaitDeployment, waitIn).Get(ctx, &res); err != nil {
-			return contract.DeployBotResult{DeploymentID: id}, err
-		}
-	} else {
-		reason := contract.StopCancelled
-		var wait workflow.Future
-		if ctx.Err() == nil {
-			wait, reason = watch(ctx, limits.wait, func(c workflow.Context) workflow.Future {
-				return workflow.ExecuteActivity(waitOptions(c, limits.wait+10*time.Minute), cr.AAWaitDeployment, waitIn)
-			})
-		}
-		if reason != "" {
-			stop := stopRun(ctx, limits, wait, reason, id, cr.AAStopDeployment, activities.StopDeploymentInput{Profile: in.Profile,
+	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
+		func(c workflow.Context, d time.Duration) workflow.Future {
+			return workflow.ExecuteActivity(waitOptions(c, d), cr.AAWaitDeployment, waitIn)
+		},
+		func(wait workflow.Future, reason string) contract.RunStop {
+			return stopRun(ctx, limits, wait, reason, id, cr.AAStopDeployment, activities.StopDeploymentInput{Profile: in.Profile,
 				DeploymentID: id, Reason: reason, Grace: limits.grace})
-			return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, stop)
-		}
-		if err := wait.Get(ctx, &res); err != nil {
-			return contract.DeployBotResult{DeploymentID: id}, err
-		}
+		})
+	if stop != nil {
+		return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, *stop)
+	}
+	var res activities.DeploymentResult
+	if err := wait.Get(ctx, &res); err != nil {
+		return contract.DeployBotResult{DeploymentID: id}, err
 	}
 	if res.BotOutput == nil {
 		res.BotOutput = map[string]botvalue.Value{}

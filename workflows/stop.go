@@ -84,6 +84,29 @@ func watch(ctx workflow.Context, bound time.Duration, start func(workflow.Contex
 	return f, ""
 }
 
+// supervise waits for a started run. Runs of the shape before stops
+// existed just wait (for timeout). Otherwise the wait is watched until the
+// run ends, the workflow is cancelled or the timeout passes; in the last two
+// cases the run is stopped on the platform and the outcome of the stop is
+// returned instead of a future.
+func supervise(ctx workflow.Context, stopping bool, timeout time.Duration, l runLimits,
+	wait func(ctx workflow.Context, scheduleToClose time.Duration) workflow.Future,
+	stop func(wait workflow.Future, reason string) contract.RunStop) (workflow.Future, *contract.RunStop) {
+	if !stopping {
+		return wait(ctx, timeout), nil
+	}
+	reason := contract.StopCancelled
+	var f workflow.Future
+	if ctx.Err() == nil {
+		f, reason = watch(ctx, l.wait, func(c workflow.Context) workflow.Future { return wait(c, l.wait+10*time.Minute) })
+	}
+	if reason == "" {
+		return f, nil
+	}
+	st := stop(f, reason)
+	return nil, &st
+}
+
 // stopRun runs the stop activity in a context the cancellation does not
 // reach, retried (stopping is idempotent), then gives the cancelled wait
 // a little time (a minute, less under a workflow timeout) to wind down so

@@ -44,28 +44,20 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 	}
 	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key)
 	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
+	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
+		func(c workflow.Context, d time.Duration) workflow.Future {
+			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
+		},
+		func(wait workflow.Future, reason string) contract.RunStop {
+			return stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile,
+				Job: ref, Reason: reason, Grace: limits.grace})
+		})
+	if stop != nil {
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus}, stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, *stop)
+	}
 	var res contract.StartJobResult
-	if !stopping {
-		if err := workflow.ExecuteActivity(waitOptions(ctx, in.Timeout.D()), orch.OrchWaitJob, waitIn).Get(ctx, &res); err != nil {
-			return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
-		}
-	} else {
-		reason := contract.StopCancelled
-		var wait workflow.Future
-		if ctx.Err() == nil {
-			wait, reason = watch(ctx, limits.wait, func(c workflow.Context) workflow.Future {
-				return workflow.ExecuteActivity(waitOptions(c, limits.wait+10*time.Minute), orch.OrchWaitJob, waitIn)
-			})
-		}
-		if reason != "" {
-			stop := stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile, Job: ref,
-				Reason: reason, Grace: limits.grace})
-			return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus},
-				stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, stop)
-		}
-		if err := wait.Get(ctx, &res); err != nil {
-			return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
-		}
+	if err := wait.Get(ctx, &res); err != nil {
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
 	}
 	if res.State != contract.JobSuccessful {
 		return res, contract.NewRunFailed(fmt.Sprintf("job %d ended %s: %s", res.ID, res.State, res.Info), res)
