@@ -5,7 +5,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL    := $(GOBIN)/temporal
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all build test vet fmt-check unit run bench test-reliability test-cluster cluster-tools fuzz temporal-cli clean alert-rules
+.PHONY: test-deps all build test vet fmt-check unit run bench test-reliability test-cluster cluster-tools fuzz temporal-cli clean alert-rules
 
 all: build
 
@@ -41,14 +41,18 @@ unit:
 # Packages that start their own dev server run one at a time (-p 1): on a
 # 2-core machine two servers plus workers would skew the timing they check.
 SERVER_PKGS := ./integration/... ./reliability/...
-test: fmt-check vet temporal-cli alert-rules
+test: fmt-check vet temporal-cli test-deps alert-rules
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /integration -e /reliability)
 	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) -p 1 $(SERVER_PKGS)
 
 # The alert rules: syntax, then one unit test file per alert (promtool from
 # Debian's prometheus package; .ci/run installs it).
+# Debian packages the tests use (prometheus, chromium, postgresql), installed when missing.
+test-deps:
+	./scripts/test-deps.sh
+
 alert-rules:
-	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (make test-deps does)"; exit 1; }
 	promtool check rules deploy/prometheus/rpaflow-alerts.yml
 	cd deploy/prometheus/tests && promtool test rules *.test.yml
 
@@ -71,7 +75,7 @@ test-reliability: temporal-cli
 # packages when missing), Temporal's services as five processes, three
 # worker processes; each case prints `cluster: <case>: tried N, lost 0`.
 # RPAFLOW_CLUSTER_KEEP=1 keeps the logs and data directory.
-test-cluster: temporal-cli cluster-tools
+test-cluster: temporal-cli cluster-tools test-deps
 	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./clustertest
 
 # Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
