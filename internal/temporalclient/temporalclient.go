@@ -135,8 +135,8 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	co.Logger = logger
 	// No gRPC gzip: payloads are encrypted by the codec before they leave the
 	// process, so gzip finds little to shrink, while compressing every request
-	// and the server's every response cost 13 % of the worker's CPU and CPU on
-	// the server too (bench row 4, README "Benchmarks").
+	// took 13 % of the worker's CPU and left renewals late (bench row 4,
+	// README "Benchmarks").
 	co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	co.MetricsHandler = metrics
 	if cfg.Tracing {
