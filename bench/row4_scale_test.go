@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -189,6 +191,10 @@ func (r *runner) scale(ctx context.Context) error {
 	lag1, err := promtext.Scrape(ctx, "http://"+s.HTTPAddr+"/metrics")
 	if err != nil {
 		return err
+	}
+	if dir := os.Getenv("RPAFLOW_BENCH_METRICS_DUMP"); dir != "" { // the worker's /metrics around the window, for a closer look
+		_ = os.WriteFile(filepath.Join(dir, "row4"+strings.ReplaceAll(r.label, " ", "_")+"-before.prom"), []byte(lag0), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "row4"+strings.ReplaceAll(r.label, " ", "_")+"-after.prom"), []byte(lag1), 0o644)
 	}
 	// The worker's own view: how late scheduled renewals started.
 	lagsWithin := func(le string) float64 {

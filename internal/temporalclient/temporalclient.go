@@ -94,7 +94,8 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 // variables and config file (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 // TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
 // read from the environment cfg was loaded from), then rpaflow's converters,
-// logger, metrics and, with cfg.Tracing, the OpenTelemetry tracing interceptor.
+// logger, metrics, no gRPC compression and, with cfg.Tracing, the
+// OpenTelemetry tracing interceptor.
 func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandler, opts ...Option) (client.Options, error) {
 	var o options
 	for _, opt := range opts {
@@ -132,6 +133,11 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	}
 	co.DataConverter, co.FailureConverter = Converters(pc, b)
 	co.Logger = logger
+	// No gRPC gzip: payloads are encrypted by the codec before they leave the
+	// process, so gzip finds little to shrink, while compressing every request
+	// took 13 % of the worker's CPU and left renewals late (bench row 4,
+	// README "Benchmarks").
+	co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	co.MetricsHandler = metrics
 	if cfg.Tracing {
 		var to opentelemetry.TracerOptions

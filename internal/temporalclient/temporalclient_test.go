@@ -135,6 +135,9 @@ func TestOptionsDefaults(t *testing.T) {
 	if opts.MetricsHandler != client.MetricsNopHandler || len(opts.Interceptors) != 0 {
 		t.Errorf("metrics/interceptors = %v %v", opts.MetricsHandler, opts.Interceptors)
 	}
+	if _, ok := opts.ConnectionOptions.GrpcCompression.(*client.GrpcCompressionNone); !ok {
+		t.Errorf("gRPC compression = %T, want none (payloads are encrypted)", opts.ConnectionOptions.GrpcCompression)
+	}
 	p, _ := opts.DataConverter.ToPayload("x")
 	if string(p.Metadata[converter.MetadataEncoding]) != codec.EncodingEncrypted {
 		t.Errorf("data converter does not encrypt: %v", p.Metadata)
