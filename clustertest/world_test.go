@@ -28,9 +28,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/cluster"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/devserver"
-	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/simenv"
-	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/internal/teststack"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -99,18 +97,9 @@ func newWorld(t *testing.T) *world {
 	w.env = teststack.Env(teststack.Options{HostPort: tc.Frontend, Namespace: namespace, TaskQueue: queue, KeyID: "cluster",
 		LogLevel: "info", Extra: extra}, srv.URL)
 
-	cfg, err := config.LoadFrom(w.env)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logging.New(io.Discard, "error", "json", cfg.Secrets())), nil)
-	if err != nil {
+	var err error
+	if w.Client, err = teststack.Dial(w.env); err != nil {
 		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if w.Client, err = client.DialContext(ctx, opts); err != nil {
-		t.Fatalf("dialing the cluster at %s: %v", tc.Frontend, err)
 	}
 	t.Cleanup(w.Client.Close)
 	w.Reads = &activities.TemporalSessions{Client: w.Client, TaskQueue: queue}

@@ -24,9 +24,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/devserver"
-	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/simenv"
-	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/internal/teststack"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub/hubsim"
@@ -112,18 +110,9 @@ func newStack(t *testing.T, name string, o stackOptions) *stack {
 	records.list = append(records.list, s.rec)
 	records.Unlock()
 
-	cfg, err := config.LoadFrom(s.env)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logging.New(io.Discard, "error", "json", cfg.Secrets())), nil)
-	if err != nil {
+	var err error
+	if s.Client, err = teststack.Dial(s.env); err != nil {
 		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if s.Client, err = client.DialContext(ctx, opts); err != nil {
-		t.Fatalf("dialing Temporal at %s: %v", s.HostPort, err)
 	}
 	t.Cleanup(s.Client.Close)
 	t.Cleanup(func() {

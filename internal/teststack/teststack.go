@@ -22,6 +22,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/internal/temporalclient"
 )
 
 // SimURLPlaceholder in an Extra value stands for the simulators' URL.
@@ -142,3 +143,23 @@ func Start(o Options) (*Stack, error) {
 
 // Stop stops the worker gracefully, then the simulators.
 func (s *Stack) Stop() error { return s.stop() }
+
+// Dial connects a client with what a worker of env would use (codec,
+// converters), logging nothing, within a minute.
+func Dial(env map[string]string) (client.Client, error) {
+	cfg, err := config.LoadFrom(env)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logging.New(io.Discard, "error", "json", cfg.Secrets())), nil)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("dialing Temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
