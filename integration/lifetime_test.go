@@ -18,14 +18,7 @@ import (
 // in again. RPAFLOW_IT_SOAK sets the duration (default 40s; the issue's
 // acceptance run uses 2m).
 func TestShortLivedTokensUnderContinuousDeployments(t *testing.T) {
-	soak := 40 * time.Second
-	if v := os.Getenv("RPAFLOW_IT_SOAK"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("RPAFLOW_IT_SOAK: %v", err)
-		}
-		soak = d
-	}
+	soak := soakDuration(t, "RPAFLOW_IT_SOAK", 40*time.Second)
 	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 10 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), soak+time.Minute)
 	defer cancel()
@@ -71,4 +64,19 @@ func TestShortLivedTokensUnderContinuousDeployments(t *testing.T) {
 	if refreshes < lo || refreshes > hi {
 		t.Errorf("refreshes = %d over %s, want %d..%d", refreshes, soak, lo, hi)
 	}
+}
+
+// soakDuration is how long a soak test runs: the duration in the variable
+// name, else def.
+func soakDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("%s=%q: %v; give a duration such as 2m", name, v, err)
+	}
+	return d
 }

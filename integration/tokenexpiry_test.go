@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,14 +20,7 @@ import (
 // (0 answered 401) and one login serves it all. The unskewed run lasts 2
 // minutes (RPAFLOW_IT_TASK_TOKEN_SOAK overrides), the skewed ones 45 s.
 func TestShortTaskTokensAndSkewedClocks(t *testing.T) {
-	soak := 2 * time.Minute
-	if v := os.Getenv("RPAFLOW_IT_TASK_TOKEN_SOAK"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			t.Fatalf("RPAFLOW_IT_TASK_TOKEN_SOAK=%q: %v; give a duration such as 2m", v, err)
-		}
-		soak = d
-	}
+	soak := soakDuration(t, "RPAFLOW_IT_TASK_TOKEN_SOAK", 2*time.Minute)
 	for _, c := range []struct {
 		name string
 		skew time.Duration
