@@ -284,21 +284,29 @@ func continueAsNewHub(t *testing.T, err error) (contract.HubWatchInput, *workflo
 	return in, can
 }
 
-// timerRecorder is a metrics handler that keeps what timers record, by name.
+// timerRecorder is a metrics handler that keeps what timers record and
+// gauges are set to, by name.
 type timerRecorder struct {
 	mu     *sync.Mutex
 	timers map[string][]time.Duration
+	gauges map[string][]float64
 }
 
 func newTimerRecorder() *timerRecorder {
-	return &timerRecorder{mu: &sync.Mutex{}, timers: map[string][]time.Duration{}}
+	return &timerRecorder{mu: &sync.Mutex{}, timers: map[string][]time.Duration{}, gauges: map[string][]float64{}}
 }
 
 func (r *timerRecorder) WithTags(map[string]string) client.MetricsHandler { return r }
 func (r *timerRecorder) Counter(string) client.MetricsCounter {
 	return client.MetricsNopHandler.Counter("")
 }
-func (r *timerRecorder) Gauge(string) client.MetricsGauge { return client.MetricsNopHandler.Gauge("") }
+func (r *timerRecorder) Gauge(name string) client.MetricsGauge {
+	return gaugeFunc(func(v float64) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.gauges[name] = append(r.gauges[name], v)
+	})
+}
 func (r *timerRecorder) Timer(name string) client.MetricsTimer {
 	return timerFunc(func(d time.Duration) {
 		r.mu.Lock()
@@ -312,6 +320,16 @@ func (r *timerRecorder) recorded(name string) []time.Duration {
 	defer r.mu.Unlock()
 	return slices.Clone(r.timers[name])
 }
+
+func (r *timerRecorder) gauge(name string) []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.gauges[name])
+}
+
+type gaugeFunc func(float64)
+
+func (f gaugeFunc) Update(v float64) { f(v) }
 
 type timerFunc func(time.Duration)
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -261,7 +262,7 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 	s.retryNow = false
 	now := workflow.Now(ctx)
 	log := workflow.GetLogger(ctx)
-	metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind})
+	metrics := s.metrics(ctx)
 	if err != nil {
 		s.fail(ctx, now, err)
 		metrics.WithTags(map[string]string{"outcome": "failure"}).Counter("rpaflow_session_renewals").Inc(1)
@@ -345,7 +346,7 @@ func (s *session) observeLag(ctx workflow.Context, now time.Time, action string)
 	if now.Before(due) {
 		return
 	}
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind}).
+	s.metrics(ctx).
 		Timer("rpaflow_session_renewal_lag").Record(now.Sub(due))
 }
 
@@ -362,7 +363,7 @@ func (s *session) fail(ctx workflow.Context, now time.Time, err error) {
 			s.wantLogin, s.validate = false, false
 			log.Error("session cannot authenticate; waiting before trying again", "profile", s.in.Profile,
 				"failures", s.failures, "errorType", s.lastErrType, "error", s.lastErr, "nextTry", s.backoffUntil)
-			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind}).
+			s.metrics(ctx).
 				Counter("rpaflow_session_auth_failed").Inc(1)
 			return
 		}
@@ -406,7 +407,15 @@ func (s *session) finish(ctx workflow.Context) error {
 	}
 	s.st.Token = ""
 	s.closed = true
+	// 0 says "no token": the expiry alert and dashboard skip it, where a
+	// kept timestamp would look like a token about to lapse.
+	s.metrics(ctx).Gauge("rpaflow_session_token_expiry_timestamp_seconds").Update(0)
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// metrics is the session's metrics handler, tagged with its profile and kind.
+func (s *session) metrics(ctx workflow.Context) client.MetricsHandler {
+	return workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": s.in.Profile, "session": s.kind})
 }
 
 // safety is the least validity a handed-out token keeps (contract.SafetyMargin).

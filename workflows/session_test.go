@@ -605,6 +605,32 @@ func TestControlRoomSession_ThirtyDays(t *testing.T) {
 }
 
 // Criterion 6: logout calls AALogout once and completes; later updates fail with SessionClosed.
+// The expiry gauge follows each renewal and drops to 0 when the session
+// ends, so an alert on it does not fire for a session that logged out.
+func TestControlRoomSession_ExpiryGaugeEndsAtZero(t *testing.T) {
+	rec := newTimerRecorder()
+	env := newEnv(t, func(s *testsuite.WorkflowTestSuite) { s.SetMetricsHandler(rec) })
+	newFakeCR(env, aaLife)
+	tokenAt(env, time.Second, 0)
+	logoutAt(env, time.Hour)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	g := rec.gauge("rpaflow_session_token_expiry_timestamp_seconds")
+	if len(g) < 3 {
+		t.Fatalf("expiry gauge set %d times in an hour of 20-minute tokens: %v", len(g), g)
+	}
+	for i, v := range g[:len(g)-1] {
+		if v <= 0 || i > 0 && v <= g[i-1] {
+			t.Fatalf("expiry gauge %d = %v, want a later expiry after each renewal: %v", i, v, g)
+		}
+	}
+	if last := g[len(g)-1]; last != 0 {
+		t.Fatalf("expiry gauge after logout = %v, want 0", last)
+	}
+}
+
 func TestControlRoomSession_Logout(t *testing.T) {
 	env := newEnv(t)
 	f := newFakeCR(env, aaLife)

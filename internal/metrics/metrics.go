@@ -8,7 +8,7 @@
 //	rpaflow_provider_request_duration_seconds{platform,op,status}  its latency (histogram)
 //	rpaflow_session_renewals_total{profile,session,outcome}        outcome login | refresh | failure (session workflows)
 //	rpaflow_session_auth_failed_total{profile,session}             credentials refused; a human must act
-//	rpaflow_session_token_expiry_timestamp_seconds{profile,session} Unix time the current token expires
+//	rpaflow_session_token_expiry_timestamp_seconds{profile,session} Unix time the current token expires; 0 once the session ended
 //	rpaflow_session_renewal_lag_seconds{profile,session}           how late scheduled renewals start (histogram)
 //	rpaflow_access_details_age_seconds{profile}                    age of the API Task access details at use (histogram)
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
@@ -20,7 +20,10 @@
 //
 // Seconds until a session token expires is a query, not a series:
 //
-//	rpaflow_session_token_expiry_timestamp_seconds - time()
+//	(max by (profile, session) (rpaflow_session_token_expiry_timestamp_seconds) > 0) - time()
+//
+// (max: a session that moved between workers leaves an older series on the
+// worker it left until that worker restarts.)
 //
 // Exporting the expiry timestamp (Prometheus' "timestamps, not time since")
 // stays right between scrapes and renewals without the worker tracking

@@ -534,6 +534,13 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
+// isNoRecentPoller reports the server's answer to a query for a task queue
+// that no worker has polled recently.
+func isNoRecentPoller(err error) bool {
+	var fp *serviceerror.FailedPrecondition
+	return errors.As(err, &fp) && strings.Contains(fp.Message, "no poller seen")
+}
+
 // sessionKinds maps --kind to the session workflow type.
 var sessionKinds = map[string]string{
 	"aa":     contract.ControlRoomSessionWorkflow,
@@ -636,8 +643,24 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	return r.finish(out, err, c.json)
 }
 
+// noPollerRetry is how often a status query is sent again while the task
+// queue has no live poller.
+var noPollerRetry = time.Second
+
 func (r *Runner) sessionStatus(ctx context.Context, conn Conn, out *Output) error {
 	val, err := conn.Client.QueryWorkflow(ctx, out.WorkflowID, "", contract.QueryStatus)
+	for isNoRecentPoller(err) {
+		// Right after a worker dies the query goes to a queue no live worker
+		// has polled yet; it clears when one does, so wait (up to --timeout).
+		t := time.NewTimer(noPollerRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		val, err = conn.Client.QueryWorkflow(ctx, out.WorkflowID, "", contract.QueryStatus)
+	}
 	if isNotFound(err) {
 		return withCode(ExitUsage, fmt.Errorf("no session %s (sessions start on first use, e.g. starter session token): %w", out.WorkflowID, err))
 	}

@@ -537,6 +537,34 @@ func TestSessionStatusAndLogout(t *testing.T) {
 	}
 }
 
+// Right after a worker dies, a query can reach a task queue that no live
+// worker has polled yet: status waits for a poller instead of failing.
+func TestSessionStatusWaitsForPoller(t *testing.T) {
+	defer func(d time.Duration) { noPollerRetry = d }(noPollerRetry)
+	noPollerRetry = time.Millisecond
+	noPoller := serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down")
+
+	fc := &fakeClient{queryResult: contract.SessionStatus{Profile: "cr", State: "active"}, queryErr: noPoller, queryErrN: 3}
+	h := newHarness(t, fc)
+	code, stdout, stderr := h.run("session", "status", "--profile", "cr")
+	if code != ExitOK || !strings.Contains(stdout, `"state": "active"`) || len(fc.queried) != 4 {
+		t.Errorf("status after 3 no-poller answers: exit %d, stdout %q, stderr %q, %d queries (want 4)", code, stdout, stderr, len(fc.queried))
+	}
+
+	fc = &fakeClient{queryErr: noPoller}
+	h = newHarness(t, fc)
+	code, _, stderr = h.run("session", "status", "--profile", "cr", "--timeout", "50ms")
+	if code != ExitTimeout || !strings.Contains(stderr, "is a worker polling task queue") || len(fc.queried) < 2 {
+		t.Errorf("no poller until --timeout: exit %d (want %d), stderr %q, %d queries", code, ExitTimeout, stderr, len(fc.queried))
+	}
+
+	fc = &fakeClient{queryErr: serviceerror.NewFailedPrecondition("something else")}
+	h = newHarness(t, fc)
+	if code, _, _ := h.run("session", "status", "--profile", "cr"); code != ExitUsage || len(fc.queried) != 1 {
+		t.Errorf("other FailedPrecondition: exit %d, %d queries; want exit %d after one query", code, len(fc.queried), ExitUsage)
+	}
+}
+
 func TestSessionTimeoutHint(t *testing.T) {
 	fc := &fakeClient{updateErr: status.Error(codes.DeadlineExceeded, "context deadline exceeded")}
 	h := newHarness(t, fc)

@@ -61,6 +61,7 @@ type fakeClient struct {
 	queried     []string
 	queryResult any
 	queryErr    error
+	queryErrN   int // when > 0, queryErr answers only this many queries
 
 	withStart   []startCall
 	uws         []client.UpdateWithStartWorkflowOptions
@@ -115,6 +116,11 @@ func (f *fakeClient) QueryWorkflow(ctx context.Context, id, runID, queryType str
 	defer f.mu.Unlock()
 	f.queried = append(f.queried, id+"/"+queryType)
 	if f.queryErr != nil {
+		if f.queryErrN > 0 {
+			if f.queryErrN--; f.queryErrN == 0 {
+				defer func() { f.queryErr = nil }()
+			}
+		}
 		return nil, f.queryErr
 	}
 	return fakeValue{f.queryResult}, nil
