@@ -27,7 +27,7 @@ func startCluster(ctx context.Context) (*cluster.Cluster, func(), error) {
 		return nil, nil, err
 	}
 	tc, err := cluster.Start(ctx, cluster.Options{Tools: tools, DeployDir: filepath.Join(repoRoot(), "deploy", "temporal"),
-		Dir: dir, Namespaces: clusterNamespaces.Names()})
+		Dir: dir, Namespaces: clusterNamespaces.Names(), PprofBase: envInt("RPAFLOW_BENCH_CLUSTER_PPROF", 0)})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -54,6 +54,7 @@ func sideBySide(rep *Report) {
 		{"4 scale", "refresh lag p99", "of the lifetime"},
 		{"4 scale", "share of scheduled renewals", ""},
 		{"4 scale", "process CPU per renewal", "ms"},
+		{"4 scale", "machine CPU busy", "of all cores"},
 	} {
 		d, ok1 := find(m.row+" (dev server)", m.metric)
 		c, ok2 := find(m.row+" (cluster)", m.metric)

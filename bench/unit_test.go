@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -155,5 +156,18 @@ func TestMarkdownShowsFloorsAndMisses(t *testing.T) {
 	}
 	if Ratio(1, 0) != nil {
 		t.Error("a ratio over zero must be absent")
+	}
+}
+
+func TestMachineCPU(t *testing.T) {
+	if got := (cpuTimes{busy: 150, total: 400}).busyShare(cpuTimes{busy: 50, total: 200}); got != 0.5 {
+		t.Errorf("busyShare = %v, want 0.5 (100 busy of 200 ticks)", got)
+	}
+	if got := (cpuTimes{busy: 5, total: 10}).busyShare(cpuTimes{busy: 5, total: 10}); got != 0 {
+		t.Errorf("busyShare with no ticks = %v, want 0", got)
+	}
+	m, ok := machineCPU()
+	if runtime.GOOS == "linux" && (!ok || m.total == 0 || m.busy > m.total) {
+		t.Errorf("machineCPU on Linux = %+v, %v", m, ok)
 	}
 }

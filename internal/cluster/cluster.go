@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -41,7 +42,13 @@ type Options struct {
 	DeployDir  string   // the repository's deploy/temporal
 	Dir        string   // where data and logs go (the caller removes it)
 	Namespaces []string // registered once the frontend answers
+	// PprofBase, when set, serves each service's Go profiles on a loopback
+	// port from it, in the order of PprofServices.
+	PprofBase int
 }
+
+// PprofServices is the order of the services' pprof ports from PprofBase.
+var PprofServices = []string{"frontend", "history-1", "history-2", "matching", "worker"}
 
 // Cluster is a running PostgreSQL plus the Temporal services.
 type Cluster struct {
@@ -178,6 +185,11 @@ func (c *Cluster) ServiceEnv(name string) []string {
 	fe := c.ports["frontend"]
 	env = append(env, "FRONTEND_GRPC_PORT="+strconv.Itoa(fe[0]), "FRONTEND_MEMBERSHIP_PORT="+strconv.Itoa(fe[1]),
 		"FRONTEND_HTTP_PORT="+strconv.Itoa(fe[2]))
+	if c.o.PprofBase > 0 {
+		if i := slices.Index(PprofServices, name); i >= 0 {
+			env = append(env, "PPROF_PORT="+strconv.Itoa(c.o.PprofBase+i))
+		}
+	}
 	p := c.ports[name]
 	prefix := map[string]string{"history-1": "HISTORY", "history-2": "HISTORY", "matching": "MATCHING", "worker": "WORKER"}[name]
 	if prefix != "" {
