@@ -259,6 +259,7 @@ func (r *runner) scale(ctx context.Context) error {
 	reads := served + consumerErrs - reads0
 	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("consumer token reads that reached the session workflows (%s consumers)", consumers),
 		Rpaflow: float64(askedWindow), Floor: F(float64(reads)), FloorName: "every read", Ratio: Ratio(float64(askedWindow), float64(max(reads, 1)))})
+	r.rep.Add(Line{Row: row, Metric: fmt.Sprintf("worker /metrics scrape at %d sessions (what Prometheus reads each scrape)", k), Unit: "KiB", Rpaflow: float64(len(lag1)) / 1024})
 	r.rep.Add(Line{Row: row, Metric: "worker heap per session (HeapInuse delta / K)", Unit: "KiB", Rpaflow: float64(int64(heap1)-int64(heap0)) / float64(k) / 1024})
 	r.rep.Add(Line{Row: row, Metric: "process CPU per renewal", Unit: "ms", Rpaflow: cpu.Seconds() * 1000 / float64(max(renewals, 1)),
 		Floor: F(directCPU.Seconds() * 1000), FloorName: "direct provider-client refresh, same process", Ratio: Ratio(cpu.Seconds()/float64(max(renewals, 1)), directCPU.Seconds())})

@@ -167,3 +167,38 @@ func TestPollBudgetSeries(t *testing.T) {
 		t.Log(filterLines(body, "rpaflow_poll"))
 	}
 }
+
+// Per-session series keep only the labels that tell sessions apart; the
+// SDK's workflow tags and the OTel scope would repeat on every line.
+func TestSessionSeriesLabels(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkTags := map[string]string{"namespace": "default", "task_queue": "rpaflow", "workflow_type": "ControlRoomSession",
+		"worker_type": "none", "activity_type": "none", "client_name": "temporal_go"}
+	h := m.Temporal().WithTags(sdkTags).WithTags(map[string]string{"profile": "cr", "session": "ControlRoomSession"})
+	h.Timer("rpaflow_session_renewal_lag").Record(300 * time.Millisecond)
+	h.WithTags(map[string]string{"outcome": "refresh"}).Counter("rpaflow_session_renewals").Inc(1)
+	h.Gauge("rpaflow_session_token_expiry_timestamp_seconds").Update(1e9)
+	m.Temporal().WithTags(sdkTags).WithTags(map[string]string{"profile": "cr", "outcome": "success"}).Counter("rpaflow_deployments").Inc(1)
+	body := scrape(t, m)
+
+	want := map[string]string{
+		"rpaflow_session_renewal_lag_seconds_bucket":     `{namespace="default",profile="cr",session="ControlRoomSession",task_queue="rpaflow",le="0.4"} 1`,
+		"rpaflow_session_renewals_total":                 `{namespace="default",outcome="refresh",profile="cr",session="ControlRoomSession",task_queue="rpaflow"} 1`,
+		"rpaflow_session_token_expiry_timestamp_seconds": `{namespace="default",profile="cr",session="ControlRoomSession",task_queue="rpaflow"} 1e+09`,
+	}
+	for name, line := range want {
+		if !strings.Contains(body, name+line+"\n") {
+			t.Errorf("no line %s%s in:\n%s", name, line, filterLines(body, name))
+		}
+	}
+	// Other series keep their tags: deployments are grouped by workflow type.
+	if !regexp.MustCompile(`(?m)^rpaflow_deployments_total\{[^}]*workflow_type="ControlRoomSession"[^}]*\} 1$`).MatchString(body) {
+		t.Errorf("rpaflow_deployments_total lost its workflow_type:\n%s", filterLines(body, "rpaflow_deployments"))
+	}
+	if strings.Contains(body, "otel_scope_") {
+		t.Errorf("scrape carries otel_scope_* labels:\n%s", filterLines(body, "otel_scope_"))
+	}
+}
