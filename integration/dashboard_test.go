@@ -142,13 +142,7 @@ func TestDashboardQueriesNameExportedMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.cli("workflow", "start", "--type", contract.AutomationHubTokenWatchWorkflow, "--task-queue", s.TaskQueue,
-		"--workflow-id", "hub-watch:hub", "--input", `{"profile":"hub"}`, "--codec-endpoint", s.codecEndpoint()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = s.cli("workflow", "terminate", "--workflow-id", "hub-watch:hub", "--reason", "test done")
-	})
+	s.startHubWatch(t)
 	var body string
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		body = scrape(t, "http://"+s.HTTPAddr+"/metrics")

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/devserver"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
@@ -120,6 +121,19 @@ func (s *stack) cli(args ...string) (string, error) {
 }
 
 func (s *stack) codecEndpoint() string { return "http://" + s.HTTPAddr + "/codec" }
+
+// startHubWatch starts the Automation Hub token watch of profile hub through
+// the CLI, as an operator would, and terminates it when the test ends.
+func (s *stack) startHubWatch(t *testing.T) {
+	t.Helper()
+	if _, err := s.cli("workflow", "start", "--type", contract.AutomationHubTokenWatchWorkflow, "--task-queue", s.TaskQueue,
+		"--workflow-id", "hub-watch:hub", "--input", `{"profile":"hub"}`, "--codec-endpoint", s.codecEndpoint()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = s.cli("workflow", "terminate", "--workflow-id", "hub-watch:hub", "--reason", "test done")
+	})
+}
 
 // plainClient is a Temporal client without the codec: what anyone with
 // access to the cluster but not the key sees.

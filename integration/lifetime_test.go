@@ -1,54 +1,21 @@
 package integration
 
 import (
-	"context"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
-	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 )
 
 // A session with 10-second tokens serves deployments that run continuously:
 // no deployment ever sees a 401, and the session refreshes instead of logging
-// in again. RPAFLOW_IT_SOAK sets the duration (default 40s; the issue's
-// acceptance run uses 2m).
+// in again. RPAFLOW_IT_SOAK sets the duration (default 40s; a soak run
+// uses 2m).
 func TestShortLivedTokensUnderContinuousDeployments(t *testing.T) {
 	soak := soakDuration(t, "RPAFLOW_IT_SOAK", 40*time.Second)
 	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 10 * time.Second}})
-	ctx, cancel := context.WithTimeout(context.Background(), soak+time.Minute)
-	defer cancel()
-	deadline := time.Now().Add(soak)
-	var mu sync.Mutex
-	var runs, failures int
-	var wg sync.WaitGroup
-	for w := 0; w < 3; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: s.TaskQueue}, contract.DeployAPITaskWorkflow,
-					contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask, BotInput: rawInput(`{"iStrZipCode":"95134"}`)})
-				var res contract.DeployAPITaskResult
-				if err == nil {
-					err = run.Get(ctx, &res)
-				}
-				mu.Lock()
-				runs++
-				if err != nil || res.BotOutput["State"] != "California" {
-					failures++
-					t.Errorf("deployment failed: %v (%v)", err, res.BotOutput)
-				}
-				mu.Unlock()
-				time.Sleep(500 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Wait()
+	runs, failures := deployContinuously(t, s, soak, 500*time.Millisecond)
 	c := s.Sims.AA.Counters()
 	logins, refreshes := c.Get("login"), c.Get("refresh")
 	t.Logf("%s soak: %d deployments, %d failures, logins %d, refreshes %d, 401s %d, executions %d",

@@ -32,13 +32,7 @@ func TestMetricsAfterDeployJobAndHubCheck(t *testing.T) {
 		"--codec-endpoint", s.codecEndpoint(), "-o", "json"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.cli("workflow", "start", "--type", contract.AutomationHubTokenWatchWorkflow, "--task-queue", s.TaskQueue,
-		"--workflow-id", "hub-watch:hub", "--input", `{"profile":"hub"}`, "--codec-endpoint", s.codecEndpoint()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = s.cli("workflow", "terminate", "--workflow-id", "hub-watch:hub", "--reason", "test done")
-	})
+	s.startHubWatch(t)
 
 	// The watch checks right after it starts; wait for its gauge (bounded).
 	var body string

@@ -36,7 +36,7 @@ func TestShortTaskTokensAndSkewedClocks(t *testing.T) {
 			ao.TokenLifetime, ao.TaskTokenLifetime = 15*time.Second, 30*time.Second
 			ao.Clock = simkit.Skewed(c.skew)
 			s := newStack(t, stackOptions{Sims: simenv.Options{AA: &ao}})
-			runs, failures := deployContinuously(t, s, c.soak)
+			runs, failures := deployContinuously(t, s, c.soak, 300*time.Millisecond)
 			cr := s.Sims.AA.Counters()
 			t.Logf("skew %s, %s: %d deployments, %d failures; logins %d, refreshes %d, access-details fetches %d, executions %d, 401s %d, expired tokens sent %d",
 				c.skew, c.soak, runs, failures, cr.Get("login"), cr.Get("refresh"), cr.Get("accessdetails"), cr.Get("execute"),
@@ -61,9 +61,9 @@ func TestShortTaskTokensAndSkewedClocks(t *testing.T) {
 	}
 }
 
-// deployContinuously runs DeployAPITask from three callers back to back for
-// d and returns the number of runs and failures.
-func deployContinuously(t *testing.T, s *stack, d time.Duration) (runs, failures int) {
+// deployContinuously runs DeployAPITask from three callers for d, each
+// pausing between runs, and returns the number of runs and failures.
+func deployContinuously(t *testing.T, s *stack, d, pause time.Duration) (runs, failures int) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
 	deadline := time.Now().Add(d)
@@ -87,7 +87,7 @@ func deployContinuously(t *testing.T, s *stack, d time.Duration) (runs, failures
 					t.Errorf("deployment failed: %v (%v)", err, res.BotOutput)
 				}
 				mu.Unlock()
-				time.Sleep(300 * time.Millisecond)
+				time.Sleep(pause)
 			}
 		}()
 	}

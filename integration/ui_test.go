@@ -225,15 +225,7 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 		url := fmt.Sprintf("%s/namespaces/default/workflows/%s/%s/history", s.uiURL, s.workflowID, s.runID)
 		text, png := pageText(t, ctx, url, func(s string) bool { return strings.Contains(s, encryptedMark) })
 		saveScreenshot(t, "ui-without-codec.png", png)
-		if !strings.Contains(text, encryptedMark) {
-			t.Errorf("the run's page shows no encrypted payload:\n%s", tail(text, 3000))
-		}
-		for _, plain := range []string{zipPath, "California", "95134"} {
-			if strings.Contains(text, plain) {
-				t.Errorf("without the codec the page shows %q", plain)
-			}
-		}
-		noSecret(t, "the encrypted page", text, s.issuedTokens())
+		requireEncryptedPage(t, "without the codec", text, s.issuedTokens())
 	})
 	// The UI cannot hold a static bearer token: its "pass access token"
 	// option sends the UI user's own OIDC access token, and only to an https
@@ -253,14 +245,21 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 		if !strings.Contains(text, "Codec Server could not connect") {
 			t.Errorf("the UI does not report the refused codec call:\n%s", tail(text, 2000))
 		}
-		if !strings.Contains(text, encryptedMark) {
-			t.Errorf("the page shows no encrypted payload:\n%s", tail(text, 3000))
-		}
-		for _, plain := range []string{zipPath, "California", "95134"} {
-			if strings.Contains(text, plain) {
-				t.Errorf("without the codec's bearer token the page shows %q", plain)
-			}
-		}
-		noSecret(t, "the page", text, s.issuedTokens())
+		requireEncryptedPage(t, "without the codec's bearer token", text, s.issuedTokens())
 	})
+}
+
+// requireEncryptedPage checks a run's page that the UI could not decode: it
+// shows the encrypted payload, none of the run's plain values and no secret.
+func requireEncryptedPage(t *testing.T, why, text string, secrets []string) {
+	t.Helper()
+	if !strings.Contains(text, encryptedMark) {
+		t.Errorf("%s, the page shows no encrypted payload:\n%s", why, tail(text, 3000))
+	}
+	for _, plain := range []string{zipPath, "California", "95134"} {
+		if strings.Contains(text, plain) {
+			t.Errorf("%s, the page shows %q", why, plain)
+		}
+	}
+	noSecret(t, "the encrypted page", text, secrets)
 }
