@@ -451,7 +451,8 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 	switch t {
 	case reflect.TypeFor[contract.Duration]():
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
-			{Type: "string", Format: "go-duration", Pattern: goDuration, Description: `A Go duration such as "30s", "5m" or "1h30m".`},
+			// Not format "duration": JSON Schema means ISO 8601 ("PT5M") by it.
+			{Type: "string", Pattern: goDuration, Description: `A Go duration such as "30s", "5m" or "1h30m".`},
 			{Type: "number", Minimum: "0", Description: "A number of seconds."},
 		}}
 	case reflect.TypeFor[contract.ErrorType]():

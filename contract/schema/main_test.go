@@ -58,6 +58,7 @@ func compile(t *testing.T) (*jsonschema.Compiler, map[string]*jsonschema.Schema)
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
 	names, _ := filepath.Glob("*.json")
 	for _, n := range names {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(must(os.ReadFile(n))))
