@@ -260,16 +260,21 @@ func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBe
 }
 
 // interceptors: with a name prefix, rpaflow's workflows call their
-// activities by the prefixed names they were registered under.
+// activities by the prefixed names they were registered under; with Nexus,
+// the deployments it starts end cancelled in a form callers read.
 func (p *Plugin) interceptors() []interceptor.WorkerInterceptor {
-	if p.o.NamePrefix == "" {
-		return nil
-	}
 	own := map[string]bool{}
 	for _, w := range workflowsByName() {
 		own[p.o.NamePrefix+w.name] = true
 	}
-	return []interceptor.WorkerInterceptor{&prefixInterceptor{prefix: p.o.NamePrefix, workflows: own}}
+	var out []interceptor.WorkerInterceptor
+	if p.o.NamePrefix != "" {
+		out = append(out, &prefixInterceptor{prefix: p.o.NamePrefix, workflows: own})
+	}
+	if p.o.Nexus {
+		out = append(out, &nexusCancelInterceptor{idPrefix: p.o.IDPrefix + contract.NexusWorkflowIDPrefix, workflows: own})
+	}
+	return out
 }
 
 // nexusService is the service contract.NexusService.

@@ -238,6 +238,7 @@ func reflectType(r *jsonschema.Reflector, v any, input bool) (*jsonschema.Schema
 		if d.Properties == nil {
 			continue
 		}
+		openMaps(d)
 		if input && name != botValueDef {
 			d.AdditionalProperties = jsonschema.FalseSchema
 		}
@@ -332,6 +333,19 @@ func nullable(t reflect.Type) map[string][]string {
 
 var marshaler = reflect.TypeFor[json.Marshaler]()
 
+// openMaps states that a map of any values (map[string]any) takes any
+// keys: a schema that says nothing reads as "no properties" to some
+// code generators.
+func openMaps(d *jsonschema.Schema) {
+	for p := d.Properties.Oldest(); p != nil; p = p.Next() {
+		for _, s := range append([]*jsonschema.Schema{p.Value}, p.Value.AnyOf...) {
+			if s.Type == "object" && s.Properties == nil && s.AdditionalProperties == nil && s.PatternProperties == nil {
+				s.AdditionalProperties = jsonschema.TrueSchema
+			}
+		}
+	}
+}
+
 // rule adds to the schema of a property (or, with prop "", of the type).
 type rule struct {
 	typ, prop string
@@ -349,10 +363,8 @@ var rules = []rule{
 	{"DeployBotInput", "stopGrace", maxSeconds(24 * 3600)},
 	{"DeployBotInput", "", func(s *jsonschema.Schema) {
 		// Bot Runner users to run as, unless it is an on-demand API Task.
-		s.AnyOf = []*jsonschema.Schema{
-			{Required: []string{"headless"}},
-			{Required: []string{"runAsUserIds"}, Properties: props("runAsUserIds", &jsonschema.Schema{MinItems: uint64p(1)})},
-		}
+		s.If = &jsonschema.Schema{Not: &jsonschema.Schema{Required: []string{"headless"}}}
+		s.Then = &jsonschema.Schema{Required: []string{"runAsUserIds"}, Properties: props("runAsUserIds", &jsonschema.Schema{MinItems: uint64p(1)})}
 	}},
 	{"HeadlessInput", "numberOfExecutions", minimum(0)},
 	{"StartJobInput", "folder", nonBlank},
@@ -424,7 +436,8 @@ func scalarValues(s *jsonschema.Schema) {
 // botInput: named values, each plain JSON (not null) or an AA typed value.
 func botInput(s *jsonschema.Schema) {
 	s.PropertyNames = &jsonschema.Schema{Pattern: `\S`}
-	s.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{Type: "null"}}
+	s.AdditionalProperties = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+		{Type: "string"}, {Type: "number"}, {Type: "boolean"}, {Type: "array"}, {Type: "object"}}}
 }
 
 // timeoutNeedsWait: a timeout bounds a wait, so it comes with "wait": true.
