@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporalnexus"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 )
 
@@ -58,6 +59,20 @@ func (p *Plugin) sessionStatusOperation() nexus.Operation[contract.SessionStatus
 		}
 		var st contract.SessionStatus
 		return st, v.Get(&st)
+	})
+}
+
+// poolStatusOperation answers with a capacity pool's status query.
+func (p *Plugin) poolStatusOperation() nexus.Operation[contract.PoolStatusInput, contract.PoolStatus] {
+	return nexus.NewSyncOperation(contract.OpPoolStatus, func(ctx context.Context, in contract.PoolStatusInput, _ nexus.StartOperationOptions) (contract.PoolStatus, error) {
+		if err := in.Validate(); err != nil {
+			return contract.PoolStatus{}, failed(err)
+		}
+		st, err := activities.QueryPool(ctx, temporalnexus.GetClient(ctx), p.names, in.Profile, in.Pool)
+		if err != nil && contract.TypeOf(err) != "" {
+			return contract.PoolStatus{}, failed(err)
+		}
+		return st, err // any other error is retried by the caller's Nexus machinery
 	})
 }
 
