@@ -53,7 +53,7 @@ func TestAPITaskPoolTwoWorkers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			in := contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
-				BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)},
+				BotInput:  map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)},
 				Admission: &contract.Admission{FairnessKey: fmt.Sprintf("caller-%d", i%3)}}
 			run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("pool-it-%d", i), TaskQueue: a.TaskQueue},
 				contract.DeployAPITaskWorkflow, in)

@@ -67,7 +67,9 @@ func newPoolHarness(t *testing.T) *poolHarness {
 	return h
 }
 
-func holder(id string) contract.PoolHolder { return contract.PoolHolder{WorkflowID: id, RunID: "run-" + id} }
+func holder(id string) contract.PoolHolder {
+	return contract.PoolHolder{WorkflowID: id, RunID: "run-" + id}
+}
 
 // acquire queues id at delay.
 func (h *poolHarness) acquire(delay time.Duration, id string, priority int, key string, cfg contract.PoolConfig) {

@@ -73,7 +73,7 @@ type Options struct {
 	// executions of all tasks beyond it are refused like one task's beyond
 	// its ConcurrencyLimit (0: no limit but the tasks').
 	APITaskSessions int
-	WorkQueues        []WorkQueue
+	WorkQueues      []WorkQueue
 	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
 	// clock minutes off the worker's simulates a skewed server.
 	Clock simkit.Clock
