@@ -289,7 +289,14 @@ func (p *Plugin) interceptors() []interceptor.WorkerInterceptor {
 // nexusService is the service contract.NexusService.
 func (p *Plugin) nexusService() (*nexus.Service, error) {
 	svc := nexus.NewService(contract.NexusService)
-	err := errors.Join(svc.Register(
+	err := errors.Join(svc.Register(p.nexusOperations()...))
+	return svc, err
+}
+
+// nexusOperations are the service's operations (contract/schema describes
+// each; a test keeps the two lists equal).
+func (p *Plugin) nexusOperations() []nexus.RegisterableOperation {
+	return []nexus.RegisterableOperation{
 		workflowRunOperation[contract.DeployAPITaskInput, contract.DeployAPITaskResult](p, contract.OpDeployAPITask, contract.DeployAPITaskWorkflow),
 		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow),
 		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow),
@@ -297,6 +304,5 @@ func (p *Plugin) nexusService() (*nexus.Service, error) {
 		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow),
 		p.sessionStatusOperation(),
 		p.poolStatusOperation(),
-	))
-	return svc, err
+	}
 }

@@ -53,6 +53,7 @@ var calls = []call{
 	{contract.AddQueueItemWorkflow, contract.OpAddQueueItem, contract.AddQueueItemInput{}, contract.AddQueueItemResult{}},
 	{contract.AddWorkItemWorkflow, contract.OpAddWorkItem, contract.AddWorkItemInput{}, contract.AddWorkItemResult{}},
 	{"", contract.OpSessionStatus, contract.SessionStatusInput{}, contract.SessionStatus{}},
+	{"", contract.OpPoolStatus, contract.PoolStatusInput{}, contract.PoolStatus{}},
 	{contract.ControlRoomSessionWorkflow, "", contract.SessionInput{}, nil},
 	{contract.OrchestratorSessionWorkflow, "", contract.SessionInput{}, nil},
 	{contract.AutomationHubTokenWatchWorkflow, "", contract.HubWatchInput{}, nil},
@@ -204,8 +205,11 @@ func Generate(contractDir string) (map[string][]byte, error) {
 }
 
 func opDescription(c call) string {
-	if c.workflow == "" {
+	switch c.op {
+	case contract.OpSessionStatus:
 		return "Answers at once with the session's status query (never a token)."
+	case contract.OpPoolStatus:
+		return "Answers at once with the pool's status query: slots in use, holders and the waiting queue."
 	}
 	return "Runs the " + c.workflow + " workflow in rpaflow's namespace and ends with its result or its failure; " +
 		"cancelling the operation cancels the workflow."
@@ -388,6 +392,12 @@ var rules = []rule{
 		s.MaxProperties = uint64p(contract.MaxWorkItemColumns)
 	}},
 	{"AddWorkItemInput", "", timeoutNeedsWait},
+	{"Admission", "priority", func(s *jsonschema.Schema) {
+		s.Minimum = json.Number(fmt.Sprint(contract.MinAdmissionPriority))
+		s.Maximum = json.Number(fmt.Sprint(contract.MaxAdmissionPriority))
+	}},
+	{"Admission", "fairnessKey", func(s *jsonschema.Schema) { s.MaxLength = uint64p(200) }},
+	{"PoolStatusInput", "pool", nonBlank},
 	{"SessionStatus", "state", enum("starting", "active", "renewing", "backoff", "authFailed", "closing", "closed")},
 	{"HubWatchStatus", "state", enum("ok", "expiring", "expired", "rejected", "unavailable", "starting")},
 	{"RunStop", "reason", enum(contract.StopCancelled, contract.StopTimedOut)},

@@ -223,6 +223,8 @@ func TestSchemasAgreeWithTheStrictInputCheck(t *testing.T) {
 		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":"Orders","wait":"yes"}`},
 		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"Invoices","data":{"a":"b"},"wait":true,"timeout":5,"extra":1}`},
 		{contract.AutomationHubTokenWatchWorkflow, `{"profile":"hub","interval":"daily"}`},
+		{contract.DeployAPITaskWorkflow, `{"profile":"cr","botRepositoryPath":"x","admission":{"priority":9}}`},
+		{contract.StartJobWorkflow, `{"profile":"orch","folder":"Shared","process":"Invoices","admission":{"priority":1,"weight":2}}`},
 	} {
 		cases = append(cases, badCase{workflowType: c.wf, input: c.input})
 	}
@@ -235,6 +237,7 @@ func TestSchemasAgreeWithTheStrictInputCheck(t *testing.T) {
 		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"42","data":{"a":1.5}}`},
 		{contract.DeployAPITaskWorkflow, `{"profile":"cr-2","botRepositoryPath":"x","botInput":{"d":{"type":"DATETIME","string":"2022-04-07T00:15:00Z"},"l":[1,"a"]},"idempotent":true}`},
 		{contract.AutomationHubTokenWatchWorkflow, `{"profile":"hub","interval":"12h","warnDays":7}`},
+		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[3],"admission":{"priority":1,"fairnessKey":"team-a","pool":"runners"}}`},
 	} {
 		cases = append(cases, badCase{c.wf, c.input, true})
 	}
