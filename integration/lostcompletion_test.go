@@ -62,8 +62,12 @@ type countingMetrics struct {
 	start   string
 }
 
-func (m countingMetrics) Gauge(name string) client.MetricsGauge { return client.MetricsNopHandler.Gauge(name) }
-func (m countingMetrics) Timer(name string) client.MetricsTimer { return client.MetricsNopHandler.Timer(name) }
+func (m countingMetrics) Gauge(name string) client.MetricsGauge {
+	return client.MetricsNopHandler.Gauge(name)
+}
+func (m countingMetrics) Timer(name string) client.MetricsTimer {
+	return client.MetricsNopHandler.Timer(name)
+}
 
 func (m countingMetrics) WithTags(tags map[string]string) client.MetricsHandler {
 	if s, ok := tags["start"]; ok {
