@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -123,7 +124,7 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployme
 			if notRun(err) {
 				clearMark(ctx, a.Marks)
 			}
-			return err
+			return fmt.Errorf("%w (the deployment's automation name is %q)", err, req.AutomationName)
 		}
 		dep = Deployment{ID: id}
 		return nil

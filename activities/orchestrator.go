@@ -3,6 +3,7 @@ package activities
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -104,7 +105,7 @@ func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInp
 		job, err := c.StartJob(ctx, token, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key,
 			InputArguments: in.InputArguments, Priority: in.Priority, Reference: reference})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (the job's reference is %q)", err, reference)
 		}
 		ref = JobRef{ID: job.ID, Key: job.Key, FolderID: f.ID, Folder: f.FullyQualifiedName}
 		return nil
