@@ -2,11 +2,9 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -134,19 +132,7 @@ func TestLostCompletionNeverStartsTwice(t *testing.T) {
 	oo := orchsim.DefaultOptions()
 	oo.Folders[0].Queues = append(oo.Folders[0].Queues, orchsim.Queue{Name: "Loose"}) // references not enforced
 	oo.JobListPerMinute = 10 * runs
-	sims := simenv.New(simenv.Options{AA: &ao, Orchestrator: &oo})
-	srv := httptest.NewServer(sims)
-	t.Cleanup(srv.Close)
-	profiles, err := simenv.Profiles(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	p, err := plugin.New(plugin.Options{Profiles: profiles, Encryption: &plugin.Encryption{Key: plugin.Key{ID: "lost", Key: key}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sims, p := pluginOnSims(t, simenv.Options{AA: &ao, Orchestrator: &oo}, plugin.Options{})
 	var logLines atomic.Int64
 	var adopted [5]atomic.Int64
 	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns, Plugins: []client.Plugin{p},
