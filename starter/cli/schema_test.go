@@ -15,7 +15,7 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
-	"github.com/rpaflow/rpaflow/internal/badinput"
+	"github.com/rpaflow/rpaflow/test/badinput"
 )
 
 const schemaDir = "../../contract/schema"
