@@ -27,6 +27,7 @@ type globalEnv struct {
 	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Bearer token required by the /codec endpoint (Authorization: Bearer <token>); unset means no authentication."`
 	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8081/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
 	PollBudget        string `env:"RPAFLOW_POLL_BUDGET_PER_MINUTE" envDefault:"60" doc:"Status calls (job, deployment and activity status) per minute per profile across every wait on this worker; UiPath allows 100 job reads per minute per tenant."`
+	NexusQueues       string `env:"RPAFLOW_NEXUS_QUEUES" doc:"Nexus callers by endpoint: queue=profile|profile entries separated by ';', e.g. rpaflow-orders=cr|orch;rpaflow-billing=orch. Each listed queue (one Nexus endpoint per calling team) serves only its profiles; RPAFLOW_TASK_QUEUE then serves Nexus only if listed. Unset: Nexus on RPAFLOW_TASK_QUEUE with every profile."`
 	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
 }
 
