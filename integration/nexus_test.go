@@ -222,7 +222,7 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 		deployment = list.GetExecutions()[0].GetExecution().GetWorkflowId()
 		return s.Sims.AA.Counters().Get("deploy") == 1
 	})
-	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+contract.OpDeployBot+":") {
+	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+s.TaskQueue+":"+contract.OpDeployBot+":") {
 		t.Errorf("deployment workflow ID %q does not derive from the Nexus request", deployment)
 	}
 	if err := cs.Client.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
