@@ -44,7 +44,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	for _, w := range cfg.Warnings {
 		logger.Warn().Msg(w)
 	}
-	m, err := metrics.New()
+	m, err := metrics.New(cfg.ProfileNames()...)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
