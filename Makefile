@@ -90,7 +90,18 @@ FUZZ_TARGETS := \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \
-	./internal/config:FuzzLoadFrom
+	./internal/config:FuzzLoadFrom \
+	./internal/codec:FuzzDecode \
+	./internal/codec:FuzzHandler \
+	./internal/logging:FuzzRedact \
+	./providers/internal/httpx:FuzzRetryAfter \
+	./providers/internal/httpx:FuzzHostChecks \
+	./contract:FuzzDuration \
+	./providers/uipath/orchestrator:FuzzODataTime \
+	./providers/uipath/orchestrator:FuzzArguments \
+	./providers/automationanywhere:FuzzFlexID \
+	./providers/automationanywhere:FuzzParseTime \
+	./providers/automationanywhere:FuzzCheckExecutionURL
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \

@@ -124,14 +124,22 @@ func redactValue(re *regexp.Regexp, m string) string {
 func quoted(opener *regexp.Regexp, s string) string {
 	var b strings.Builder
 	last := 0
+	// unclosed[q]: no quote q closes before this index (the line's end), so
+	// later openers up to there need no search: linear in len(s).
+	unclosed := map[string]int{}
 	for _, m := range opener.FindAllStringSubmatchIndex(s, -1) {
-		if m[0] < last {
-			continue
-		}
 		q := s[m[len(m)-2]:m[len(m)-1]] // the opening quote, escapes included
 		start := m[1]
+		if m[0] < last || start < unclosed[q] {
+			continue
+		}
 		end := closing(s, start, q)
 		if end < 0 {
+			if nl := strings.IndexByte(s[start:], '\n'); nl >= 0 {
+				unclosed[q] = start + nl
+			} else {
+				unclosed[q] = len(s)
+			}
 			continue
 		}
 		v := s[start:end]
