@@ -139,9 +139,10 @@ func (s *stack) secrets() []string {
 
 // workerProc is one worker process; its output goes to a log file.
 type workerProc struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	cmd      *exec.Cmd
+	log      string
+	httpAddr string // /healthz and /metrics
+	done     chan struct{}
 }
 
 // startWorker starts a worker process and waits until it polls its queue.
@@ -171,7 +172,7 @@ func (s *stack) startWorker() {
 		f.Close()
 		t.Fatalf("starting the worker: %v", err)
 	}
-	p := &workerProc{cmd: cmd, log: path, done: make(chan struct{})}
+	p := &workerProc{cmd: cmd, log: path, httpAddr: httpAddr, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		f.Close()
