@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/rpaflow/rpaflow/contract"
 )
 
 // Kind is the platform a profile talks to.
@@ -43,6 +45,9 @@ type Profile struct {
 	MFASecret string
 	MFADigits int
 	MFAPeriod time.Duration
+
+	// Capacity pools (Control Room and Orchestrator), from RPAFLOW_<NAME>_POOLS.
+	Pools []contract.PoolConfig
 
 	// UiPath Orchestrator
 	Organization string
