@@ -30,8 +30,13 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         retryPolicy(false, 8),
 	})
-	var id string
-	err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id)
+	var ref activities.DeployRef
+	if workflow.GetVersion(ctx, runEventsVersion, workflow.DefaultVersion, 1) >= 1 {
+		err = workflow.ExecuteActivity(deployCtx, cr.AADeploy, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref)
+	} else {
+		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref.ID)
+	}
+	id := ref.ID
 	// Measured after the start, so a workflow timeout also counts its time.
 	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	if err != nil {
@@ -45,6 +50,12 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
+			if ref.Events != nil && ref.CallbackID != "" {
+				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectDeployment, ID: ref.CallbackID}
+				return reconcileWait[activities.DeploymentResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, cr.AACheckDeployment, waitIn)
+				})
+			}
 			return workflow.ExecuteActivity(waitOptions(c, d), cr.AAWaitDeployment, waitIn)
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {
@@ -68,6 +79,10 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	}
 	return out, nil
 }
+
+// runEventsVersion marks DeployBot runs that deploy with AADeploy, which
+// asks for a callback when the profile has events on.
+const runEventsVersion = "run-events"
 
 // waitOptions: a wait is one long activity that heartbeats each poll; it is
 // retried (resuming from its heartbeat) until the overall timeout.
