@@ -171,8 +171,8 @@ func TestDeployBot_InvalidInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
-			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.DeployInput) (string, error) { calls++; return "d", nil }).Maybe()
+			env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+				func(context.Context, activities.DeployInput) (activities.DeployRef, error) { calls++; return activities.DeployRef{ID: "d"}, nil }).Maybe()
 			in := deployIn()
 			c.edit(&in)
 			env.ExecuteWorkflow(DeployBot, in)
@@ -191,11 +191,11 @@ func TestDeployBot_Outcomes(t *testing.T) {
 			env := newEnv(t)
 			var req activities.DeployInput
 			deploys := 0
-			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.DeployInput) (string, error) {
+			env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.DeployInput) (activities.DeployRef, error) {
 					deploys++
 					req = in
-					return "dep-1", nil
+					return activities.DeployRef{ID: "dep-1"}, nil
 				})
 			var wait activities.WaitDeploymentInput
 			env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
@@ -239,13 +239,13 @@ func TestDeployBot_Outcomes(t *testing.T) {
 func TestDeployBot_AmbiguousNotRetried(t *testing.T) {
 	env := newEnv(t)
 	deploys := 0
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeployInput) (string, error) {
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeployInput) (activities.DeployRef, error) {
 			deploys++
 			if in.Headless == nil {
 				t.Error("headless request not passed on")
 			}
-			return "", temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
+			return activities.DeployRef{}, temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
 		})
 	in := deployIn()
 	in.RunAsUserIDs, in.Headless = nil, &contract.HeadlessInput{}

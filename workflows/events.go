@@ -164,16 +164,33 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 				NonRetryableErrorTypes: contract.NonRetryableTypes(true)}})
 		next, rechecks, failures := plan.Reconcile, 0, 0
+		nextAt := workflow.Now(ctx).Add(next)
+		var seen []string
+		// fresh keeps an event the wait has not seen yet (the events
+		// workflow drops duplicates too, but not those sent around it).
+		fresh := func(e contract.RunEvent) bool {
+			if slices.Contains(seen, e.EventID) {
+				return false
+			}
+			seen = append(seen, e.EventID)
+			if len(seen) > maxSeen {
+				seen = seen[1:]
+			}
+			return true
+		}
 		for {
 			var hint *contract.RunEvent
+			fired := false
 			timerCtx, cancelTimer := workflow.WithCancel(ctx)
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(signals, func(c workflow.ReceiveChannel, _ bool) {
 				var e contract.RunEvent
 				c.Receive(ctx, &e)
-				hint = &e
+				if fresh(e) {
+					hint = &e
+				}
 			})
-			sel.AddFuture(workflow.NewTimer(timerCtx, next), func(workflow.Future) {})
+			sel.AddFuture(workflow.NewTimer(timerCtx, max(nextAt.Sub(workflow.Now(ctx)), time.Millisecond)), func(workflow.Future) { fired = true })
 			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 			sel.Select(ctx)
 			cancelTimer()
@@ -187,9 +204,12 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				if !signals.ReceiveAsync(&e) {
 					break
 				}
-				if hint == nil || e.Terminal {
+				if fresh(e) && (hint == nil || e.Terminal) {
 					hint = &e
 				}
+			}
+			if hint == nil && !fired {
+				continue
 			}
 			reason := "reconcile"
 			if hint != nil {
@@ -210,7 +230,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 					return
 				}
 				log.Warn("reading the run failed; trying again at the next reconciliation", "error", err, "failures", failures)
-				next = min(plan.Reconcile, time.Minute)
+				nextAt = workflow.Now(ctx).Add(min(plan.Reconcile, time.Minute))
 				continue
 			}
 			failures = 0
@@ -236,6 +256,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				rechecks = 0
 				next = plan.Reconcile
 			}
+			nextAt = workflow.Now(ctx).Add(next)
 		}
 	})
 	return f
