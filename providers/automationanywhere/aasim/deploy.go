@@ -18,6 +18,8 @@ type deployment struct {
 	created  time.Time
 	username string
 	stopAt   time.Time // when a stop was asked for
+	callback *callbackInfo
+	notified bool // its callback went out
 }
 
 // deployRequest covers v4 (botId + unattendedRequest/headlessRequest) and v3
@@ -36,6 +38,7 @@ type deployRequest struct {
 	HeadlessRequest *struct {
 		NumberOfExecutions int `json:"numberOfExecutions"`
 	} `json:"headlessRequest"`
+	CallbackInfo *callbackInfo `json:"callbackInfo"`
 }
 
 func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
@@ -79,13 +82,15 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	d := &deployment{id: newUUID(), name: req.AutomationName, bot: bot, input: req.BotInput, created: now, username: user.username}
+	d := &deployment{id: newUUID(), name: req.AutomationName, bot: bot, input: req.BotInput, created: now, username: user.username,
+		callback: req.CallbackInfo}
 	if d.name == "" {
 		d.name = fmt.Sprintf("%s.%s.%s", bot.Name, now.UTC().Format("2006.01.02.15.04.05"), user.username)
 	}
 	s.mu.Lock()
 	s.deployments = append(s.deployments, d)
 	s.mu.Unlock()
+	s.watchDeployment(d)
 	writeJSON(w, http.StatusOK, map[string]string{"deploymentId": d.id, "automationName": d.name})
 }
 

@@ -91,6 +91,7 @@ type Server struct {
 	inflight    map[int]int
 	nano        int64
 	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
+	deliver     *simkit.Deliverer
 }
 
 type tokenInfo struct {
@@ -122,6 +123,7 @@ func New(o Options) *Server {
 		}
 	}
 	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
+	s.deliver = &simkit.Deliverer{Clock: o.Clock}
 	for _, u := range o.Users {
 		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
