@@ -21,6 +21,8 @@ type DeployAPITaskInput struct {
 	// Idempotent: the task may safely run twice, so a failure after the
 	// request was sent (outcome unknown) is retried.
 	Idempotent bool `json:"idempotent,omitempty"`
+	// Admission orders the wait for a slot of the profile's apitask pool.
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // DeployAPITaskResult is the task's output in plain and typed form.
@@ -36,6 +38,9 @@ func (in DeployAPITaskInput) Validate() (map[string]botvalue.Value, error) {
 	}
 	if strings.TrimSpace(in.BotRepositoryPath) == "" {
 		return nil, InvalidInputError("botRepositoryPath", "is empty; give the API Task's repository path such as \"Automation Anywhere\\\\Bots\\\\Zip Code API Task\"")
+	}
+	if err := in.Admission.Validate(); err != nil {
+		return nil, err
 	}
 	return parseBotInput(in.BotInput)
 }
@@ -58,6 +63,9 @@ type DeployBotInput struct {
 	// StopGrace is how long a stopped execution is watched for its final
 	// status (default 2m).
 	StopGrace Duration `json:"stopGrace,omitempty"`
+	// Admission orders the wait for slots of a runner pool (one slot per
+	// run-as user, or per headless execution).
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // HeadlessInput asks for an on-demand API Task execution.
@@ -116,6 +124,9 @@ func (in DeployBotInput) Validate() (map[string]botvalue.Value, error) {
 	if err := checkStopGrace(in.StopGrace); err != nil {
 		return nil, err
 	}
+	if err := in.Admission.Validate(); err != nil {
+		return nil, err
+	}
 	return parseBotInput(in.BotInput)
 }
 
@@ -132,6 +143,8 @@ type StartJobInput struct {
 	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h; then the job is stopped
 	// StopGrace is how long a SoftStop is given before the job is killed (default 2m).
 	StopGrace Duration `json:"stopGrace,omitempty"`
+	// Admission orders the wait for a slot of the folder's pool.
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // StartJobResult is the job's terminal state.
@@ -162,6 +175,9 @@ func (in StartJobInput) Validate() error {
 		return InvalidInputError("timeout", "is negative; give a duration such as \"2h\" (default 24h)")
 	}
 	if err := checkStopGrace(in.StopGrace); err != nil {
+		return err
+	}
+	if err := in.Admission.Validate(); err != nil {
 		return err
 	}
 	return checkJobPriority(in.Priority)

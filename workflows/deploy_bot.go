@@ -14,12 +14,29 @@ import (
 
 // DeployBot deploys once (never repeated when the outcome is unknown) and
 // waits for the deployment in one heartbeating activity.
-func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.DeployBotResult, err error) {
+func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (contract.DeployBotResult, error) {
+	return noPools.DeployBot(ctx, in)
+}
+
+// DeployBot is DeployBot drawing one slot per run-as user (or headless
+// execution) of the profile's runner pool, when it has one, from the
+// deploy until the deployment is over (or its stop is confirmed).
+func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.DeployBotResult, err error) {
 	defer observeDeployment(ctx, contract.DeployBotWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if _, err := in.Validate(); err != nil {
 		return contract.DeployBotResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	slots := len(in.RunAsUserIDs)
+	if in.Headless != nil {
+		slots = max(in.Headless.NumberOfExecutions, 1)
+	}
+	l, err := d.admit(ctx, admitRequest{workflowType: contract.DeployBotWorkflow, profile: in.Profile, admission: in.Admission,
+		slots: slots, headless: in.Headless != nil})
+	if err != nil {
+		return contract.DeployBotResult{}, err
+	}
+	defer l.Release(ctx)
 	deployCtx := ctx
 	if stopping {
 		// A cancel while the deploy is in flight must not lose its answer:
@@ -28,13 +45,22 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	}
 	deployCtx = workflow.WithActivityOptions(deployCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         retryPolicy(false, 8),
+		RetryPolicy:         l.retryPolicy(retryPolicy(false, 8)),
 	})
 	var ref activities.DeployRef
-	if workflow.GetVersion(ctx, runEventsVersion, workflow.DefaultVersion, 1) >= 1 {
-		err = workflow.ExecuteActivity(deployCtx, cr.AADeploy, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref)
-	} else {
-		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref.ID)
+	withEvents := workflow.GetVersion(ctx, runEventsVersion, workflow.DefaultVersion, 1) >= 1
+	for {
+		if withEvents {
+			err = workflow.ExecuteActivity(deployCtx, cr.AADeploy, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref)
+		} else {
+			err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref.ID)
+		}
+		if !l.refused(ctx, err) {
+			break
+		}
+		if err = l.requeue(ctx, err); err != nil {
+			return contract.DeployBotResult{}, err
+		}
 	}
 	id := ref.ID
 	// Measured after the start, so a workflow timeout also counts its time.

@@ -172,7 +172,10 @@ func TestDeployBot_InvalidInput(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
 			env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.DeployInput) (activities.DeployRef, error) { calls++; return activities.DeployRef{ID: "d"}, nil }).Maybe()
+				func(context.Context, activities.DeployInput) (activities.DeployRef, error) {
+					calls++
+					return activities.DeployRef{ID: "d"}, nil
+				}).Maybe()
 			in := deployIn()
 			c.edit(&in)
 			env.ExecuteWorkflow(DeployBot, in)

@@ -16,12 +16,25 @@ import (
 
 // StartJob resolves folder and release, starts the job (once unless
 // idempotent) and waits for Successful, Faulted or Stopped.
-func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.StartJobResult, err error) {
+func StartJob(ctx workflow.Context, in contract.StartJobInput) (contract.StartJobResult, error) {
+	return noPools.StartJob(ctx, in)
+}
+
+// StartJob is StartJob drawing a slot of the folder's pool, when the
+// profile has one, from the start until the job is over (or its stop is
+// confirmed).
+func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.StartJobResult, err error) {
 	defer observeDeployment(ctx, contract.StartJobWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if err := in.Validate(); err != nil {
 		return contract.StartJobResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	l, err := d.admit(ctx, admitRequest{workflowType: contract.StartJobWorkflow, profile: in.Profile, admission: in.Admission,
+		folder: in.Folder, slots: 1})
+	if err != nil {
+		return contract.StartJobResult{}, err
+	}
+	defer l.Release(ctx)
 	startCtx := ctx
 	if stopping {
 		// A cancel while the start is in flight must not lose its answer:
@@ -30,10 +43,18 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 	}
 	startCtx = workflow.WithActivityOptions(startCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         retryPolicy(in.Idempotent, 8),
+		RetryPolicy:         l.retryPolicy(retryPolicy(in.Idempotent, 8)),
 	})
 	var ref activities.JobRef
-	err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+	for {
+		err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+		if !l.refused(ctx, err) {
+			break
+		}
+		if err = l.requeue(ctx, err); err != nil {
+			return contract.StartJobResult{}, err
+		}
+	}
 	// Measured after the start, so a workflow timeout also counts its time.
 	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	if err != nil {

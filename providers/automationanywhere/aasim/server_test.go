@@ -257,3 +257,35 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("login = %d", n)
 	}
 }
+
+// TestAPITaskSessionsLimitAllTasks: the licence bounds executions of all
+// tasks together; beyond it AA refuses at once (no queue), as here with 429.
+func TestAPITaskSessionsLimitAllTasks(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.APITaskSessions = 2
+		o.APITasks = []APITask{{FileID: 5, Path: "a", ConcurrencyLimit: 2, Latency: 300 * time.Millisecond},
+			{FileID: 6, Path: "b", ConcurrencyLimit: 2, Latency: 300 * time.Millisecond}}
+	})
+	tok := h.login()
+	st, m, _ := h.do("POST", "/orchestrator/v1/hotbot/config/accessdetails", tok, map[string]any{"botRepositoryPath": []string{"a", "b"}})
+	if st != 200 {
+		t.Fatalf("%d %v", st, m)
+	}
+	details := m["accessDetails"].(map[string]any)
+	var wg sync.WaitGroup
+	codes := make([]int, 3)
+	for i, p := range []string{"a", "b", "b"} {
+		d := details[p].(map[string]any)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, _ = h.do("POST", d["url"].(string), d["headers"].(map[string]any)["X-Authorization"].(string), map[string]any{})
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	if !slices.Equal(codes, []int{200, 200, 429}) || h.s.Counters().Get("execute.rejected") != 1 || h.s.PeakExecutions() != 2 {
+		t.Fatalf("codes %v, rejected %d, peak %d: want the third refused with 429, peak 2",
+			codes, h.s.Counters().Get("execute.rejected"), h.s.PeakExecutions())
+	}
+}
