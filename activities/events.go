@@ -2,7 +2,7 @@ package activities
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"time"
 
@@ -129,9 +129,11 @@ func (a *ControlRoom) AACheckDeployment(ctx context.Context, in WaitDeploymentIn
 		Result: deploymentResult(in.DeploymentID, act)}, nil
 }
 
-// DeployRef is a deployment AADeploy made, and how its wait learns the end.
+// DeployRef is a deployment AADeploy made (or adopted), and how its wait
+// learns the end.
 type DeployRef struct {
-	ID string `json:"id"`
+	ID      string `json:"id"`
+	Adopted bool   `json:"adopted,omitempty"`
 	// CallbackID names the deployment's callbacks (empty: none asked for).
 	CallbackID string     `json:"callbackId,omitempty"`
 	Events     *EventPlan `json:"events,omitempty"`
@@ -139,17 +141,15 @@ type DeployRef struct {
 
 // AADeploy deploys like AADeployBot and, when the profile has callbacks
 // configured, asks the Control Room to post the deployment's end to the
-// events receiver with a random callback id and the token derived from it.
-// Only the id is returned: the token is recomputed by the receiver.
+// events receiver with a callback id and the token derived from it. The id
+// is derived from the activity's start key, so every attempt (and a
+// deployment an attempt adopts) has the same one; only the id is returned,
+// the receiver recomputes the token.
 func (a *ControlRoom) AADeploy(ctx context.Context, in DeployInput) (DeployRef, error) {
 	var ref DeployRef
 	var cb *callbackRequest
 	if s, ok := a.Registry.events[in.Profile]; ok && s.callbackURL != "" {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return DeployRef{}, err
-		}
-		ref.CallbackID = hex.EncodeToString(b[:])
+		ref.CallbackID = callbackID(startKey(ctx))
 		plan := s.plan
 		ref.Events = &plan
 		cb = &callbackRequest{url: s.callbackURL + events.AAPath + in.Profile, headers: map[string]string{
@@ -157,7 +157,13 @@ func (a *ControlRoom) AADeploy(ctx context.Context, in DeployInput) (DeployRef, 
 			events.CallbackTokenHeader: events.CallbackToken(s.key, in.Profile, ref.CallbackID),
 		}}
 	}
-	id, err := a.deploy(ctx, in, cb)
-	ref.ID = id
+	dep, err := a.deploy(ctx, in, cb)
+	ref.ID, ref.Adopted = dep.ID, dep.Adopted
 	return ref, err
+}
+
+// callbackID is 32 hex digits naming one start's callbacks.
+func callbackID(k contract.StartKey) string {
+	sum := sha256.Sum256([]byte("rpaflow callback\x00" + k.WorkflowID + "\x00" + k.RunID + "\x00" + k.ActivityID))
+	return hex.EncodeToString(sum[:16])
 }
