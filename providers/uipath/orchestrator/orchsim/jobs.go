@@ -75,9 +75,43 @@ type jobState struct {
 	killed    time.Time // when a Kill was asked for
 }
 
+// started is when the job leaves Pending: after the release's Pending
+// time and, in a folder with a robot limit, once a robot is free (robots
+// take the jobs in the order they were created).
+func (j *jobState) started() time.Time {
+	f := j.folder
+	if f.robots == 0 {
+		return j.created.Add(j.release.Pending)
+	}
+	free := make([]time.Time, f.robots)
+	for _, x := range f.robotJobs {
+		r := 0
+		for i := range free {
+			if free[i].Before(free[r]) {
+				r = i
+			}
+		}
+		st := x.created.Add(x.release.Pending)
+		if free[r].After(st) {
+			st = free[r]
+		}
+		if x == j {
+			return st
+		}
+		e := st.Add(x.release.Running)
+		if at := x.stopAt(e); !at.IsZero() {
+			e = at
+		}
+		if e.After(st) { // a job stopped while Pending never took the robot
+			free[r] = e
+		}
+	}
+	return j.created.Add(j.release.Pending)
+}
+
 // at returns the job's state and times at now, following the release's script.
 func (j *jobState) at(now time.Time) (state string, start, end time.Time) {
-	started := j.created.Add(j.release.Pending)
+	started := j.started()
 	ended := started.Add(j.release.Running)
 	if at := j.stopAt(ended); !at.IsZero() && !now.Before(at) {
 		return "Stopped", started, at
@@ -291,6 +325,12 @@ func (s *Server) startJobs(req *request) {
 		s.nextJob++
 		j := &jobState{id: s.nextJob, key: newUUID(), batch: batch, folder: f, release: rel, created: now,
 			input: input, output: output, priority: priority, reference: reference}
+		if f.robots > 0 {
+			f.robotJobs = append(f.robotJobs, j)
+			if j.started().After(now.Add(rel.Pending)) {
+				s.counters.Inc("jobs.pending.norobot") // no robot free: it waits Pending
+			}
+		}
 		s.jobs[j.id] = j
 		d := j.dto(now)
 		d.State, d.StartTime, d.EndTime, d.HostMachineName = "Pending", nil, nil, nil // a new job is always Pending

@@ -35,6 +35,9 @@ type Folder struct {
 	Path     string // fully qualified, e.g. "Finance/Invoices"
 	Releases []Release
 	Queues   []Queue
+	// Robots is how many jobs run in the folder at once (0: no limit);
+	// further jobs stay Pending until a robot frees.
+	Robots int
 }
 
 // Release is a process in a folder and the script its jobs follow:
@@ -188,7 +191,7 @@ func (s *Server) buildFolders(in []Folder) {
 	var releaseID, queueID int64
 	for _, f := range in {
 		path := strings.Trim(f.Path, "/")
-		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}}
+		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}, robots: f.Robots}
 		fs.display = path[strings.LastIndex(path, "/")+1:]
 		for _, r := range f.Releases {
 			releaseID++
@@ -223,7 +226,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Counters are the call counts: "token", "token.failed", "ropc", "folders",
 // "releases", "startJobs", "job.get", "jobs.list", "addQueueItem",
 // "addQueueItem.duplicate", "stopJobs" (requests), "stopJobs.SoftStop" and
-// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403".
+// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403",
+// "jobs.pending.norobot" (a job started while all the folder's robots were busy).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of everything.
