@@ -124,7 +124,14 @@ func New(o Options) (*Plugin, error) {
 		}
 	}
 	names := activities.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
-	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver},
+	tenants := map[string]int{}
+	for _, pr := range o.Profiles {
+		if pr.TenantBudgetPerMinute > 0 {
+			tenants[pr.Name] = pr.TenantBudgetPerMinute
+		}
+	}
+	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver,
+		Tenant: &activities.TenantBudgets{Names: names}, TenantPerMinute: tenants},
 		sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Names: names}}}
 	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
 		Name:               Name,
@@ -222,6 +229,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.OrchestratorSessionWorkflow, wrapNoResult(workflows.OrchestratorSession)},
 		{contract.StartJobWorkflow, wrap(d.StartJob)},
 		{contract.PoolWorkflow, wrapNoResult(workflows.CapacityPool)},
+		{contract.BudgetWorkflow, wrapNoResult(workflows.TenantBudget)},
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},

@@ -177,6 +177,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
+// InFlight is how many real-time API Task executions run now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
+}
+
 // PeakExecutions is the most real-time API Task executions that were in
 // flight at once (refused ones are counted in "execute.rejected").
 func (s *Server) PeakExecutions() int {

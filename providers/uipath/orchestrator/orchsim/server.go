@@ -87,7 +87,9 @@ type Options struct {
 	ROPCLifetime     time.Duration // default 30 min
 	Folders          []Folder
 	JobListPerMinute int // GET /odata/Jobs per tenant; default 100
-	Clock            simkit.Clock
+	// JobReadsPerMinute limits GET /odata/Jobs(id) per tenant (0: no limit).
+	JobReadsPerMinute int
+	Clock             simkit.Clock
 }
 
 // Demo credentials of DefaultOptions.
@@ -135,6 +137,8 @@ type Server struct {
 	tokenLifetime time.Duration
 	ropcLifetime  time.Duration
 	jobListLimit  int
+	jobReadLimit  int
+	jobReadHits   []time.Time
 	clock         simkit.Clock
 
 	counters simkit.Counters
@@ -158,7 +162,7 @@ func New(o Options) *Server {
 		org: o.Organization, tenant: o.Tenant,
 		apps: map[string]App{}, users: o.Users,
 		tokenLifetime: o.TokenLifetime, ropcLifetime: o.ROPCLifetime,
-		jobListLimit: o.JobListPerMinute, clock: o.Clock,
+		jobListLimit: o.JobListPerMinute, jobReadLimit: o.JobReadsPerMinute, clock: o.Clock,
 		tokens: map[string]tokenInfo{}, jobs: map[int64]*jobState{}, items: map[int64]*itemState{},
 	}
 	if s.org == "" {
@@ -227,7 +231,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // "releases", "startJobs", "job.get", "jobs.list", "addQueueItem",
 // "addQueueItem.duplicate", "stopJobs" (requests), "stopJobs.SoftStop" and
 // "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403",
-// "jobs.pending.norobot" (a job started while all the folder's robots were busy).
+// "job.get.throttled" (refused by JobReadsPerMinute), "jobs.pending.norobot" (a job started while all the folder's robots were busy).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of everything.
