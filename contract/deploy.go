@@ -82,6 +82,9 @@ type DeployBotResult struct {
 	Message      string                    `json:"message,omitempty"`
 	BotOutput    map[string]any            `json:"botOutput"`
 	RawBotOutput map[string]botvalue.Value `json:"rawBotOutput"`
+	// Adopted: an earlier attempt deployed it and its answer was lost; a
+	// retry found it by its automation name instead of deploying again.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // DeploymentCompleted is the Control Room status of a deployment that
@@ -137,7 +140,10 @@ type StartJobInput struct {
 	Process        string         `json:"process"` // the process (release) name as Orchestrator shows it
 	InputArguments map[string]any `json:"inputArguments,omitempty"`
 	Priority       string         `json:"priority,omitempty"` // Low | Normal | High
-	Reference      string         `json:"reference,omitempty"`
+	// Reference is the job's reference; without one, rpaflow sets a
+	// reference derived from the workflow run and its start, by which a
+	// retry finds a job whose start's answer was lost.
+	Reference string `json:"reference,omitempty"`
 	// Idempotent: starting the job twice is harmless, so an unknown outcome is retried.
 	Idempotent bool     `json:"idempotent,omitempty"`
 	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h; then the job is stopped
@@ -154,6 +160,9 @@ type StartJobResult struct {
 	State           string         `json:"state"` // Successful | Faulted | Stopped
 	Info            string         `json:"info,omitempty"`
 	OutputArguments map[string]any `json:"outputArguments,omitempty"`
+	// Adopted: an earlier attempt started the job and its answer was lost;
+	// a retry found it by its reference instead of starting another.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // JobSuccessful is the state of a job that succeeded; StartJob fails with
@@ -185,11 +194,14 @@ func (in StartJobInput) Validate() error {
 
 // AddQueueItemInput adds one item to an Orchestrator queue.
 type AddQueueItemInput struct {
-	Profile   string `json:"profile"`
-	Folder    string `json:"folder"`
-	Queue     string `json:"queue"`
-	Reference string `json:"reference,omitempty"` // makes retries safe: a repeat is reported as duplicate
-	Priority  string `json:"priority,omitempty"`  // Low | Normal | High
+	Profile string `json:"profile"`
+	Folder  string `json:"folder"`
+	Queue   string `json:"queue"`
+	// Reference names the item (a repeat on a unique-reference queue is
+	// reported as duplicate); without one, rpaflow derives one from the
+	// workflow, by which a retry finds an item whose add's answer was lost.
+	Reference string `json:"reference,omitempty"`
+	Priority  string `json:"priority,omitempty"` // Low | Normal | High
 	// SpecificContent values are strings, numbers, booleans or null.
 	SpecificContent map[string]any `json:"specificContent,omitempty"`
 	DeferDate       *time.Time     `json:"deferDate,omitempty"`
@@ -212,6 +224,9 @@ type AddQueueItemResult struct {
 	// FinalID is the id of the item whose status is reported when the
 	// added item was retried (its last retry).
 	FinalID int64 `json:"finalId,omitempty"`
+	// Adopted: an earlier attempt added the item and its answer was lost;
+	// a retry found it by its reference instead of adding another.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Validate checks the input.

@@ -12,8 +12,9 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
-// DeployBot deploys once (never repeated when the outcome is unknown) and
-// waits for the deployment in one heartbeating activity.
+// DeployBot deploys once (never repeated when the outcome is unknown: a
+// retry adopts the deployment an earlier attempt made) and waits for the
+// deployment in one heartbeating activity.
 func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (contract.DeployBotResult, error) {
 	return noPools.DeployBot(ctx, in)
 }
@@ -47,9 +48,9 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         l.retryPolicy(retryPolicy(false, 8)),
 	})
-	var id string
+	var dep activities.Deployment
 	for {
-		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id)
+		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &dep)
 		if !l.refused(ctx, err) {
 			break
 		}
@@ -57,6 +58,7 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 			return contract.DeployBotResult{}, err
 		}
 	}
+	id := dep.ID
 	// Measured after the start, so a workflow timeout also counts its time.
 	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	if err != nil {
@@ -66,7 +68,7 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 		}
 		return contract.DeployBotResult{}, err
 	}
-	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id)
+	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id, "adopted", dep.Adopted)
 	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
@@ -77,17 +79,17 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 				DeploymentID: id, Reason: reason, Grace: limits.grace})
 		})
 	if stop != nil {
-		return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, *stop)
+		return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus, Adopted: dep.Adopted}, stoppedError("deployment "+id, limits.wait, *stop)
 	}
 	var res activities.DeploymentResult
 	if err := wait.Get(ctx, &res); err != nil {
-		return contract.DeployBotResult{DeploymentID: id}, err
+		return contract.DeployBotResult{DeploymentID: id, Adopted: dep.Adopted}, err
 	}
 	if res.BotOutput == nil {
 		res.BotOutput = map[string]botvalue.Value{}
 	}
 	out := contract.DeployBotResult{DeploymentID: id, Status: res.Status, Message: res.Message,
-		BotOutput: botvalue.PlainMap(res.BotOutput), RawBotOutput: res.BotOutput}
+		BotOutput: botvalue.PlainMap(res.BotOutput), RawBotOutput: res.BotOutput, Adopted: dep.Adopted}
 	if res.Status != contract.DeploymentCompleted {
 		return out, contract.NewRunFailed(fmt.Sprintf("deployment %s ended %s: %s", id, res.Status, res.Message), out)
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 		}
 		return contract.StartJobResult{}, err
 	}
-	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key)
+	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key, "adopted", ref.Adopted)
 	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
@@ -74,29 +75,32 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 				Job: ref, Reason: reason, Grace: limits.grace})
 		})
 	if stop != nil {
-		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus}, stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, *stop)
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus, Adopted: ref.Adopted}, stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, *stop)
 	}
 	var res contract.StartJobResult
 	if err := wait.Get(ctx, &res); err != nil {
-		return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, Adopted: ref.Adopted}, err
 	}
+	res.Adopted = ref.Adopted
 	if res.State != contract.JobSuccessful {
 		return res, contract.NewRunFailed(fmt.Sprintf("job %d ended %s: %s", res.ID, res.State, res.Info), res)
 	}
 	return res, nil
 }
 
-// AddQueueItem adds a queue item. With a reference, retries are safe (a
-// repeat is answered 409 and reported as duplicate); without one, an unknown
-// outcome is not retried. With wait, the item is watched until its
-// transaction ends (a duplicate reference watches the existing item).
+// AddQueueItem adds a queue item. Every item carries a reference (the
+// caller's, or one derived from the workflow), so retries are safe: a retry
+// looks the reference up and adopts the item an earlier attempt added, and
+// a repeat on a unique-reference queue is answered 409 and reported as
+// duplicate. With wait, the item is watched until its transaction ends (a
+// duplicate reference watches the existing item).
 func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	if err := in.Validate(); err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
 	addCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         retryPolicy(in.Reference != "", 8),
+		RetryPolicy:         retryPolicy(true, 8),
 	})
 	var res contract.AddQueueItemResult
 	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
@@ -105,7 +109,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 	bound := contract.WaitBound(in.Timeout)
 	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
 		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
-			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: in.Reference})
+			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)})
 	})
 	switch reason {
 	case contract.StopCancelled:
@@ -118,6 +122,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		return res, err
 	}
 	out := fin.AddQueueItemResult
+	out.Adopted = res.Adopted
 	if out.Status == contract.QueueItemSuccessful {
 		return out, nil
 	}
@@ -132,12 +137,19 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 }
 
 // cancelledWhileStarting ends a StartJob cancelled while its start failed.
-// When the outcome is unknown and the job has a reference, the jobs started
-// under it are looked up and stopped.
+// When the outcome is unknown, the jobs started under the job's reference
+// (the caller's, or the one derived from the start activity) are looked up
+// and stopped.
 func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l runLimits, startErr error) error {
 	s := contract.RunStop{Reason: contract.StopCancelled, Message: "cancelled while starting, and the start failed: " + startErr.Error()}
-	if in.Reference == "" || !contract.IsType(startErr, contract.ErrAmbiguous) {
+	var actErr *temporal.ActivityError
+	if !contract.IsType(startErr, contract.ErrAmbiguous) || (in.Reference == "" && !errors.As(startErr, &actErr)) {
 		return temporal.NewCanceledError(s)
+	}
+	if in.Reference == "" {
+		info := workflow.GetInfo(ctx)
+		in.Reference = activities.JobReference(in, contract.StartKey{WorkflowID: info.WorkflowExecution.ID,
+			RunID: info.WorkflowExecution.RunID, ActivityID: actErr.ActivityID()})
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,

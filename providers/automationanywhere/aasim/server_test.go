@@ -258,6 +258,38 @@ func TestConcurrentUse(t *testing.T) {
 	}
 }
 
+// The activity list sorts as asked, refuses filters on fields the Control
+// Room cannot filter on (automationName among them), and the simulator
+// keeps every automation name it was sent.
+func TestActivityListSortsAndKeepsNames(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	h := newHarness(t, func(o *Options) {
+		o.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	tok := h.login()
+	for _, name := range []string{"first", "second", "second"} {
+		st, m, _ := h.do("POST", "/v4/automations/deploy", tok, map[string]any{"botId": InvoiceBotID, "automationName": name,
+			"unattendedRequest": map[string]any{"runAsUserIds": []int{DemoUserID}}})
+		if st != 200 || m["automationName"] != name {
+			t.Fatalf("deploy %d %v", st, m)
+		}
+		mu.Lock()
+		now = now.Add(time.Minute)
+		mu.Unlock()
+	}
+	st, m, _ := h.do("POST", "/v3/activity/list", tok, map[string]any{"sort": []any{map[string]any{"field": "startDateTime", "direction": "desc"}}})
+	if list, _ := m["list"].([]any); st != 200 || len(list) != 3 || list[0].(map[string]any)["automationName"] != "second" || list[2].(map[string]any)["automationName"] != "first" {
+		t.Fatalf("sorted list %d %v", st, m)
+	}
+	if st, m, _ := h.do("POST", "/v3/activity/list", tok, map[string]any{"filter": map[string]any{"operator": "eq", "field": "automationName", "value": "first"}}); st != 400 {
+		t.Fatalf("filter on automationName %d %v, want 400", st, m)
+	}
+	if got := h.s.AutomationNames(); got["first"] != 1 || got["second"] != 2 {
+		t.Fatalf("AutomationNames = %v", got)
+	}
+}
+
 // TestAPITaskSessionsLimitAllTasks: the licence bounds executions of all
 // tasks together; beyond it AA refuses at once (no queue), as here with 429.
 func TestAPITaskSessionsLimitAllTasks(t *testing.T) {
