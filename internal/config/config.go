@@ -39,11 +39,13 @@ var Kinds = profile.Kinds
 type Config struct {
 	TaskQueue string
 	HTTPAddr  string
-	LogLevel  string
-	LogFormat string
-	Codec     Codec
-	Tracing   bool
-	Profiles  []Profile
+	// EventsAddr is the events receiver's listen address (RPAFLOW_EVENTS_ADDR); "" is none.
+	EventsAddr string
+	LogLevel   string
+	LogFormat  string
+	Codec      Codec
+	Tracing    bool
+	Profiles   []Profile
 	// NexusQueues limit Nexus callers by task queue (RPAFLOW_NEXUS_QUEUES);
 	// empty: the Nexus service on TaskQueue with every profile.
 	NexusQueues []profile.NexusQueue
@@ -141,6 +143,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		p.add("RPAFLOW_TASK_QUEUE is blank; unset it to use the default task queue \"rpaflow\" or set a name")
 	}
 	cfg.HTTPAddr = g.HTTPAddr
+	cfg.EventsAddr = strings.TrimSpace(g.EventsAddr)
 	cfg.LogLevel = strings.ToLower(strings.TrimSpace(g.LogLevel))
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		p.addf("RPAFLOW_LOG_LEVEL=%q is not a log level; use debug, info, warn or error", g.LogLevel)

@@ -14,6 +14,13 @@
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
 //	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
 //	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
+//	rpaflow_pool_limit{profile,pool}                               a capacity pool's configured limit (pool workflows)
+//	rpaflow_pool_effective_limit{profile,pool}                     its limit after capacity refusals
+//	rpaflow_pool_in_use{profile,pool}                              slots held
+//	rpaflow_pool_waiting{profile,pool}                             deployments queued
+//	rpaflow_pool_oldest_wait_timestamp_seconds{profile,pool}       Unix time the oldest queued deployment joined; 0 when none waits
+//	rpaflow_pool_grants_total{profile,pool,priority}               slots granted
+//	rpaflow_pool_wait_seconds{profile,pool,priority}               queue to grant (histogram)
 //	rpaflow_poll_budget_per_minute                                 RPAFLOW_POLL_BUDGET_PER_MINUTE of this worker
 //	rpaflow_poll_budget_calls_total{profile}                       status calls the budget let through
 //	rpaflow_poll_budget_wait_seconds{profile}                      how long each waited for the budget (histogram)
@@ -227,6 +234,21 @@ func (m *Metrics) PollBudget(perMinute int) (func(ctx context.Context, profile s
 		attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("profile", profile)))
 		calls.Add(ctx, 1, attrs)
 		wait.Record(ctx, waited.Seconds(), attrs)
+	}, nil
+}
+
+// Events returns the observer of the events receiver: one count per
+// request outcome (received, verified, refused by reason, duplicate,
+// ignored, delivered), by platform and profile.
+func (m *Metrics) Events() (func(platform, profile, outcome, reason string), error) {
+	c, err := m.meter.Int64Counter("rpaflow_events",
+		metric.WithDescription("Events receiver outcomes by platform, profile, outcome (received, verified, refused, duplicate, ignored, delivered) and refusal reason."))
+	if err != nil {
+		return nil, err
+	}
+	return func(platform, profile, outcome, reason string) {
+		c.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("platform", platform),
+			attribute.String("profile", profile), attribute.String("outcome", outcome), attribute.String("reason", reason))))
 	}, nil
 }
 
