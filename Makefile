@@ -98,7 +98,21 @@ FUZZ_TARGETS := \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \
-	./internal/config:FuzzLoadFrom
+	./internal/config:FuzzLoadFrom \
+	./internal/codec:FuzzDecode \
+	./internal/codec:FuzzHandler \
+	./internal/logging:FuzzRedact \
+	./providers/internal/httpx:FuzzRetryAfter \
+	./providers/internal/httpx:FuzzHostChecks \
+	./contract:FuzzDuration \
+	./providers/uipath/orchestrator:FuzzODataTime \
+	./providers/uipath/orchestrator:FuzzArguments \
+	./providers/automationanywhere:FuzzFlexID \
+	./providers/automationanywhere:FuzzParseTime \
+	./providers/automationanywhere:FuzzCheckExecutionURL \
+	./internal/events:FuzzParseUiPath \
+	./internal/events:FuzzParseAACallback \
+	./internal/events:FuzzVerifyUiPathSignature
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#"$$name"}; budget=$${budget#:}; \
