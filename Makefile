@@ -100,7 +100,10 @@ FUZZ_TARGETS := \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \
-	./internal/config:FuzzLoadFrom
+	./internal/config:FuzzLoadFrom \
+	./internal/events:FuzzParseUiPath \
+	./internal/events:FuzzParseAACallback \
+	./internal/events:FuzzVerifyUiPathSignature
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#"$$name"}; budget=$${budget#:}; \

@@ -233,6 +233,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
+		{contract.RunEventsWorkflow, wrapNoResult(workflows.RunEvents)},
 	}
 }
 
@@ -262,6 +263,7 @@ func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBe
 		&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 		&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 		&activities.AutomationHub{Registry: p.registry},
+		&activities.Events{Names: p.names},
 		&activities.Pools{Names: p.names},
 	} {
 		o.Registry.RegisterActivityWithOptions(a, activity.RegisterOptions{Name: p.o.NamePrefix})

@@ -65,10 +65,35 @@ type Profile struct {
 	Token        string
 	AppKey       string
 	TokenExpires time.Time
+
+	// Events (UiPath webhooks, AA deploy callbacks): with them on, a wait
+	// polls only every ReconcileInterval and when an event arrives.
+	// WebhookSecret is the UiPath webhook's secret, or for AA the key each
+	// deploy's callback token is derived from.
+	WebhookSecret string
+	// CallbackURL is the public base URL of the events receiver as the
+	// Control Room reaches it (AA; e.g. https://rpa-events.example.com).
+	CallbackURL       string
+	ReconcileInterval time.Duration // 0: DefaultReconcileInterval
+}
+
+// DefaultReconcileInterval is how often a wait reads the platform when
+// events are on and none arrives.
+const DefaultReconcileInterval = 10 * time.Minute
+
+// EventsOn reports whether the profile learns of ended runs from events.
+func (p Profile) EventsOn() bool {
+	switch p.Kind {
+	case KindOrchestrator:
+		return p.WebhookSecret != ""
+	case KindAA:
+		return p.CallbackURL != "" && p.WebhookSecret != ""
+	}
+	return false
 }
 
 // Secrets returns the profile's secret values, for log redaction.
 func (p Profile) Secrets() []string {
-	return slices.DeleteFunc([]string{p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey, p.MFASecret},
+	return slices.DeleteFunc([]string{p.Password, p.APIKey, p.ClientSecret, p.Token, p.AppKey, p.MFASecret, p.WebhookSecret},
 		func(s string) bool { return s == "" })
 }

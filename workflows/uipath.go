@@ -68,6 +68,12 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
+			if ref.Events != nil {
+				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
+				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn)
+				})
+			}
 			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {

@@ -38,11 +38,13 @@ var Kinds = profile.Kinds
 type Config struct {
 	TaskQueue string
 	HTTPAddr  string
-	LogLevel  string
-	LogFormat string
-	Codec     Codec
-	Tracing   bool
-	Profiles  []Profile
+	// EventsAddr is the events receiver's listen address (RPAFLOW_EVENTS_ADDR); "" is none.
+	EventsAddr string
+	LogLevel   string
+	LogFormat  string
+	Codec      Codec
+	Tracing    bool
+	Profiles   []Profile
 	// PollBudgetPerMinute bounds status calls per profile (RPAFLOW_POLL_BUDGET_PER_MINUTE).
 	PollBudgetPerMinute int
 	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
@@ -134,6 +136,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		p.add("RPAFLOW_TASK_QUEUE is blank; unset it to use the default task queue \"rpaflow\" or set a name")
 	}
 	cfg.HTTPAddr = g.HTTPAddr
+	cfg.EventsAddr = strings.TrimSpace(g.EventsAddr)
 	cfg.LogLevel = strings.ToLower(strings.TrimSpace(g.LogLevel))
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		p.addf("RPAFLOW_LOG_LEVEL=%q is not a log level; use debug, info, warn or error", g.LogLevel)

@@ -211,6 +211,21 @@ func (m *Metrics) PollBudget(perMinute int) (func(ctx context.Context, profile s
 	}, nil
 }
 
+// Events returns the observer of the events receiver: one count per
+// request outcome (received, verified, refused by reason, duplicate,
+// ignored, delivered), by platform and profile.
+func (m *Metrics) Events() (func(platform, profile, outcome, reason string), error) {
+	c, err := m.meter.Int64Counter("rpaflow_events",
+		metric.WithDescription("Events receiver outcomes by platform, profile, outcome (received, verified, refused, duplicate, ignored, delivered) and refusal reason."))
+	if err != nil {
+		return nil, err
+	}
+	return func(platform, profile, outcome, reason string) {
+		c.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("platform", platform),
+			attribute.String("profile", profile), attribute.String("outcome", outcome), attribute.String("reason", reason))))
+	}, nil
+}
+
 // Registry returns the Prometheus registry, for extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
