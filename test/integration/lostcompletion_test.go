@@ -33,7 +33,7 @@ type loseCompletions struct {
 	lost atomic.Int64
 }
 
-var startActivities = map[string]bool{"OrchStartJob": true, "OrchAddQueueItem": true, "AADeployBot": true,
+var startActivities = map[string]bool{"OrchStartJob": true, "OrchAddQueueItem": true, "AADeployBot": true, "AADeploy": true,
 	"AAAddWorkItem": true, "AAExecuteAPITask": true}
 
 func (l *loseCompletions) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
