@@ -101,6 +101,17 @@ FUZZ_TARGETS := \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \
 	./internal/config:FuzzLoadFrom \
+	./internal/codec:FuzzDecode \
+	./internal/codec:FuzzHandler \
+	./internal/logging:FuzzRedact \
+	./providers/internal/httpx:FuzzRetryAfter \
+	./providers/internal/httpx:FuzzHostChecks \
+	./contract:FuzzDuration \
+	./providers/uipath/orchestrator:FuzzODataTime \
+	./providers/uipath/orchestrator:FuzzArguments \
+	./providers/automationanywhere:FuzzFlexID \
+	./providers/automationanywhere:FuzzParseTime \
+	./providers/automationanywhere:FuzzCheckExecutionURL \
 	./internal/events:FuzzParseUiPath \
 	./internal/events:FuzzParseAACallback \
 	./internal/events:FuzzVerifyUiPathSignature

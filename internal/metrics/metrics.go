@@ -43,7 +43,9 @@ package metrics
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,8 +114,11 @@ type Metrics struct {
 }
 
 // New builds a registry with the Go runtime and process collectors and an
-// OpenTelemetry meter provider exporting into it.
-func New() (*Metrics, error) {
+// OpenTelemetry meter provider exporting into it. With profiles, a
+// "profile" label on Temporal-side metrics keeps only those names; any
+// other value (a workflow input nobody validated yet) becomes
+// UnknownProfile, so callers cannot mint series.
+func New(profiles ...string) (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, err
@@ -142,20 +147,42 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	var temporal client.MetricsHandler = opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
+		Meter: meter,
+		// Counters only go up; exported as Prometheus counters (_total).
+		UseMonotonicCounters: true,
+		// The default panics; a metric error must not take the worker down.
+		OnError: otel.Handle,
+	})
+	if len(profiles) > 0 {
+		temporal = profileLimiter{MetricsHandler: temporal, known: profiles}
+	}
 	return &Metrics{
 		providerRequests: requests,
 		providerDuration: duration,
 		registry:         reg,
 		provider:         provider,
 		meter:            meter,
-		temporal: opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
-			Meter: meter,
-			// Counters only go up; exported as Prometheus counters (_total).
-			UseMonotonicCounters: true,
-			// The default panics; a metric error must not take the worker down.
-			OnError: otel.Handle,
-		}),
+		temporal:         temporal,
 	}, nil
+}
+
+// UnknownProfile is the profile label of metrics tagged with a name that
+// is not a configured profile.
+const UnknownProfile = "unknown"
+
+// profileLimiter replaces unconfigured profile names in tags.
+type profileLimiter struct {
+	client.MetricsHandler
+	known []string
+}
+
+func (l profileLimiter) WithTags(tags map[string]string) client.MetricsHandler {
+	if p, ok := tags["profile"]; ok && !slices.Contains(l.known, p) {
+		tags = maps.Clone(tags)
+		tags["profile"] = UnknownProfile
+	}
+	return profileLimiter{MetricsHandler: l.MetricsHandler.WithTags(tags), known: l.known}
 }
 
 // Handler serves the registry in Prometheus text exposition format.
