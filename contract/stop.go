@@ -14,8 +14,9 @@ const DefaultStopGrace = 2 * time.Minute
 
 // RunStop is what the platform said when a cancelled or timed-out
 // DeployBot or StartJob stopped its run. It is the details of the
-// workflow's Canceled failure (CanceledError.Details) or of its TimedOut
-// application error (ApplicationError.Details).
+// workflow's Canceled failure (CanceledError.Details; not for deployments a
+// Nexus operation started, whose callers could not decode them) or of its
+// TimedOut application error (ApplicationError.Details).
 type RunStop struct {
 	Reason string `json:"reason"` // cancelled | timedOut
 	// RunID is the deployment id (DeployBot) or the job id (StartJob) as text;
