@@ -66,7 +66,7 @@ func (r *runner) capacity(ctx context.Context) error {
 
 	// Admission overhead with free slots: one at a time, alternating.
 	overhead := map[string][]time.Duration{}
-	for i := range 30 {
+	for i := range 15 {
 		for _, p := range []string{"cr", "cr2"} {
 			t := time.Now()
 			if err := deploy(ctx, fmt.Sprintf("bench-cap-free-%s-%d", p, i), p, nil); err != nil {
@@ -176,9 +176,9 @@ func (r *runner) capacity(ctx context.Context) error {
 		minShare, maxShare = min(minShare, share[c]), max(maxShare, share[c])
 	}
 	refused := sim.Counters().Get("execute.rejected") - rejectedBefore
-	p1 := Percentile(Millis(waits[1]), 0.5)
-	p3 := Percentile(Millis(waits[3]), 0.5)
-	withPool, without := Percentile(Millis(overhead["cr"]), 0.5), Percentile(Millis(overhead["cr2"]), 0.5)
+	p1 := Percentile(Millis(waits[1]), 50)
+	p3 := Percentile(Millis(waits[3]), 50)
+	withPool, without := Percentile(Millis(overhead["cr"]), 50), Percentile(Millis(overhead["cr2"]), 50)
 	yes := func(ok bool) *bool { return &ok }
 	row := "8 capacity"
 	r.rep.Add(Line{Row: row, Metric: "executions refused for capacity", Rpaflow: float64(refused), Target: "0", Met: yes(refused == 0)})
