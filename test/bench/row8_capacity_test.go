@@ -24,7 +24,7 @@ import (
 // callers' shares of the runs that ended during the backlog, the wait for
 // a slot by priority, and the cost of admission when slots are free.
 func (r *runner) capacity(ctx context.Context) error {
-	n := envInt("RPAFLOW_BENCH_POOL_N", 1000)
+	n := envInt("RPAFLOW_BENCH_POOL_N", 200)
 	limit := envInt("RPAFLOW_BENCH_POOL_LIMIT", 10)
 	run := envDur("RPAFLOW_BENCH_POOL_RUN", 2*time.Second)
 	r.rep.Params["RPAFLOW_BENCH_POOL_N"] = fmt.Sprint(n)
