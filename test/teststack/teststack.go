@@ -47,6 +47,8 @@ type Options struct {
 	// HTTPListener, if set, serves the worker's /codec, /metrics and
 	// /healthz (so its address can be known before the worker starts).
 	HTTPListener net.Listener
+	// EventsListener, if set, serves the events receiver.
+	EventsListener net.Listener
 }
 
 // Env is a worker's environment: Temporal address, namespace and queue, a
@@ -114,7 +116,7 @@ func Start(o Options) (*Stack, error) {
 	var runErr error
 	go func() {
 		defer close(exited)
-		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, SpanProcessor: o.SpanProcessor,
+		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, EventsListener: o.EventsListener, SpanProcessor: o.SpanProcessor,
 			Ready: func(c client.Client, addr string) {
 				s.Client, s.HTTPAddr = c, addr
 				close(ready)
