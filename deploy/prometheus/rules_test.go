@@ -27,7 +27,7 @@ type ruleFile struct {
 // The alerts README.md's Observability section promises.
 var wantAlerts = []string{
 	"RpaflowCredentialsRefused", "RpaflowSessionTokenExpiring", "RpaflowRenewalLagHigh",
-	"RpaflowHubTokenExpiring", "RpaflowDeploymentFailuresRising", "RpaflowPollBudgetSaturated",
+	"RpaflowHubTokenExpiring", "RpaflowDeploymentFailuresRising", "RpaflowPollBudgetSaturated", "RpaflowEventsSilent",
 }
 
 func loadRules(t *testing.T) ruleFile {
