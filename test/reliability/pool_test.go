@@ -72,7 +72,7 @@ func testPoolWorkerKilled(t *testing.T) {
 	}
 	twice := 0
 	for _, k := range keys {
-		if s.Gate.executionsOf(k) > 1 {
+		if s.Gate.Executions(k) > 1 {
 			twice++
 		}
 	}

@@ -46,6 +46,7 @@ func TestReliability(t *testing.T) {
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
+			{"EventsWorkerKilled", testEventsWorkerKilled},
 		} {
 			wg.Add(1)
 			go func() {
