@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -118,9 +119,10 @@ func (r *runner) events(ctx context.Context) error {
 	row := "9 events"
 	kinds := []struct{ name, calls string }{{"StartJob", "job.get"}, {"DeployBot", "activity.list"}}
 	var pollCalls [2]float64
+	var failed []error
 	for g, grp := range groups {
 		if len(grp.errs) > 0 {
-			return fmt.Errorf("%s: %d runs failed, first: %w\n%s", grp.name, len(grp.errs), grp.errs[0], grp.stack.Logs)
+			failed = append(failed, fmt.Errorf("%s: %d runs failed, first: %w", grp.name, len(grp.errs), grp.errs[0]))
 		}
 		sims := grp.stack.Sims
 		counts := [2]*simkit.Counters{sims.Orchestrator.Counters(), sims.AA.Counters()}
@@ -157,7 +159,7 @@ func (r *runner) events(ctx context.Context) error {
 	}
 	r.rep.Note("row 9: %d StartJob (Orchestrator simulator, a process running %s) and %d DeployBot (Control Room simulator, a bot running %s) per worker, on three workers at once, each with its own simulators: polling (events off), events (webhooks and callbacks through the worker's receiver, reconcile 10m), and events with 20 %% of deliveries dropped (reconcile %s). Status calls are the simulators' job reads and activity-list calls divided by the runs; the end-to-result time is from the simulator's end of the run to the client's receipt of the workflow result. Took %s.",
 		m, run, m, run, reconcile, time.Since(start).Round(time.Second))
-	return nil
+	return errors.Join(failed...)
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
