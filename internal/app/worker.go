@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/metrics"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/plugin"
+	"github.com/rpaflow/rpaflow/profile"
 )
 
 // WorkerOptions are the knobs tests need beyond the configuration.
@@ -45,7 +47,10 @@ type WorkerOptions struct {
 // RunWorker connects to Temporal, registers everything and runs until ctx
 // ends, then stops gracefully (in-flight activities get the worker's stop timeout).
 func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o WorkerOptions) error {
-	m, err := metrics.New()
+	for _, w := range cfg.Warnings {
+		logger.Warn().Msg(w)
+	}
+	m, err := metrics.New(cfg.ProfileNames()...)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -85,7 +90,8 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 		return fmt.Errorf("metrics: %w", err)
 	}
 	p, err := plugin.New(plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
-		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true})
+		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true,
+		NexusQueues: cfg.NexusQueues, TaskQueue: cfg.TaskQueue})
 	if err != nil {
 		return err
 	}
@@ -138,19 +144,32 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)
 	}
+	defer w.Stop()
+	// One worker per Nexus queue: the plugin registers only the Nexus
+	// service there (and everything else if it is the main queue too).
+	for _, q := range cfg.NexusQueues {
+		if q.TaskQueue == cfg.TaskQueue {
+			continue
+		}
+		nw := worker.New(c, q.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+		if err := nw.Start(); err != nil {
+			return fmt.Errorf("starting the Nexus worker on task queue %q (RPAFLOW_NEXUS_QUEUES): %w", q.TaskQueue, err)
+		}
+		defer nw.Stop()
+		logger.Info().Str("taskQueue", q.TaskQueue).Strs("profiles", q.Profiles).Msg("serving Nexus callers of this queue's endpoint")
+	}
 	stopEvents, err := serveEvents(cfg, c, m, logger, o.EventsListener)
 	if err != nil {
-		w.Stop()
 		return err
 	}
 	defer stopEvents()
-	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Msg("worker running")
+	mainNexus := len(cfg.NexusQueues) == 0 || slices.ContainsFunc(cfg.NexusQueues, func(q profile.NexusQueue) bool { return q.TaskQueue == cfg.TaskQueue })
+	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Bool("nexus", mainNexus).Msg("worker running")
 	if o.Ready != nil {
 		o.Ready(c, ln.Addr().String())
 	}
 	<-ctx.Done()
 	logger.Info().Msg("stopping worker")
-	w.Stop()
 	return nil
 }
 

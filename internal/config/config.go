@@ -6,6 +6,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -45,6 +46,12 @@ type Config struct {
 	Codec      Codec
 	Tracing    bool
 	Profiles   []Profile
+	// NexusQueues limit Nexus callers by task queue (RPAFLOW_NEXUS_QUEUES);
+	// empty: the Nexus service on TaskQueue with every profile.
+	NexusQueues []profile.NexusQueue
+	// Warnings are problems that do not stop the worker (a secret file
+	// others may read); the worker logs them at start.
+	Warnings []string
 	// PollBudgetPerMinute bounds status calls per profile (RPAFLOW_POLL_BUDGET_PER_MINUTE).
 	PollBudgetPerMinute int
 	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
@@ -157,12 +164,14 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		for _, name := range profileNames(&p, g.Profiles) {
 			cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
 		}
+		cfg.NexusQueues = nexusQueues(&p, g.NexusQueues, cfg.ProfileNames())
 	}
 
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	cfg.rawSecrets = p.raw
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 
@@ -256,6 +265,9 @@ func (p *problems) parse(v any, envMap map[string]string, prefix string) {
 			p.addf("%s and %s are both set; set only one of them", name, name+fileSuffix)
 			continue
 		}
+		if w := filePermissionWarning(name+fileSuffix, path); w != "" {
+			p.warnings = append(p.warnings, w)
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			p.addf("%s=%q cannot be read (%v); point it at a readable file holding %s", name+fileSuffix, path, pathErr(err), name)
@@ -280,4 +292,45 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// nexusQueues parses RPAFLOW_NEXUS_QUEUES: queue=profile|profile entries
+// separated by ';'.
+func nexusQueues(p *problems, raw string, profiles []string) []profile.NexusQueue {
+	const name = "RPAFLOW_NEXUS_QUEUES"
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	var out []profile.NexusQueue
+	for i, entry := range strings.Split(raw, ";") {
+		queue, list, ok := strings.Cut(strings.TrimSpace(entry), "=")
+		if !ok {
+			p.addf("%s entry %d (%q) is not queue=profile|profile; e.g. rpaflow-orders=cr|orch", name, i+1, entry)
+			return nil
+		}
+		q := profile.NexusQueue{TaskQueue: strings.TrimSpace(queue)}
+		if strings.TrimSpace(list) != "" {
+			for _, pr := range strings.Split(list, "|") {
+				q.Profiles = append(q.Profiles, strings.TrimSpace(pr))
+			}
+		}
+		out = append(out, q)
+	}
+	if err := profile.CheckNexusQueues(out, profiles); err != nil {
+		p.addf("%s: %v", name, err)
+		return nil
+	}
+	return out
+}
+
+// filePermissionWarning warns of a secret file that group or others may
+// read (a mounted Kubernetes secret is 0644 unless defaultMode says otherwise).
+func filePermissionWarning(variable, path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%q is readable by group or others (mode %v); restrict it with chmod 600 %s (or defaultMode: 0600 on a Kubernetes secret volume)",
+		variable, path, fi.Mode().Perm(), path)
 }

@@ -28,6 +28,7 @@ type globalEnv struct {
 	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8081/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
 	EventsAddr        string `env:"RPAFLOW_EVENTS_ADDR" doc:"Listen address of the events receiver (UiPath webhooks, AA deploy callbacks), e.g. 127.0.0.1:8082 behind your HTTPS ingress; unset: no receiver."`
 	PollBudget        string `env:"RPAFLOW_POLL_BUDGET_PER_MINUTE" envDefault:"60" doc:"Status calls (job, deployment and activity status) per minute per profile across every wait on this worker; UiPath allows 100 job reads per minute per tenant."`
+	NexusQueues       string `env:"RPAFLOW_NEXUS_QUEUES" doc:"Nexus callers by endpoint: queue=profile|profile entries separated by ';', e.g. rpaflow-orders=cr|orch;rpaflow-billing=orch. Each listed queue (one Nexus endpoint per calling team) serves only its profiles; RPAFLOW_TASK_QUEUE then serves Nexus only if listed. Unset: Nexus on RPAFLOW_TASK_QUEUE with every profile."`
 	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
 }
 
@@ -60,7 +61,7 @@ type profileEnv struct {
 	MFASecret      string `env:"MFA_SECRET" secret:"true" doc:"Automation Anywhere, only for a user whose role requires two-factor authentication: the base32 TOTP seed an authenticator app would scan; each login sends a fresh code as mfaCode."`
 	MFADigits      string `env:"MFA_DIGITS" envDefault:"6" doc:"Automation Anywhere: digits of the two-factor code (6, 7 or 8), when _MFA_SECRET is set."`
 	MFAPeriod      string `env:"MFA_PERIOD" envDefault:"30s" doc:"Automation Anywhere: how long each two-factor code lasts (whole seconds, e.g. 30s or 30), when _MFA_SECRET is set."`
-	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to."`
+	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to. Default: the Control Room's host and *.automationanywhere.digital; a wildcard over a public suffix (*.com, *.cloudapp.azure.com) is refused at start."`
 	Pools          string `env:"POOLS" doc:"Capacity pools, comma-separated name=limit[;weights=key:w|key:w]. Control Room: apitask limits API Task executions, other names are runner pools of DeployBot; Orchestrator: a pool named after a folder limits StartJob there (docs/capacity.md)."`
 	TenantBudget   string `env:"TENANT_BUDGET_PER_MINUTE" doc:"Status calls per minute for the profile's tenant across every worker of the namespace (a budget workflow leases them); a 429 with Retry-After pauses them all. Default: 100 for Orchestrator (UiPath's job reads per tenant), none for Control Rooms; 0 turns it off."`
 	Organization   string `env:"ORGANIZATION" doc:"UiPath Orchestrator: organization name (Automation Cloud); empty for standalone Orchestrator."`

@@ -47,6 +47,7 @@ func TestReliability(t *testing.T) {
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
 			{"EventsWorkerKilled", testEventsWorkerKilled},
+			{"Hostile", testHostile},
 		} {
 			wg.Add(1)
 			go func() {
