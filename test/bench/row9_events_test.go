@@ -140,6 +140,9 @@ func (r *runner) events(ctx context.Context) error {
 				r.rep.Add(Line{Row: row, Metric: label + ": status calls per run", Rpaflow: calls, Floor: F(pollCalls[k]), FloorName: "polling",
 					Ratio: F(calls / pollCalls[k]), Target: "≤ 0.1 × polling", Met: B(calls <= 0.1*pollCalls[k])})
 			}
+			if len(lag) == 0 {
+				continue
+			}
 			target, met := "", (*bool)(nil)
 			switch {
 			case g == 1:
