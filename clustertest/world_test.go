@@ -66,7 +66,8 @@ type world struct {
 
 type workerProc struct {
 	*cluster.Proc
-	HTTPAddr string
+	HTTPAddr  string // /healthz, /metrics
+	CodecAddr string // /codec
 }
 
 func newWorld(t *testing.T) *world {
@@ -135,7 +136,11 @@ func (w *world) startWorker(i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"RPAFLOW_HTTP_ADDR=" + addr}
+	codecAddr, err := devserver.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RPAFLOW_HTTP_ADDR=" + addr, "RPAFLOW_CODEC_ADDR=" + codecAddr}
 	for k, v := range w.env {
 		env = append(env, k+"="+v)
 	}
@@ -150,7 +155,7 @@ func (w *world) startWorker(i int) {
 		t.Fatal(err)
 	}
 	w.mu.Lock()
-	w.workers[i] = &workerProc{Proc: p, HTTPAddr: addr}
+	w.workers[i] = &workerProc{Proc: p, HTTPAddr: addr, CodecAddr: codecAddr}
 	w.mu.Unlock()
 }
 
@@ -158,7 +163,7 @@ func (w *world) startWorker(i int) {
 func (w *world) codecEndpoint() string {
 	for i := range workers {
 		if p := w.worker(i); p != nil && !p.Exited() {
-			return "http://" + p.HTTPAddr + "/codec"
+			return "http://" + p.CodecAddr + "/codec"
 		}
 	}
 	w.t.Fatal("no live worker for the codec endpoint")

@@ -139,9 +139,11 @@ func (s *stack) secrets() []string {
 
 // workerProc is one worker process; its output goes to a log file.
 type workerProc struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	cmd       *exec.Cmd
+	log       string
+	done      chan struct{}
+	httpAddr  string // /healthz, /metrics
+	codecAddr string // /codec
 }
 
 // startWorker starts a worker process and waits until it polls its queue.
@@ -161,8 +163,12 @@ func (s *stack) startWorker() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	codecAddr, err := devserver.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(workerBin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RPAFLOW_HTTP_ADDR=" + httpAddr}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RPAFLOW_HTTP_ADDR=" + httpAddr, "RPAFLOW_CODEC_ADDR=" + codecAddr}
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -171,7 +177,7 @@ func (s *stack) startWorker() {
 		f.Close()
 		t.Fatalf("starting the worker: %v", err)
 	}
-	p := &workerProc{cmd: cmd, log: path, done: make(chan struct{})}
+	p := &workerProc{cmd: cmd, log: path, done: make(chan struct{}), httpAddr: httpAddr, codecAddr: codecAddr}
 	go func() {
 		_ = cmd.Wait()
 		f.Close()

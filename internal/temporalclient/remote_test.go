@@ -22,10 +22,10 @@ func TestRemoteCodecThroughWorkerHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(codec.Handler(worker, "codec-token-1"))
+	srv := httptest.NewServer(codec.Handler(worker, codec.HandlerOptions{AuthToken: "codec-token-1-0123456789abcdef-0123"}))
 	defer srv.Close()
 
-	remote, err := CodecFromConfig(config.Codec{Endpoint: srv.URL + "/codec", AuthToken: "codec-token-1", KeyID: "default"})
+	remote, err := CodecFromConfig(config.Codec{Endpoint: srv.URL + "/codec", AuthToken: "codec-token-1-0123456789abcdef-0123", KeyID: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestRemoteCodecThroughWorkerHandler(t *testing.T) {
 	wrong := DataConverter(RemoteCodec(srv.URL+"/codec", "wrong"))
 	if _, err := wrong.ToPayload("x"); err == nil || !strings.Contains(err.Error(), "RPAFLOW_CODEC_ENDPOINT") || !strings.Contains(err.Error(), "Unauthorized") {
 		t.Errorf("wrong token: %v", err)
-	} else if strings.Contains(err.Error(), "codec-token-1") {
+	} else if strings.Contains(err.Error(), "codec-token-1-0123456789abcdef-0123") {
 		t.Errorf("the error echoes the token: %v", err)
 	}
 
