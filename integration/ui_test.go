@@ -17,10 +17,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
@@ -115,44 +113,15 @@ func historyPayloads(t *testing.T, c client.Client, workflowID string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var all []*commonpb.Payload
-	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		collectPayloads(ev.ProtoReflect(), &all)
+	all, err := teststack.HistoryPayloads(ctx, c, workflowID)
+	if err != nil {
+		t.Fatal(err)
 	}
 	raw, err := protojson.Marshal(&commonpb.Payloads{Payloads: all})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(raw)
-}
-
-// collectPayloads appends every Payload message inside m.
-func collectPayloads(m protoreflect.Message, out *[]*commonpb.Payload) {
-	if p, ok := m.Interface().(*commonpb.Payload); ok {
-		*out = append(*out, p)
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsList() && fd.Message() != nil:
-			for i := 0; i < v.List().Len(); i++ {
-				collectPayloads(v.List().Get(i).Message(), out)
-			}
-		case fd.IsMap() && fd.MapValue().Message() != nil:
-			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-				collectPayloads(mv.Message(), out)
-				return true
-			})
-		case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
-			collectPayloads(v.Message(), out)
-		}
-		return true
-	})
 }
 
 // codecFromPage posts body to the codec's /decode from the page at pageURL
