@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,7 +277,12 @@ func TestUIDecryptsThroughCodecEndpoint(t *testing.T) {
 		// The session that served the deployment: its page reads in clear
 		// (type, profile) but shows no token, and the codec leaves every
 		// payload that carries one sealed.
-		sessionURL := fmt.Sprintf("%s/namespaces/default/workflows/%s/history", s.uiURL, contract.AASessionID("cr"))
+		desc, err := s.st.Client.DescribeWorkflowExecution(context.Background(), contract.AASessionID("cr"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessionURL := fmt.Sprintf("%s/namespaces/default/workflows/%s/%s/history", s.uiURL,
+			neturl.PathEscape(contract.AASessionID("cr")), desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 		text, png = pageText(t, ctx, sessionURL, func(s string) bool {
 			return strings.Contains(s, contract.ControlRoomSessionWorkflow) && strings.Contains(s, `"profile"`)
 		})
