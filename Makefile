@@ -78,8 +78,16 @@ test-reliability: temporal-cli
 test-cluster: temporal-cli cluster-tools test-deps
 	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./clustertest
 
-# Each fuzz target for FUZZTIME; `go test -fuzz` takes one target per package per run.
-FUZZTIME    ?= 10s
+# Each fuzz target for a number of executions, not a duration: with a
+# duration, Go's fuzz coordinator (before Go 1.27) can fail a target with a
+# bare "context deadline exceeded" as its own deadline passes, having found
+# nothing (golang/go#75804); a count sets no deadline, so the step fails only
+# on a finding (which writes its input to testdata/fuzz). A target runs
+# FUZZ_EXECS inputs unless its entry ends with a budget of its own
+# (pkg:Target:50000x). FUZZTIME (a duration or Nx) overrides every budget,
+# e.g. `make fuzz FUZZTIME=10m` to explore by hand.
+FUZZ_EXECS  ?= 20000
+FUZZTIME    ?=
 FUZZ_TARGETS := \
 	./contract/botvalue:FuzzUnmarshalJSON \
 	./contract/botvalue:FuzzFromPlain \
@@ -93,8 +101,10 @@ FUZZ_TARGETS := \
 	./internal/config:FuzzLoadFrom
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#"$$name"}; budget=$${budget#:}; \
+		budget=$${budget:-$(FUZZ_EXECS)x}; if [ -n "$(FUZZTIME)" ]; then budget=$(FUZZTIME); fi; \
+		echo "fuzz: $$name in $$pkg for $$budget"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $$budget "$$pkg"; \
 	done
 
 clean:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -19,6 +20,9 @@ type ControlRoom struct {
 	Registry *Registry
 	Sessions Sessions
 	Budget   *Budget
+	// Marks stores the "sent" marks of work items and API Task executions;
+	// nil uses ServerMarks.
+	Marks Marks
 }
 
 // Credential is a platform token with its lifetime.
@@ -176,12 +180,6 @@ type ExecuteResult struct {
 	BotOutput map[string]botvalue.Value `json:"botOutput"`
 }
 
-// executePhase is the execute activity's heartbeat: once Sent is recorded,
-// a retried attempt knows the task may already have run.
-type executePhase struct {
-	Sent bool `json:"sent"`
-}
-
 // AAExecuteAPITask gets access details from the session and executes the API
 // Task. It alone ever holds the task token. A 401 is reported to the session
 // (once) and the task is executed with fresh details: it did not run.
@@ -191,13 +189,9 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 		return ExecuteResult{}, err
 	}
 	unsafe := callKind{cachedToken: true, unsafe: !in.Idempotent}
-	if activity.GetInfo(ctx).Attempt > 1 && activity.HasHeartbeatDetails(ctx) && !in.Idempotent {
-		var ph executePhase
-		if activity.GetHeartbeatDetails(ctx, &ph) == nil && ph.Sent {
-			return ExecuteResult{}, contract.NewError(contract.ErrAmbiguous,
-				"a previous attempt sent the execute request and its outcome is unknown; not executing again because the input is not idempotent (set \"idempotent\": true if the task may run twice)",
-				contract.ErrorInfo{Platform: aa.Platform, Op: "execute"}, 0)
-		}
+	if m, ok := earlierMark(ctx); ok && !in.Idempotent {
+		return ExecuteResult{}, ambiguousRetry(ctx, m, aa.Platform, "execute", "API Task execute",
+			"look in the Control Room's audit log for an execution of the API Task "+strconv.Quote(in.Path)+" by profile "+in.Profile+"'s user")
 	}
 	// No extra validity: details are handed out only until the max age
 	// (AA's refresh advice) or the task token's own expiry less a safety
@@ -210,15 +204,21 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 			activity.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile}).
 				Timer("rpaflow_access_details_age").Record(max(time.Since(d.FetchedAt), 0))
 		}
-		activity.RecordHeartbeat(ctx, executePhase{Sent: true})
-		stop := heartbeatEvery(ctx, 5*time.Second, executePhase{Sent: true})
+		m := sentMark{Sent: true}
+		if !in.Idempotent {
+			var err error
+			if m, err = markSent(ctx, a.Marks); err != nil {
+				return err
+			}
+		}
+		stop := heartbeatEvery(ctx, 5*time.Second, m)
 		var err error
 		out, err = c.Execute(ctx, aa.AccessDetail{URL: d.URL, Headers: d.Headers}, in.BotInput)
 		stop()
-		if err != nil && notRun(err) {
+		if err != nil && notRun(err) && !in.Idempotent {
 			// The Control Room refused it (a 401, or a 429 at the
 			// concurrency limit) or it never left: the retry may execute.
-			activity.RecordHeartbeat(ctx, executePhase{Sent: false})
+			clearMark(ctx, a.Marks)
 		}
 		if apierror.IsUnauthorized(err) {
 			activity.GetLogger(ctx).Info("API Task token rejected; asking the session for fresh access details", "profile", in.Profile, "generation", d.Generation)

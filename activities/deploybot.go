@@ -3,6 +3,8 @@ package activities
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -38,26 +40,112 @@ func (in DeployInput) deployRequest() (aa.DeployRequest, error) {
 	return req, nil
 }
 
-// AADeployBot deploys through the Control Room and returns the deployment id.
-// A 401 with the session's token is reported once and the deploy repeated
-// (the Control Room refused it, so nothing was deployed); a failure after the
-// request was sent is Ambiguous.
-func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (string, error) {
+// Deployment is AADeployBot's answer. A deployment of this attempt travels
+// as its id alone (a JSON string, as before adoption was reported), so a
+// workflow worker of an earlier version still reads it.
+type Deployment struct {
+	ID string
+	// Adopted: an earlier attempt made it and its answer was lost.
+	Adopted bool
+}
+
+type adoptedDeployment struct {
+	ID      string `json:"deploymentId"`
+	Adopted bool   `json:"adopted"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Deployment) MarshalJSON() ([]byte, error) {
+	if !d.Adopted {
+		return json.Marshal(d.ID)
+	}
+	return json.Marshal(adoptedDeployment(d))
+}
+
+// UnmarshalJSON reads both forms.
+func (d *Deployment) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*d = Deployment{}
+		return json.Unmarshal(b, &d.ID)
+	}
+	var a adoptedDeployment
+	err := json.Unmarshal(b, &a)
+	*d = Deployment(a)
+	return err
+}
+
+// deployListGrace is how long after a deploy the activity list may still
+// not show it (the documented race right after deploy).
+const deployListGrace = time.Minute
+
+// AADeployBot deploys through the Control Room and returns the deployment.
+// The automation name carries the activity's start key: an attempt that
+// finds an earlier attempt's "sent" mark looks the key up in the activity
+// list and adopts the deployment it names; only when none is listed within
+// deployListGrace of the mark does it deploy. A 401 with the session's
+// token is reported once and the deploy repeated (the Control Room refused
+// it, so nothing was deployed); a failure after the request was sent is
+// Ambiguous.
+func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployment, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
-		return "", err
+		return Deployment{}, err
 	}
 	req, err := in.deployRequest()
 	if err != nil {
-		return "", err
+		return Deployment{}, err
 	}
+	key := startKey(ctx)
+	req.AutomationName = key.AutomationName(req.AutomationName)
+	earlier, lookUp := earlierMark(ctx)
 	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
-	var id string
-	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) (err error) {
-		id, err = c.Deploy(ctx, tok.Token, req)
-		return err
+	var dep Deployment
+	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error {
+		if lookUp {
+			act, err := findDeployment(ctx, c, tok.Token, key, earlier.At.Add(deployListGrace))
+			if err != nil {
+				return err
+			}
+			lookUp = false
+			if act != nil {
+				dep = Deployment{ID: act.DeploymentID, Adopted: true}
+				adopted(ctx, contract.DeployBotWorkflow, in.Profile, "deployment", "deploymentId", act.DeploymentID,
+					"automationName", act.AutomationName, "status", act.Status)
+				return nil
+			}
+			activity.GetLogger(ctx).Info("an earlier attempt sent the deploy, but no deployment carries its automation name; deploying",
+				"attempt", activity.GetInfo(ctx).Attempt, "automationName", req.AutomationName, "sentAt", earlier.At)
+		}
+		if _, err := markSent(ctx, a.Marks); err != nil {
+			return err
+		}
+		id, err := c.Deploy(ctx, tok.Token, req)
+		if err != nil {
+			if notRun(err) {
+				clearMark(ctx, a.Marks)
+			}
+			return fmt.Errorf("%w (the deployment's automation name is %q)", err, req.AutomationName)
+		}
+		dep = Deployment{ID: id}
+		return nil
 	})
-	return id, classify(err, callKind{cachedToken: true, unsafe: true})
+	return dep, classify(err, callKind{cachedToken: true, unsafe: true})
+}
+
+// findDeployment looks for the deployment named by key in the activity
+// list until it is listed or until (the list's lag after the deploy).
+func findDeployment(ctx context.Context, c *aa.Client, token string, key contract.StartKey, until time.Time) (*aa.Activity, error) {
+	for {
+		act, err := c.ActivityNamed(ctx, token, key.NamedBy)
+		if err != nil || act != nil || !time.Now().Before(until) {
+			return act, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(2*time.Second, time.Until(until))):
+		}
+	}
 }
 
 // WaitDeploymentInput waits for a deployment to reach a terminal status.

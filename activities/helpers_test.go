@@ -13,6 +13,7 @@ import (
 
 	"github.com/rpaflow/rpaflow/providers/simkit"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -194,7 +195,7 @@ func newAAEnv(t *testing.T, s aaSetup) *aaEnv {
 		details: c.AccessDetails,
 	}
 	return &aaEnv{sim: sim, srv: srv, client: c, reg: reg, sessions: fs,
-		cr: &activities.ControlRoom{Registry: reg, Sessions: fs, Budget: &activities.Budget{PerMinute: 60000}}}
+		cr: &activities.ControlRoom{Registry: reg, Sessions: fs, Budget: &activities.Budget{PerMinute: 60000}, Marks: heartbeatMarks{}}}
 }
 
 // warm makes the fake session log in and cache the zip task's details.
@@ -251,6 +252,15 @@ func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *or
 	}}
 	return &orchEnv{sim: sim, srv: srv, client: c, clock: clk, sessions: fs,
 		orch: &activities.Orchestrator{Registry: reg, Sessions: fs, Budget: budget}}
+}
+
+// heartbeatMarks store marks with the test environment's heartbeat, which
+// records them at once (a worker's may hold them back).
+type heartbeatMarks struct{}
+
+func (heartbeatMarks) Mark(ctx context.Context, details any) error {
+	activity.RecordHeartbeat(ctx, details)
+	return nil
 }
 
 // appError unwraps the classified error an activity returned.

@@ -1,7 +1,10 @@
 package activities
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -43,14 +46,32 @@ type JobRef struct {
 	Key      string `json:"key"`
 	FolderID int64  `json:"folderId"`
 	Folder   string `json:"folder"`
+	// Adopted: an earlier attempt started it and its answer was lost.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
-// OrchStartJob resolves the folder and the process's release and starts a job.
+// JobReference is the reference a StartJob's job carries: the caller's, or
+// the start key's when the caller gave none.
+func JobReference(in contract.StartJobInput, key contract.StartKey) string {
+	return cmp.Or(in.Reference, key.Reference())
+}
+
+// callerRefSkew: a job found by the caller's own reference (which other
+// starts may share) is this start's only if Orchestrator created it after
+// the activity was first scheduled, less this allowance for clock skew.
+const callerRefSkew = 5 * time.Minute
+
+// OrchStartJob resolves the folder and the process's release and starts a
+// job carrying JobReference. A retried attempt first looks the reference up
+// in the folder and adopts the job it finds, so a start whose answer was
+// lost never starts a second job.
 func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInput) (JobRef, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
 		return JobRef{}, err
 	}
+	reference := JobReference(in, startKey(ctx))
+	info := activity.GetInfo(ctx)
 	var ref JobRef
 	var sent bool
 	err = a.withToken(ctx, in.Profile, func(token string) error {
@@ -62,11 +83,29 @@ func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInp
 		if err != nil {
 			return err
 		}
+		if info.Attempt > 1 {
+			jobs, err := c.JobsByReference(ctx, token, f, reference)
+			if err != nil {
+				return err
+			}
+			for _, j := range jobs { // newest first is not promised; take the lowest id, the first start
+				if !strings.EqualFold(j.ReleaseName, rel.Name) || (in.Reference != "" && j.Created.Before(info.ScheduledTime.Add(-callerRefSkew))) {
+					continue
+				}
+				if ref.ID == 0 || j.ID < ref.ID {
+					ref = JobRef{ID: j.ID, Key: j.Key, FolderID: f.ID, Folder: f.FullyQualifiedName, Adopted: true}
+				}
+			}
+			if ref.ID != 0 {
+				adopted(ctx, contract.StartJobWorkflow, in.Profile, "job", "jobId", ref.ID, "reference", reference, "found", len(jobs))
+				return nil
+			}
+		}
 		sent = true
 		job, err := c.StartJob(ctx, token, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key,
-			InputArguments: in.InputArguments, Priority: in.Priority, Reference: in.Reference})
+			InputArguments: in.InputArguments, Priority: in.Priority, Reference: reference})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (the job's reference is %q)", err, reference)
 		}
 		ref = JobRef{ID: job.ID, Key: job.Key, FolderID: f.ID, Folder: f.FullyQualifiedName}
 		return nil
@@ -112,23 +151,38 @@ func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contra
 	return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}, nil
 }
 
-// OrchAddQueueItem adds a queue item. With a reference, a 409 duplicate means
-// an earlier attempt (or caller) already added it: reported, not failed.
+// OrchAddQueueItem adds a queue item carrying the caller's reference, or
+// the start key's when the caller gave none. A retried attempt first looks
+// the reference up in the folder and adopts the item it finds (whether or
+// not the queue enforces unique references); a 409 duplicate means an
+// earlier attempt (or caller) already added it: reported, not failed.
 func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
+	reference := cmp.Or(in.Reference, startKey(ctx).Reference())
 	var res contract.AddQueueItemResult
 	err = a.withToken(ctx, in.Profile, func(token string) error {
 		f, err := c.Folder(ctx, token, in.Folder)
 		if err != nil {
 			return err
 		}
-		item, err := c.AddQueueItem(ctx, token, f, orchestrator.QueueItemRequest{Queue: in.Queue, Reference: in.Reference,
+		if activity.GetInfo(ctx).Attempt > 1 {
+			found, ok, err := c.QueueItemByReference(ctx, token, f, reference)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res = contract.AddQueueItemResult{ID: found.ID, Key: found.Key, Status: found.Status, Reference: reference, Adopted: true}
+				adopted(ctx, contract.AddQueueItemWorkflow, in.Profile, "queue item", "id", found.ID, "reference", reference)
+				return nil
+			}
+		}
+		item, err := c.AddQueueItem(ctx, token, f, orchestrator.QueueItemRequest{Queue: in.Queue, Reference: reference,
 			Priority: in.Priority, SpecificContent: in.SpecificContent, DeferDate: in.DeferDate, DueDate: in.DueDate})
-		if in.Reference != "" && orchestrator.IsDuplicateReference(err) {
-			res = contract.AddQueueItemResult{Status: "Duplicate", Reference: in.Reference, Duplicate: true}
+		if orchestrator.IsDuplicateReference(err) {
+			res = contract.AddQueueItemResult{Status: "Duplicate", Reference: reference, Duplicate: true}
 			return nil
 		}
 		if err != nil {
@@ -137,5 +191,5 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 		res = contract.AddQueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
 		return nil
 	})
-	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
+	return res, classify(err, callKind{cachedToken: true})
 }

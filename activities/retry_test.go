@@ -101,11 +101,14 @@ func TestRetryAfterSentIsAmbiguousWithoutExecuting(t *testing.T) {
 	if !errors.As(err, &app) || contract.ErrorType(app.Type()) != contract.ErrAmbiguous {
 		t.Fatalf("workflow error = %v, want Ambiguous", err)
 	}
-	if !strings.Contains(app.Error(), "previous attempt sent the execute request") {
+	if !strings.Contains(app.Error(), "earlier attempt sent the API Task execute request at ") || !strings.Contains(app.Error(), "To check by hand") {
 		t.Errorf("error does not explain why it stopped: %v", app)
 	}
 	if got := e.sim.Counters().Get("execute"); got != 1 {
 		t.Errorf("executions = %d, want 1: a non-idempotent task ran again", got)
+	}
+	if info, ok := contract.InfoOf(err); !ok || info.SentAt == nil || info.Op != "execute" {
+		t.Errorf("error info = %+v, want the op and when it was sent", info)
 	}
 	if got := e.sessions.count(contract.UpdateAccessDetails); got != 1 {
 		t.Errorf("access-details updates = %d, want 1 (the second attempt stops before asking)", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +73,8 @@ func resolveWorkQueue(ctx context.Context, c *aa.Client, token, queue string) (s
 
 // AAAddWorkItem resolves the queue and adds one work item. WLM has no
 // reference to deduplicate on, so an add whose outcome is unknown is
-// Ambiguous unless the input is idempotent.
+// Ambiguous unless the input is idempotent, and so is a retry that finds
+// an earlier attempt's acknowledged "sent" mark.
 func (a *ControlRoom) AAAddWorkItem(ctx context.Context, in contract.AddWorkItemInput) (contract.AddWorkItemResult, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
@@ -81,6 +83,10 @@ func (a *ControlRoom) AAAddWorkItem(ctx context.Context, in contract.AddWorkItem
 	if err := in.Validate(); err != nil {
 		return contract.AddWorkItemResult{}, err
 	}
+	if m, ok := earlierMark(ctx); ok && !in.Idempotent {
+		return contract.AddWorkItemResult{}, ambiguousRetry(ctx, m, aa.Platform, "addWorkItem", "add work item",
+			"look in the WLM queue "+strconv.Quote(in.Queue)+" for a work item with this workflow's data")
+	}
 	var res contract.AddWorkItemResult
 	sent := false
 	err = a.withToken(ctx, in.Profile, func(token string) error {
@@ -88,9 +94,17 @@ func (a *ControlRoom) AAAddWorkItem(ctx context.Context, in contract.AddWorkItem
 		if err != nil {
 			return err
 		}
+		if !in.Idempotent {
+			if _, err := markSent(ctx, a.Marks); err != nil {
+				return err
+			}
+		}
 		sent = true
 		it, err := c.AddWorkItem(ctx, token, qid, in.Data)
 		if err != nil {
+			if notRun(err) && !in.Idempotent {
+				clearMark(ctx, a.Marks)
+			}
 			return err
 		}
 		res = workItemResult(it)

@@ -21,6 +21,8 @@ type DeployAPITaskInput struct {
 	// Idempotent: the task may safely run twice, so a failure after the
 	// request was sent (outcome unknown) is retried.
 	Idempotent bool `json:"idempotent,omitempty"`
+	// Admission orders the wait for a slot of the profile's apitask pool.
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // DeployAPITaskResult is the task's output in plain and typed form.
@@ -36,6 +38,9 @@ func (in DeployAPITaskInput) Validate() (map[string]botvalue.Value, error) {
 	}
 	if strings.TrimSpace(in.BotRepositoryPath) == "" {
 		return nil, InvalidInputError("botRepositoryPath", "is empty; give the API Task's repository path such as \"Automation Anywhere\\\\Bots\\\\Zip Code API Task\"")
+	}
+	if err := in.Admission.Validate(); err != nil {
+		return nil, err
 	}
 	return parseBotInput(in.BotInput)
 }
@@ -58,6 +63,9 @@ type DeployBotInput struct {
 	// StopGrace is how long a stopped execution is watched for its final
 	// status (default 2m).
 	StopGrace Duration `json:"stopGrace,omitempty"`
+	// Admission orders the wait for slots of a runner pool (one slot per
+	// run-as user, or per headless execution).
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // HeadlessInput asks for an on-demand API Task execution.
@@ -74,6 +82,9 @@ type DeployBotResult struct {
 	Message      string                    `json:"message,omitempty"`
 	BotOutput    map[string]any            `json:"botOutput"`
 	RawBotOutput map[string]botvalue.Value `json:"rawBotOutput"`
+	// Adopted: an earlier attempt deployed it and its answer was lost; a
+	// retry found it by its automation name instead of deploying again.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // DeploymentCompleted is the Control Room status of a deployment that
@@ -116,6 +127,9 @@ func (in DeployBotInput) Validate() (map[string]botvalue.Value, error) {
 	if err := checkStopGrace(in.StopGrace); err != nil {
 		return nil, err
 	}
+	if err := in.Admission.Validate(); err != nil {
+		return nil, err
+	}
 	return parseBotInput(in.BotInput)
 }
 
@@ -126,12 +140,17 @@ type StartJobInput struct {
 	Process        string         `json:"process"` // the process (release) name as Orchestrator shows it
 	InputArguments map[string]any `json:"inputArguments,omitempty"`
 	Priority       string         `json:"priority,omitempty"` // Low | Normal | High
-	Reference      string         `json:"reference,omitempty"`
+	// Reference is the job's reference; without one, rpaflow sets a
+	// reference derived from the workflow run and its start, by which a
+	// retry finds a job whose start's answer was lost.
+	Reference string `json:"reference,omitempty"`
 	// Idempotent: starting the job twice is harmless, so an unknown outcome is retried.
 	Idempotent bool     `json:"idempotent,omitempty"`
 	Timeout    Duration `json:"timeout,omitempty"` // wait bound, default 24h; then the job is stopped
 	// StopGrace is how long a SoftStop is given before the job is killed (default 2m).
 	StopGrace Duration `json:"stopGrace,omitempty"`
+	// Admission orders the wait for a slot of the folder's pool.
+	Admission *Admission `json:"admission,omitempty"`
 }
 
 // StartJobResult is the job's terminal state.
@@ -141,6 +160,9 @@ type StartJobResult struct {
 	State           string         `json:"state"` // Successful | Faulted | Stopped
 	Info            string         `json:"info,omitempty"`
 	OutputArguments map[string]any `json:"outputArguments,omitempty"`
+	// Adopted: an earlier attempt started the job and its answer was lost;
+	// a retry found it by its reference instead of starting another.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // JobSuccessful is the state of a job that succeeded; StartJob fails with
@@ -164,16 +186,22 @@ func (in StartJobInput) Validate() error {
 	if err := checkStopGrace(in.StopGrace); err != nil {
 		return err
 	}
+	if err := in.Admission.Validate(); err != nil {
+		return err
+	}
 	return checkJobPriority(in.Priority)
 }
 
 // AddQueueItemInput adds one item to an Orchestrator queue.
 type AddQueueItemInput struct {
-	Profile   string `json:"profile"`
-	Folder    string `json:"folder"`
-	Queue     string `json:"queue"`
-	Reference string `json:"reference,omitempty"` // makes retries safe: a repeat is reported as duplicate
-	Priority  string `json:"priority,omitempty"`  // Low | Normal | High
+	Profile string `json:"profile"`
+	Folder  string `json:"folder"`
+	Queue   string `json:"queue"`
+	// Reference names the item (a repeat on a unique-reference queue is
+	// reported as duplicate); without one, rpaflow derives one from the
+	// workflow, by which a retry finds an item whose add's answer was lost.
+	Reference string `json:"reference,omitempty"`
+	Priority  string `json:"priority,omitempty"` // Low | Normal | High
 	// SpecificContent values are strings, numbers, booleans or null.
 	SpecificContent map[string]any `json:"specificContent,omitempty"`
 	DeferDate       *time.Time     `json:"deferDate,omitempty"`
@@ -196,6 +224,9 @@ type AddQueueItemResult struct {
 	// FinalID is the id of the item whose status is reported when the
 	// added item was retried (its last retry).
 	FinalID int64 `json:"finalId,omitempty"`
+	// Adopted: an earlier attempt added the item and its answer was lost;
+	// a retry found it by its reference instead of adding another.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Validate checks the input.

@@ -107,6 +107,8 @@ type ErrorInfo struct {
 	Status   int    `json:"status,omitempty"`
 	Code     string `json:"code,omitempty"`
 	Field    string `json:"field,omitempty"`
+	// SentAt: when the request whose outcome is unknown was sent (Ambiguous).
+	SentAt *time.Time `json:"sentAt,omitempty"`
 }
 
 // InfoOf returns the ErrorInfo carried by err, if any.

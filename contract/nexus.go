@@ -15,13 +15,15 @@ const (
 	OpAddQueueItem  = "addQueueItem"
 	OpAddWorkItem   = "addWorkItem"
 	OpSessionStatus = "sessionStatus"
+	OpPoolStatus    = "poolStatus"
 )
 
 // Typed operation references for workflow.NewNexusClient(endpoint,
 // NexusService).ExecuteOperation. The deployment operations run the
 // workflow of the same name and end with its result or its failure (the
 // error types of this package); cancelling the operation cancels the
-// deployment. sessionStatus answers at once and never holds a token.
+// deployment. sessionStatus answers at once and never holds a token;
+// poolStatus answers with a capacity pool's status query.
 var (
 	DeployAPITaskOperation = nexus.NewOperationReference[DeployAPITaskInput, DeployAPITaskResult](OpDeployAPITask)
 	DeployBotOperation     = nexus.NewOperationReference[DeployBotInput, DeployBotResult](OpDeployBot)
@@ -29,6 +31,7 @@ var (
 	AddQueueItemOperation  = nexus.NewOperationReference[AddQueueItemInput, AddQueueItemResult](OpAddQueueItem)
 	AddWorkItemOperation   = nexus.NewOperationReference[AddWorkItemInput, AddWorkItemResult](OpAddWorkItem)
 	SessionStatusOperation = nexus.NewOperationReference[SessionStatusInput, SessionStatus](OpSessionStatus)
+	PoolStatusOperation    = nexus.NewOperationReference[PoolStatusInput, PoolStatus](OpPoolStatus)
 )
 
 // SessionStatusInput names the profile whose session status is asked for

@@ -19,6 +19,27 @@ import (
 	"github.com/rpaflow/rpaflow/plugin"
 )
 
+// pluginOnSims serves fresh simulators on loopback and builds a plugin whose
+// profiles point at them, encrypting with a fresh key.
+func pluginOnSims(t *testing.T, so simenv.Options, po plugin.Options) (*simenv.Sims, *plugin.Plugin) {
+	t.Helper()
+	sims := simenv.New(so)
+	srv := httptest.NewServer(sims)
+	t.Cleanup(srv.Close)
+	profiles, err := simenv.Profiles(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	po.Profiles, po.Encryption = profiles, &plugin.Encryption{Key: plugin.Key{ID: "host", Key: key}}
+	p, err := plugin.New(po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sims, p
+}
+
 // A host application adds the plugin to its own client; its worker, on its
 // own task queue, then runs rpaflow's workflows beside its own. With a name
 // prefix, the host's own StartJob keeps its name; its workflow runs
@@ -31,20 +52,7 @@ func TestPluginInAHostWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sims := simenv.New(simenv.Options{})
-	srv := httptest.NewServer(sims)
-	t.Cleanup(srv.Close)
-	profiles, err := simenv.Profiles(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	p, err := plugin.New(plugin.Options{Profiles: profiles, NamePrefix: "rpa.", IDPrefix: "host-",
-		Encryption: &plugin.Encryption{Key: plugin.Key{ID: "host", Key: key}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sims, p := pluginOnSims(t, simenv.Options{}, plugin.Options{NamePrefix: "rpa.", IDPrefix: "host-"})
 	quiet := quietLogger()
 	c, err := client.Dial(client.Options{HostPort: devServer.FrontendHostPort(), Namespace: ns, Plugins: []client.Plugin{p}, Logger: quiet})
 	if err != nil {

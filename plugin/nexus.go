@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporalnexus"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 )
 
@@ -59,6 +60,41 @@ func (p *Plugin) sessionStatusOperation() nexus.Operation[contract.SessionStatus
 		var st contract.SessionStatus
 		return st, v.Get(&st)
 	})
+}
+
+// poolStatusOperation answers with a capacity pool's status query.
+func (p *Plugin) poolStatusOperation() nexus.Operation[contract.PoolStatusInput, contract.PoolStatus] {
+	return nexus.NewSyncOperation(contract.OpPoolStatus, func(ctx context.Context, in contract.PoolStatusInput, _ nexus.StartOperationOptions) (contract.PoolStatus, error) {
+		if err := in.Validate(); err != nil {
+			return contract.PoolStatus{}, failed(err)
+		}
+		if err := p.checkPool(in.Profile, in.Pool); err != nil {
+			return contract.PoolStatus{}, failed(err)
+		}
+		st, err := activities.QueryPool(ctx, temporalnexus.GetClient(ctx), p.names, in.Profile, in.Pool)
+		if err != nil && contract.TypeOf(err) != "" {
+			return contract.PoolStatus{}, failed(err)
+		}
+		return st, err // any other error is retried by the caller's Nexus machinery
+	})
+}
+
+// checkPool reports a pool the profile does not declare as InvalidInput.
+func (p *Plugin) checkPool(profile, pool string) error {
+	for _, pr := range p.o.Profiles {
+		if pr.Name != profile {
+			continue
+		}
+		var names []string
+		for _, c := range pr.Pools {
+			if c.Name == pool {
+				return nil
+			}
+			names = append(names, c.Name)
+		}
+		return contract.InvalidInputError("pool", "%q is not a pool of profile %q; its pools are: %v", pool, profile, names)
+	}
+	return contract.InvalidInputError("profile", "%q is not configured on this worker", profile)
 }
 
 // failed ends an operation with err as its typed cause, so the caller's

@@ -214,20 +214,28 @@ func logger(co *client.Options) log.Logger {
 	return log.NewStructuredLogger(slog.Default())
 }
 
-// workflowsByName are rpaflow's workflows under their contract names.
-func workflowsByName() []struct {
+// workflowsByName are rpaflow's workflows under their contract names, the
+// deployments with the profiles' capacity pools.
+func (p *Plugin) workflowsByName() []struct {
 	name string
 	fn   any
 } {
+	d := &workflows.Deployments{Pools: map[string][]contract.PoolConfig{}, IDPrefix: p.o.IDPrefix}
+	for _, pr := range p.o.Profiles {
+		if len(pr.Pools) > 0 {
+			d.Pools[pr.Name] = pr.Pools
+		}
+	}
 	return []struct {
 		name string
 		fn   any
 	}{
 		{contract.ControlRoomSessionWorkflow, wrapNoResult(workflows.ControlRoomSession)},
-		{contract.DeployAPITaskWorkflow, wrap(workflows.DeployAPITask)},
-		{contract.DeployBotWorkflow, wrap(workflows.DeployBot)},
+		{contract.DeployAPITaskWorkflow, wrap(d.DeployAPITask)},
+		{contract.DeployBotWorkflow, wrap(d.DeployBot)},
 		{contract.OrchestratorSessionWorkflow, wrapNoResult(workflows.OrchestratorSession)},
-		{contract.StartJobWorkflow, wrap(workflows.StartJob)},
+		{contract.StartJobWorkflow, wrap(d.StartJob)},
+		{contract.PoolWorkflow, wrapNoResult(workflows.CapacityPool)},
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
@@ -248,7 +256,7 @@ func wrapNoResult[I any](fn func(workflow.Context, I) error) func(workflow.Conte
 // register runs when a worker starts (or a replayer replays): workflows
 // always, activities and the Nexus service on workers only.
 func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBeforeOptions) error {
-	for _, w := range workflowsByName() {
+	for _, w := range p.workflowsByName() {
 		// A replayer calls this before every replay of the same registry.
 		o.Registry.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: p.o.NamePrefix + w.name,
 			DisableAlreadyRegisteredCheck: o.WorkflowReplayer})
@@ -260,6 +268,7 @@ func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBe
 		&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 		&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 		&activities.AutomationHub{Registry: p.registry},
+		&activities.Pools{Names: p.names},
 	} {
 		o.Registry.RegisterActivityWithOptions(a, activity.RegisterOptions{Name: p.o.NamePrefix})
 	}
@@ -280,7 +289,7 @@ func (p *Plugin) interceptors() []interceptor.WorkerInterceptor {
 		return nil
 	}
 	own := map[string]bool{}
-	for _, w := range workflowsByName() {
+	for _, w := range p.workflowsByName() {
 		own[p.o.NamePrefix+w.name] = true
 	}
 	return []interceptor.WorkerInterceptor{&prefixInterceptor{prefix: p.o.NamePrefix, workflows: own}}
@@ -296,6 +305,7 @@ func (p *Plugin) nexusService() (*nexus.Service, error) {
 		workflowRunOperation[contract.AddQueueItemInput, contract.AddQueueItemResult](p, contract.OpAddQueueItem, contract.AddQueueItemWorkflow),
 		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow),
 		p.sessionStatusOperation(),
+		p.poolStatusOperation(),
 	))
 	return svc, err
 }

@@ -9,6 +9,8 @@ package profile
 import (
 	"slices"
 	"time"
+
+	"github.com/rpaflow/rpaflow/contract"
 )
 
 // Kind is the platform a profile talks to.
@@ -42,6 +44,9 @@ type Profile struct {
 	MFASecret string
 	MFADigits int
 	MFAPeriod time.Duration
+
+	// Capacity pools (Control Room and Orchestrator), from RPAFLOW_<NAME>_POOLS.
+	Pools []contract.PoolConfig
 
 	// UiPath Orchestrator
 	Organization string

@@ -141,6 +141,30 @@ func testServerRestart(t *testing.T) {
 			t.Errorf("non-idempotent task-%d reached the platform %d times, want once", i, got)
 		}
 	}
+	twice := func(counts map[string]int) (n int) {
+		for _, c := range counts {
+			n += max(c-1, 0)
+		}
+		return n
+	}
+	tasks := map[string]int{}
+	for i := range n {
+		tasks[fmt.Sprint(i)] = s.Gate.executionsOf(fmt.Sprintf("task-%d", i))
+	}
+	for _, k := range []struct {
+		kind string
+		n    int
+	}{
+		{"API Task (not idempotent)", twice(tasks)},
+		{"bot deployment", twice(s.Sims.AA.AutomationNames())},
+		{"job", twice(s.Sims.Orchestrator.JobReferences())},
+		{"queue item", twice(s.Sims.Orchestrator.ItemReferences())},
+	} {
+		t.Logf("reliability: server-restart: %s started twice: %d", k.kind, k.n)
+		if k.n != 0 {
+			t.Errorf("%s: %d started twice, want 0", k.kind, k.n)
+		}
+	}
 	orch := s.Sims.Orchestrator.Counters()
 	if aa.Get("deploy") != int64(n) || orch.Get("startJobs") != int64(n) || s.Sims.Orchestrator.Jobs() != n {
 		t.Errorf("deploys %d, StartJobs calls %d, jobs %d; want %d each (nothing repeated)", aa.Get("deploy"), orch.Get("startJobs"), s.Sims.Orchestrator.Jobs(), n)

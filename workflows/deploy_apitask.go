@@ -13,21 +13,40 @@ import (
 
 // DeployAPITask executes an Automation Anywhere API Task with access details
 // from the profile's ControlRoomSession (created by the first deployment).
-func DeployAPITask(ctx workflow.Context, in contract.DeployAPITaskInput) (_ contract.DeployAPITaskResult, err error) {
+func DeployAPITask(ctx workflow.Context, in contract.DeployAPITaskInput) (contract.DeployAPITaskResult, error) {
+	return noPools.DeployAPITask(ctx, in)
+}
+
+// DeployAPITask is DeployAPITask drawing a slot of the profile's apitask
+// pool, when it has one, for the execution.
+func (d *Deployments) DeployAPITask(ctx workflow.Context, in contract.DeployAPITaskInput) (_ contract.DeployAPITaskResult, err error) {
 	defer observeDeployment(ctx, contract.DeployAPITaskWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	botInput, err := in.Validate()
 	if err != nil {
 		return contract.DeployAPITaskResult{}, err
 	}
+	l, err := d.admit(ctx, admitRequest{workflowType: contract.DeployAPITaskWorkflow, profile: in.Profile, admission: in.Admission, slots: 1})
+	if err != nil {
+		return contract.DeployAPITaskResult{}, err
+	}
+	defer l.Release(ctx)
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Minute, // session wait + the 75 s execute cap, with room
 		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy:         retryPolicy(in.Idempotent, 8),
+		RetryPolicy:         l.retryPolicy(retryPolicy(in.Idempotent, 8)),
 	})
 	var out activities.ExecuteResult
-	err = workflow.ExecuteActivity(ctx, cr.AAExecuteAPITask, activities.ExecuteInput{
-		Profile: in.Profile, Path: in.BotRepositoryPath, BotInput: botInput, Idempotent: in.Idempotent,
-	}).Get(ctx, &out)
+	for {
+		err = workflow.ExecuteActivity(ctx, cr.AAExecuteAPITask, activities.ExecuteInput{
+			Profile: in.Profile, Path: in.BotRepositoryPath, BotInput: botInput, Idempotent: in.Idempotent,
+		}).Get(ctx, &out)
+		if !l.refused(ctx, err) {
+			break
+		}
+		if err = l.requeue(ctx, err); err != nil {
+			return contract.DeployAPITaskResult{}, err
+		}
+	}
 	if err != nil {
 		return contract.DeployAPITaskResult{}, err
 	}

@@ -12,14 +12,32 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 )
 
-// DeployBot deploys once (never repeated when the outcome is unknown) and
-// waits for the deployment in one heartbeating activity.
-func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.DeployBotResult, err error) {
+// DeployBot deploys once (never repeated when the outcome is unknown: a
+// retry adopts the deployment an earlier attempt made) and waits for the
+// deployment in one heartbeating activity.
+func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (contract.DeployBotResult, error) {
+	return noPools.DeployBot(ctx, in)
+}
+
+// DeployBot is DeployBot drawing one slot per run-as user (or headless
+// execution) of the profile's runner pool, when it has one, from the
+// deploy until the deployment is over (or its stop is confirmed).
+func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.DeployBotResult, err error) {
 	defer observeDeployment(ctx, contract.DeployBotWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if _, err := in.Validate(); err != nil {
 		return contract.DeployBotResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	slots := len(in.RunAsUserIDs)
+	if in.Headless != nil {
+		slots = max(in.Headless.NumberOfExecutions, 1)
+	}
+	l, err := d.admit(ctx, admitRequest{workflowType: contract.DeployBotWorkflow, profile: in.Profile, admission: in.Admission,
+		slots: slots, headless: in.Headless != nil})
+	if err != nil {
+		return contract.DeployBotResult{}, err
+	}
+	defer l.Release(ctx)
 	deployCtx := ctx
 	if stopping {
 		// A cancel while the deploy is in flight must not lose its answer:
@@ -28,10 +46,19 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 	}
 	deployCtx = workflow.WithActivityOptions(deployCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         retryPolicy(false, 8),
+		RetryPolicy:         l.retryPolicy(retryPolicy(false, 8)),
 	})
-	var id string
-	err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &id)
+	var dep activities.Deployment
+	for {
+		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &dep)
+		if !l.refused(ctx, err) {
+			break
+		}
+		if err = l.requeue(ctx, err); err != nil {
+			return contract.DeployBotResult{}, err
+		}
+	}
+	id := dep.ID
 	// Measured after the start, so a workflow timeout also counts its time.
 	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	if err != nil {
@@ -41,7 +68,7 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 		}
 		return contract.DeployBotResult{}, err
 	}
-	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id)
+	workflow.GetLogger(ctx).Info("bot deployed", "deploymentId", id, "adopted", dep.Adopted)
 	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
@@ -52,17 +79,17 @@ func DeployBot(ctx workflow.Context, in contract.DeployBotInput) (_ contract.Dep
 				DeploymentID: id, Reason: reason, Grace: limits.grace})
 		})
 	if stop != nil {
-		return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus}, stoppedError("deployment "+id, limits.wait, *stop)
+		return contract.DeployBotResult{DeploymentID: id, Status: stop.FinalStatus, Adopted: dep.Adopted}, stoppedError("deployment "+id, limits.wait, *stop)
 	}
 	var res activities.DeploymentResult
 	if err := wait.Get(ctx, &res); err != nil {
-		return contract.DeployBotResult{DeploymentID: id}, err
+		return contract.DeployBotResult{DeploymentID: id, Adopted: dep.Adopted}, err
 	}
 	if res.BotOutput == nil {
 		res.BotOutput = map[string]botvalue.Value{}
 	}
 	out := contract.DeployBotResult{DeploymentID: id, Status: res.Status, Message: res.Message,
-		BotOutput: botvalue.PlainMap(res.BotOutput), RawBotOutput: res.BotOutput}
+		BotOutput: botvalue.PlainMap(res.BotOutput), RawBotOutput: res.BotOutput, Adopted: dep.Adopted}
 	if res.Status != contract.DeploymentCompleted {
 		return out, contract.NewRunFailed(fmt.Sprintf("deployment %s ended %s: %s", id, res.Status, res.Message), out)
 	}

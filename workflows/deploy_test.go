@@ -172,7 +172,10 @@ func TestDeployBot_InvalidInput(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
 			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.DeployInput) (string, error) { calls++; return "d", nil }).Maybe()
+				func(context.Context, activities.DeployInput) (activities.Deployment, error) {
+					calls++
+					return activities.Deployment{ID: "d"}, nil
+				}).Maybe()
 			in := deployIn()
 			c.edit(&in)
 			env.ExecuteWorkflow(DeployBot, in)
@@ -192,10 +195,10 @@ func TestDeployBot_Outcomes(t *testing.T) {
 			var req activities.DeployInput
 			deploys := 0
 			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.DeployInput) (string, error) {
+				func(_ context.Context, in activities.DeployInput) (activities.Deployment, error) {
 					deploys++
 					req = in
-					return "dep-1", nil
+					return activities.Deployment{ID: "dep-1"}, nil
 				})
 			var wait activities.WaitDeploymentInput
 			env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
@@ -240,12 +243,12 @@ func TestDeployBot_AmbiguousNotRetried(t *testing.T) {
 	env := newEnv(t)
 	deploys := 0
 	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeployInput) (string, error) {
+		func(_ context.Context, in activities.DeployInput) (activities.Deployment, error) {
 			deploys++
 			if in.Headless == nil {
 				t.Error("headless request not passed on")
 			}
-			return "", temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
+			return activities.Deployment{}, temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
 		})
 	in := deployIn()
 	in.RunAsUserIDs, in.Headless = nil, &contract.HeadlessInput{}

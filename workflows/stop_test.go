@@ -25,7 +25,7 @@ type stopCall struct {
 
 // runningBot mocks a deploy that succeeds and a wait that never ends on its own.
 func runningBot(env *testsuite.TestWorkflowEnvironment, deployTakes time.Duration, sc *stopCall, final string) {
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return("dep-1", nil).After(deployTakes)
+	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil).After(deployTakes)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}, nil).After(100 * time.Hour).Maybe()
 	env.OnActivity(cr.AAStopDeployment, mock.Anything, mock.Anything).Return(
@@ -143,7 +143,7 @@ func TestDeployBot_CancelDuringDeployStopsWhatItCreated(t *testing.T) {
 func TestDeployBot_FinishedRunIsNotStopped(t *testing.T) {
 	env := newEnv(t)
 	var sc stopCall
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return("dep-1", nil)
+	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}, nil).After(20 * time.Minute)
 	env.OnActivity(cr.AAStopDeployment, mock.Anything, mock.Anything).Return(
@@ -163,7 +163,7 @@ func TestDeployBot_FinishedRunIsNotStopped(t *testing.T) {
 // Canceled, saying the run may be alive.
 func TestDeployBot_StopRetriedThenReported(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return("dep-1", nil)
+	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{}, nil).After(100 * time.Hour).Maybe()
 	calls := 0
@@ -230,7 +230,7 @@ func TestStartJob_TimeoutStopsTheJob(t *testing.T) {
 }
 
 // A cancel during a start whose outcome is unknown looks the job up by its
-// reference and stops it; without a reference there is nothing to look up.
+// reference (the caller's, or the one derived from the start) and stops it.
 func TestStartJob_CancelDuringAmbiguousStart(t *testing.T) {
 	for _, ref := range []string{"PO-1", ""} {
 		t.Run("reference="+ref, func(t *testing.T) {
@@ -253,13 +253,15 @@ func TestStartJob_CancelDuringAmbiguousStart(t *testing.T) {
 			env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Second)
 			env.ExecuteWorkflow(StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "P", Reference: ref})
 			s := canceledDetails(t, env.GetWorkflowError())
+			want := ref
 			if ref == "" {
-				if sc.calls != 0 || !strings.Contains(s.Message, "start failed") {
-					t.Fatalf("stops %d, details %+v", sc.calls, s)
+				want = "rpaflow:default-test-workflow-id:" // then 16 hex digits
+				if len(find.Reference) != len(want)+16 || !strings.HasPrefix(find.Reference, want) {
+					t.Fatalf("looked up %q, want the derived reference", find.Reference)
 				}
-				return
+				want = find.Reference
 			}
-			if find.Reference != "PO-1" || find.Folder != "Shared" || sc.calls != 1 || sc.job.Job.ID != 9 || !strings.Contains(s.Message, "found by reference PO-1") {
+			if find.Reference != want || find.Folder != "Shared" || sc.calls != 1 || sc.job.Job.ID != 9 || !strings.Contains(s.Message, "found by reference "+want) {
 				t.Fatalf("find %+v, stop %+v, details %+v", find, sc.job, s)
 			}
 		})

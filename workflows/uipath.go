@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,12 +17,25 @@ import (
 
 // StartJob resolves folder and release, starts the job (once unless
 // idempotent) and waits for Successful, Faulted or Stopped.
-func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.StartJobResult, err error) {
+func StartJob(ctx workflow.Context, in contract.StartJobInput) (contract.StartJobResult, error) {
+	return noPools.StartJob(ctx, in)
+}
+
+// StartJob is StartJob drawing a slot of the folder's pool, when the
+// profile has one, from the start until the job is over (or its stop is
+// confirmed).
+func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.StartJobResult, err error) {
 	defer observeDeployment(ctx, contract.StartJobWorkflow, in.Profile, workflow.Now(ctx))(&err)
 	if err := in.Validate(); err != nil {
 		return contract.StartJobResult{}, err
 	}
 	stopping := workflow.GetVersion(ctx, stopRunsVersion, workflow.DefaultVersion, 1) >= 1
+	l, err := d.admit(ctx, admitRequest{workflowType: contract.StartJobWorkflow, profile: in.Profile, admission: in.Admission,
+		folder: in.Folder, slots: 1})
+	if err != nil {
+		return contract.StartJobResult{}, err
+	}
+	defer l.Release(ctx)
 	startCtx := ctx
 	if stopping {
 		// A cancel while the start is in flight must not lose its answer:
@@ -30,10 +44,18 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 	}
 	startCtx = workflow.WithActivityOptions(startCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         retryPolicy(in.Idempotent, 8),
+		RetryPolicy:         l.retryPolicy(retryPolicy(in.Idempotent, 8)),
 	})
 	var ref activities.JobRef
-	err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+	for {
+		err = workflow.ExecuteActivity(startCtx, orch.OrchStartJob, in).Get(startCtx, &ref)
+		if !l.refused(ctx, err) {
+			break
+		}
+		if err = l.requeue(ctx, err); err != nil {
+			return contract.StartJobResult{}, err
+		}
+	}
 	// Measured after the start, so a workflow timeout also counts its time.
 	limits := limitsOf(ctx, in.Timeout, in.StopGrace)
 	if err != nil {
@@ -42,7 +64,7 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 		}
 		return contract.StartJobResult{}, err
 	}
-	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key)
+	workflow.GetLogger(ctx).Info("job started", "jobId", ref.ID, "jobKey", ref.Key, "adopted", ref.Adopted)
 	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
@@ -53,29 +75,32 @@ func StartJob(ctx workflow.Context, in contract.StartJobInput) (_ contract.Start
 				Job: ref, Reason: reason, Grace: limits.grace})
 		})
 	if stop != nil {
-		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus}, stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, *stop)
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, State: stop.FinalStatus, Adopted: ref.Adopted}, stoppedError(fmt.Sprintf("job %d", ref.ID), limits.wait, *stop)
 	}
 	var res contract.StartJobResult
 	if err := wait.Get(ctx, &res); err != nil {
-		return contract.StartJobResult{ID: ref.ID, Key: ref.Key}, err
+		return contract.StartJobResult{ID: ref.ID, Key: ref.Key, Adopted: ref.Adopted}, err
 	}
+	res.Adopted = ref.Adopted
 	if res.State != contract.JobSuccessful {
 		return res, contract.NewRunFailed(fmt.Sprintf("job %d ended %s: %s", res.ID, res.State, res.Info), res)
 	}
 	return res, nil
 }
 
-// AddQueueItem adds a queue item. With a reference, retries are safe (a
-// repeat is answered 409 and reported as duplicate); without one, an unknown
-// outcome is not retried. With wait, the item is watched until its
-// transaction ends (a duplicate reference watches the existing item).
+// AddQueueItem adds a queue item. Every item carries a reference (the
+// caller's, or one derived from the workflow), so retries are safe: a retry
+// looks the reference up and adopts the item an earlier attempt added, and
+// a repeat on a unique-reference queue is answered 409 and reported as
+// duplicate. With wait, the item is watched until its transaction ends (a
+// duplicate reference watches the existing item).
 func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	if err := in.Validate(); err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
 	addCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         retryPolicy(in.Reference != "", 8),
+		RetryPolicy:         retryPolicy(true, 8),
 	})
 	var res contract.AddQueueItemResult
 	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
@@ -84,7 +109,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 	bound := contract.WaitBound(in.Timeout)
 	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
 		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
-			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: in.Reference})
+			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)})
 	})
 	switch reason {
 	case contract.StopCancelled:
@@ -97,6 +122,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		return res, err
 	}
 	out := fin.AddQueueItemResult
+	out.Adopted = res.Adopted
 	if out.Status == contract.QueueItemSuccessful {
 		return out, nil
 	}
@@ -111,12 +137,19 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 }
 
 // cancelledWhileStarting ends a StartJob cancelled while its start failed.
-// When the outcome is unknown and the job has a reference, the jobs started
-// under it are looked up and stopped.
+// When the outcome is unknown, the jobs started under the job's reference
+// (the caller's, or the one derived from the start activity) are looked up
+// and stopped.
 func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l runLimits, startErr error) error {
 	s := contract.RunStop{Reason: contract.StopCancelled, Message: "cancelled while starting, and the start failed: " + startErr.Error()}
-	if in.Reference == "" || !contract.IsType(startErr, contract.ErrAmbiguous) {
+	var actErr *temporal.ActivityError
+	if !contract.IsType(startErr, contract.ErrAmbiguous) || (in.Reference == "" && !errors.As(startErr, &actErr)) {
 		return temporal.NewCanceledError(s)
+	}
+	if in.Reference == "" {
+		info := workflow.GetInfo(ctx)
+		in.Reference = activities.JobReference(in, contract.StartKey{WorkflowID: info.WorkflowExecution.ID,
+			RunID: info.WorkflowExecution.RunID, ActivityID: actErr.ActivityID()})
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,

@@ -68,6 +68,7 @@ type profileEnv struct {
 	MFADigits      string `env:"MFA_DIGITS" envDefault:"6" doc:"Automation Anywhere: digits of the two-factor code (6, 7 or 8), when _MFA_SECRET is set."`
 	MFAPeriod      string `env:"MFA_PERIOD" envDefault:"30s" doc:"Automation Anywhere: how long each two-factor code lasts (whole seconds, e.g. 30s or 30), when _MFA_SECRET is set."`
 	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to."`
+	Pools          string `env:"POOLS" doc:"Capacity pools, comma-separated name=limit[;weights=key:w|key:w]. Control Room: apitask limits API Task executions, other names are runner pools of DeployBot; Orchestrator: a pool named after a folder limits StartJob there (docs/capacity.md)."`
 	Organization   string `env:"ORGANIZATION" doc:"UiPath Orchestrator: organization name (Automation Cloud); empty for standalone Orchestrator."`
 	Tenant         string `env:"TENANT" doc:"UiPath Orchestrator: tenant name (Automation Cloud); empty for standalone Orchestrator."`
 	ClientID       string `env:"CLIENT_ID" doc:"UiPath Orchestrator: external application id (client credentials)."`

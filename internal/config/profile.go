@@ -2,6 +2,8 @@ package config
 
 import (
 	"encoding/base32"
+
+	"github.com/rpaflow/rpaflow/contract"
 	"net/url"
 	"regexp"
 	"slices"
@@ -41,8 +43,8 @@ func profileNames(p *problems, raw string) []string {
 // and ALLOW_HTTP. Setting another kind's variable is reported: it usually
 // means the wrong _KIND or a typo in the profile name.
 var kindVars = map[Kind][]string{
-	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS"},
-	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME"},
+	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS", "POOLS"},
+	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME", "POOLS"},
 	KindHub:          {"TENANT_ID", "TOKEN", "APP_KEY", "TOKEN_EXPIRES"},
 }
 
@@ -92,6 +94,11 @@ func loadProfile(p *problems, env map[string]string, name string) Profile {
 		return prof
 	}
 	checkURL(p, v("URL"), prof.URL, prof.AllowHTTP, v("ALLOW_HTTP"), true)
+	pools, err := contract.ParsePools(e.Pools)
+	if err != nil {
+		p.addf("%s: %v", v("POOLS"), err)
+	}
+	prof.Pools = pools
 
 	for _, f := range fieldsOf(typeOfProfileEnv) {
 		if f.name == "KIND" || f.name == "URL" || f.name == "ALLOW_HTTP" || slices.Contains(allowed, f.name) {

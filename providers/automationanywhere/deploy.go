@@ -131,15 +131,56 @@ func (c *Client) DeploymentActivity(ctx context.Context, token, deploymentID str
 		if it.DeploymentID != "" && it.DeploymentID != deploymentID {
 			continue
 		}
-		a := &Activity{ID: it.ID, DeploymentID: deploymentID, AutomationName: it.AutomationName,
-			Status: it.Status, Message: it.Message, Start: parseTime(it.StartDateTime), End: parseTime(it.EndDateTime)}
-		if f, err := strconv.ParseFloat(it.Progress.String(), 64); err == nil {
-			a.Progress = int(f)
-		}
-		if it.BotOutVariables != nil {
-			a.BotOutput = it.BotOutVariables.Values
-		}
+		a := it.activity()
+		a.DeploymentID = deploymentID
 		return a, nil
+	}
+	return nil, nil
+}
+
+func (it activityItem) activity() *Activity {
+	a := &Activity{ID: it.ID, DeploymentID: it.DeploymentID, AutomationName: it.AutomationName,
+		Status: it.Status, Message: it.Message, Start: parseTime(it.StartDateTime), End: parseTime(it.EndDateTime)}
+	if f, err := strconv.ParseFloat(it.Progress.String(), 64); err == nil {
+		a.Progress = int(f)
+	}
+	if it.BotOutVariables != nil {
+		a.BotOutput = it.BotOutVariables.Values
+	}
+	return a
+}
+
+// MaxNamePages bounds ActivityNamed's scan: 100 executions a page.
+const MaxNamePages = 10
+
+// ActivityNamed finds the execution whose automation name satisfies match,
+// or (nil, nil). The activity list filters only on automationId, deviceId,
+// status and deploymentId, so it is read newest first, a page at a time,
+// for at most MaxNamePages pages: a deployment looked up minutes after it
+// was made is on the first.
+func (c *Client) ActivityNamed(ctx context.Context, token string, match func(automationName string) bool) (*Activity, error) {
+	for page := range MaxNamePages {
+		req := map[string]any{
+			"sort": []map[string]string{{"field": "startDateTime", "direction": "desc"}},
+			"page": map[string]int{"offset": page * 100, "length": 100},
+		}
+		var out struct {
+			Page struct {
+				TotalFilter int `json:"totalFilter"`
+			} `json:"page"`
+			List []activityItem `json:"list"`
+		}
+		if err := c.call(ctx, "activityList", http.MethodPost, c.base+"/v3/activity/list", token, req, &out); err != nil {
+			return nil, err
+		}
+		for _, it := range out.List {
+			if it.DeploymentID != "" && match(it.AutomationName) {
+				return it.activity(), nil
+			}
+		}
+		if len(out.List) < 100 || (page+1)*100 >= out.Page.TotalFilter {
+			return nil, nil
+		}
 	}
 	return nil, nil
 }

@@ -164,6 +164,7 @@ func mainUsage() string {
 	b.WriteString("  session status   query a session's status (no secrets)\n")
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
+	b.WriteString("  pool status      query a capacity pool's status: limit, in use, waiting per key\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
 	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
@@ -194,6 +195,8 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	case "session":
 		return r.session(ctx, args[1:])
+	case "pool":
+		return r.pool(ctx, args[1:])
 	case "result":
 		return r.result(ctx, args[1:])
 	case "schedule":
@@ -655,6 +658,13 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 var noPollerRetry = time.Second
 
 func (r *Runner) sessionStatus(ctx context.Context, conn Conn, out *Output) error {
+	return r.queryStatus(ctx, conn, out, "no session %s (sessions start on first use, e.g. starter session token): %w")
+}
+
+// queryStatus runs the status query of out.WorkflowID into out.Result;
+// notFound formats the error (with the ID and the cause) when there is no
+// such workflow.
+func (r *Runner) queryStatus(ctx context.Context, conn Conn, out *Output, notFound string) error {
 	val, err := conn.Client.QueryWorkflow(ctx, out.WorkflowID, "", contract.QueryStatus)
 	for isNoRecentPoller(err) {
 		// Right after a worker dies the query goes to a queue no live worker
@@ -669,7 +679,7 @@ func (r *Runner) sessionStatus(ctx context.Context, conn Conn, out *Output) erro
 		val, err = conn.Client.QueryWorkflow(ctx, out.WorkflowID, "", contract.QueryStatus)
 	}
 	if isNotFound(err) {
-		return withCode(ExitUsage, fmt.Errorf("no session %s (sessions start on first use, e.g. starter session token): %w", out.WorkflowID, err))
+		return withCode(ExitUsage, fmt.Errorf(notFound, out.WorkflowID, err))
 	}
 	if err != nil {
 		return err
@@ -733,4 +743,61 @@ func (r *Runner) sessionLogout(ctx context.Context, conn Conn, out *Output) erro
 	out.Result = json.RawMessage("null")
 	out.human = fmt.Sprintf("session %s logged out\n", out.WorkflowID)
 	return nil
+}
+
+func poolUsage() string {
+	return "Usage: starter pool status --profile NAME [--pool NAME] [flags]\n\n" +
+		"  status   query a capacity pool's status: limit, effective limit, in use, waiting per\n" +
+		"           priority and fairness key, oldest wait, counts (docs/capacity.md)\n\n" +
+		"Run 'starter pool status --help' for the flags.\n\n" + exitCodesHelp
+}
+
+func (r *Runner) pool(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", poolUsage())
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(r.Stdout, poolUsage())
+		return ExitOK
+	case "status":
+	default:
+		r.finish(&Output{}, usageErrorf("unknown pool action %q; use status", args[0]), wantsJSON(args))
+		return ExitUsage
+	}
+	fs := newFlagSet("starter pool status")
+	var (
+		c             commonFlags
+		profile, pool string
+	)
+	fs.StringVar(&profile, "profile", "", "platform profile `NAME` the pool belongs to (required)")
+	fs.StringVar(&pool, "pool", contract.PoolAPITask, "pool `NAME` as in RPAFLOW_<PROFILE>_POOLS")
+	c.register(fs, "give up after this `DURATION` (exit 4)")
+	usage := func() string {
+		return commandUsage("starter pool status --profile NAME [--pool NAME] [flags]",
+			"Query a capacity pool's status (no secrets).", fs, "starter pool status --profile cr --pool apitask")
+	}
+	if code, done := r.parseFlags(fs, args[1:], usage); done {
+		return code
+	}
+	out := &Output{WorkflowType: contract.PoolWorkflow}
+	if err := (contract.PoolStatusInput{Profile: profile, Pool: pool}).Validate(); err != nil {
+		return r.finish(out, withCode(ExitUsage, err), c.json)
+	}
+	out.WorkflowID = contract.PoolID(profile, pool)
+	ctx, cancel := withTimeout(ctx, c.timeout, defaultTimeout)
+	defer cancel()
+	conn, cfg, err := r.connect(ctx)
+	if err != nil {
+		return r.finish(out, err, c.json)
+	}
+	defer conn.Close()
+	out.TaskQueue = cfg.TaskQueue
+	err = r.queryStatus(ctx, conn, out, "no pool %s (a pool starts with the first deployment that draws from it): %w")
+	if isWaitTimeout(ctx, err) {
+		err = stoppedWaiting(ctx, err)
+		out.hint = fmt.Sprintf("no answer from %s; is a worker polling task queue %q?", out.WorkflowID, cfg.TaskQueue)
+	}
+	return r.finish(out, err, c.json)
 }

@@ -649,3 +649,25 @@ func TestSessionTokenReadsTheQueryFirst(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q, %d updates: want the update's renewed token", code, stdout, stderr, len(fc.uws))
 	}
 }
+
+func TestPoolStatus(t *testing.T) {
+	fc := &fakeClient{queryResult: contract.PoolStatus{Profile: "cr", Pool: "apitask", Limit: 2, InUse: 2, Waiting: 5,
+		Queues: []contract.PoolKeyQueue{{Priority: 3, Key: "orders", Waiting: 5}}}}
+	h := newHarness(t, fc)
+	code, stdout, _ := h.run("pool", "status", "--profile", "cr")
+	if code != ExitOK || !strings.Contains(stdout, `"waiting": 5`) || !strings.Contains(stdout, `"key": "orders"`) ||
+		fc.queried[0] != "rpaflow-pool:cr:apitask/status" {
+		t.Errorf("status: exit %d, stdout %q, queried %v", code, stdout, fc.queried)
+	}
+	if code, _, _ := h.run("pool", "status", "--profile", "orch", "--pool", "Finance/Invoices"); code != ExitOK || fc.queried[1] != "rpaflow-pool:orch:Finance/Invoices/status" {
+		t.Errorf("folder pool: exit %d, queried %v", code, fc.queried)
+	}
+	fc.queryErr = serviceerror.NewNotFound("workflow not found")
+	code, _, stderr := h.run("pool", "status", "--profile", "cr", "--pool", "runners")
+	if code != ExitUsage || !strings.Contains(stderr, "no pool rpaflow-pool:cr:runners") {
+		t.Errorf("not found: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := h.run("pool", "status", "--pool", "apitask"); code != ExitUsage || !strings.Contains(stderr, "profile") {
+		t.Errorf("no profile: exit %d, %q", code, stderr)
+	}
+}

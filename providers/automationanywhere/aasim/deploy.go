@@ -3,6 +3,8 @@ package aasim
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +131,40 @@ func (f *filter) match(item map[string]any) bool {
 	return false
 }
 
+// listFilterFields are the fields the activity list filters on.
+var listFilterFields = []string{"automationId", "deviceId", "status", "deploymentId", "fileId"}
+
+// unfilterable returns a field the Control Room cannot filter on, or "".
+func (f *filter) unfilterable() string {
+	if f == nil || f.Operator == "" {
+		return ""
+	}
+	if op := strings.ToLower(f.Operator); op == "and" || op == "or" {
+		for i := range f.Operands {
+			if bad := f.Operands[i].unfilterable(); bad != "" {
+				return bad
+			}
+		}
+		return ""
+	}
+	if !slices.Contains(listFilterFields, f.Field) {
+		return f.Field
+	}
+	return ""
+}
+
+// AutomationNames counts the deployments by the automation name they were
+// given (generated names included).
+func (s *Server) AutomationNames() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, d := range s.deployments {
+		out[d.name]++
+	}
+	return out
+}
+
 func (s *Server) activityList(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("activity.list")
 	if _, ok := s.authorize(w, r); !ok {
@@ -136,12 +172,20 @@ func (s *Server) activityList(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		Filter *filter `json:"filter"`
-		Page   struct {
+		Sort   []struct {
+			Field     string `json:"field"`
+			Direction string `json:"direction"`
+		} `json:"sort"`
+		Page struct {
 			Offset int `json:"offset"`
 			Length int `json:"length"`
 		} `json:"page"`
 	}
 	if !s.readJSON(w, r, &req) {
+		return
+	}
+	if f := req.Filter.unfilterable(); f != "" {
+		s.writeErr(w, http.StatusBadRequest, "request.invalid", fmt.Sprintf("the activity list cannot be filtered on %q; filter on automationId, deviceId, status or deploymentId", f))
 		return
 	}
 	if req.Page.Length <= 0 {
@@ -161,6 +205,23 @@ func (s *Server) activityList(w http.ResponseWriter, r *http.Request) {
 		if req.Filter.match(it) {
 			matched = append(matched, it)
 		}
+	}
+	for i := len(req.Sort) - 1; i >= 0; i-- { // the first sort key decides first
+		o := req.Sort[i]
+		desc := strings.EqualFold(o.Direction, "desc")
+		sort.SliceStable(matched, func(a, b int) bool {
+			x, y := fmt.Sprint(matched[a][o.Field]), fmt.Sprint(matched[b][o.Field])
+			if matched[a][o.Field] == nil {
+				x = ""
+			}
+			if matched[b][o.Field] == nil {
+				y = ""
+			}
+			if desc {
+				return x > y
+			}
+			return x < y
+		})
 	}
 	page := []map[string]any{}
 	if req.Page.Offset >= 0 && req.Page.Offset < len(matched) {

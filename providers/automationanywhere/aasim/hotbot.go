@@ -113,7 +113,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	if s.inflight[fileID] >= task.ConcurrencyLimit {
+	if s.inflight[fileID] >= task.ConcurrencyLimit || s.opts.APITaskSessions > 0 && s.sessions >= s.opts.APITaskSessions {
 		s.mu.Unlock()
 		s.counters.Inc("execute.rejected")
 		w.Header().Set("Retry-After", "1")
@@ -121,10 +121,13 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.inflight[fileID]++
+	s.sessions++
+	s.peak = max(s.peak, s.sessions)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.inflight[fileID]--
+		s.sessions--
 		s.mu.Unlock()
 	}()
 

@@ -69,7 +69,11 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
-	WorkQueues        []WorkQueue
+	// APITaskSessions is the licensed number of API Task sessions: real-time
+	// executions of all tasks beyond it are refused like one task's beyond
+	// its ConcurrencyLimit (0: no limit but the tasks').
+	APITaskSessions int
+	WorkQueues      []WorkQueue
 	// Clock is the Control Room's clock (tokens' iat/exp and expiry); a
 	// clock minutes off the worker's simulates a skewed server.
 	Clock simkit.Clock
@@ -89,6 +93,8 @@ type Server struct {
 	workItems   map[int][]*workItem // by queue id
 	nextItem    int
 	inflight    map[int]int
+	sessions    int // executions in flight, all tasks
+	peak        int // most executions in flight at once
 	nano        int64
 	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
 }
@@ -163,6 +169,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // "wlm.add", "wlm.list", "http.401", and "token.expired" (a request carried a
 // token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
+
+// PeakExecutions is the most real-time API Task executions that were in
+// flight at once (refused ones are counted in "execute.rejected").
+func (s *Server) PeakExecutions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
+}
 
 // Faults injects outages, throttling, latency and 5xx in front of every endpoint.
 func (s *Server) Faults() *simkit.Faults { return &s.faults }

@@ -257,3 +257,67 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("login = %d", n)
 	}
 }
+
+// The activity list sorts as asked, refuses filters on fields the Control
+// Room cannot filter on (automationName among them), and the simulator
+// keeps every automation name it was sent.
+func TestActivityListSortsAndKeepsNames(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	h := newHarness(t, func(o *Options) {
+		o.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	tok := h.login()
+	for _, name := range []string{"first", "second", "second"} {
+		st, m, _ := h.do("POST", "/v4/automations/deploy", tok, map[string]any{"botId": InvoiceBotID, "automationName": name,
+			"unattendedRequest": map[string]any{"runAsUserIds": []int{DemoUserID}}})
+		if st != 200 || m["automationName"] != name {
+			t.Fatalf("deploy %d %v", st, m)
+		}
+		mu.Lock()
+		now = now.Add(time.Minute)
+		mu.Unlock()
+	}
+	st, m, _ := h.do("POST", "/v3/activity/list", tok, map[string]any{"sort": []any{map[string]any{"field": "startDateTime", "direction": "desc"}}})
+	if list, _ := m["list"].([]any); st != 200 || len(list) != 3 || list[0].(map[string]any)["automationName"] != "second" || list[2].(map[string]any)["automationName"] != "first" {
+		t.Fatalf("sorted list %d %v", st, m)
+	}
+	if st, m, _ := h.do("POST", "/v3/activity/list", tok, map[string]any{"filter": map[string]any{"operator": "eq", "field": "automationName", "value": "first"}}); st != 400 {
+		t.Fatalf("filter on automationName %d %v, want 400", st, m)
+	}
+	if got := h.s.AutomationNames(); got["first"] != 1 || got["second"] != 2 {
+		t.Fatalf("AutomationNames = %v", got)
+	}
+}
+
+// TestAPITaskSessionsLimitAllTasks: the licence bounds executions of all
+// tasks together; beyond it AA refuses at once (no queue), as here with 429.
+func TestAPITaskSessionsLimitAllTasks(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.APITaskSessions = 2
+		o.APITasks = []APITask{{FileID: 5, Path: "a", ConcurrencyLimit: 2, Latency: 300 * time.Millisecond},
+			{FileID: 6, Path: "b", ConcurrencyLimit: 2, Latency: 300 * time.Millisecond}}
+	})
+	tok := h.login()
+	st, m, _ := h.do("POST", "/orchestrator/v1/hotbot/config/accessdetails", tok, map[string]any{"botRepositoryPath": []string{"a", "b"}})
+	if st != 200 {
+		t.Fatalf("%d %v", st, m)
+	}
+	details := m["accessDetails"].(map[string]any)
+	var wg sync.WaitGroup
+	codes := make([]int, 3)
+	for i, p := range []string{"a", "b", "b"} {
+		d := details[p].(map[string]any)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, _ = h.do("POST", d["url"].(string), d["headers"].(map[string]any)["X-Authorization"].(string), map[string]any{})
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	if !slices.Equal(codes, []int{200, 200, 429}) || h.s.Counters().Get("execute.rejected") != 1 || h.s.PeakExecutions() != 2 {
+		t.Fatalf("codes %v, rejected %d, peak %d: want the third refused with 429, peak 2",
+			codes, h.s.Counters().Get("execute.rejected"), h.s.PeakExecutions())
+	}
+}

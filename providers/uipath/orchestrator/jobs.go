@@ -39,6 +39,8 @@ type Job struct {
 	OutputArguments map[string]any
 	InputArguments  map[string]any
 	Start, End      time.Time
+	Created         time.Time
+	Reference       string
 	ErrorCode       string
 }
 
@@ -61,13 +63,15 @@ type jobDTO struct {
 	InputArguments  arguments `json:"InputArguments"`
 	StartTime       odataTime `json:"StartTime"`
 	EndTime         odataTime `json:"EndTime"`
+	CreationTime    odataTime `json:"CreationTime"`
+	Reference       *string   `json:"Reference"`
 	ErrorCode       *string   `json:"ErrorCode"`
 }
 
 func (d jobDTO) job() Job {
 	j := Job{ID: d.ID, Key: d.Key, State: d.State, ReleaseName: d.ReleaseName,
 		OutputArguments: d.OutputArguments, InputArguments: d.InputArguments,
-		Start: time.Time(d.StartTime), End: time.Time(d.EndTime)}
+		Start: time.Time(d.StartTime), End: time.Time(d.EndTime), Created: time.Time(d.CreationTime), Reference: deref(d.Reference)}
 	if d.Info != nil {
 		j.Info = *d.Info
 	}

@@ -251,6 +251,31 @@ func (s *Server) Jobs() int {
 	return len(s.jobs)
 }
 
+// JobReferences counts the jobs started by reference ("" for none).
+func (s *Server) JobReferences() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, j := range s.jobs {
+		out[j.reference]++
+	}
+	return out
+}
+
+// ItemReferences counts the queue items added by reference, retries of an
+// item (made by the simulated robot) not counted.
+func (s *Server) ItemReferences() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, it := range s.items {
+		if it.dto.RetryNumber == 0 {
+			out[it.dto.Reference]++
+		}
+	}
+	return out
+}
+
 // route dispatches on the path; Orchestrator paths are served both under
 // /{org}/{tenant}/orchestrator_ and at the root (standalone).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,247 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// admissionVersion gates drawing slots from pools: runs that began before
+// it replay without admission.
+const admissionVersion = "admission-pools"
+
+// Deployments are the deployment workflows of a worker with its capacity
+// pools. The zero value has no pools: every deployment goes straight to
+// the platform.
+type Deployments struct {
+	// Pools are each profile's pools (RPAFLOW_<NAME>_POOLS). Every worker
+	// of a task queue must have the same.
+	Pools map[string][]contract.PoolConfig
+	// IDPrefix goes in front of the pools' workflow IDs.
+	IDPrefix string
+}
+
+// noPools serves the package-level deployment functions.
+var noPools = &Deployments{}
+
+// admitRequest describes what a deployment is about to start.
+type admitRequest struct {
+	workflowType string
+	profile      string
+	admission    *contract.Admission
+	folder       string // StartJob
+	slots        int
+	headless     bool // DeployBot as an on-demand API Task
+}
+
+// admissionPlan is the pool a deployment draws from, decided from the
+// worker's configuration once and recorded in history.
+type admissionPlan struct {
+	Pool     *contract.PoolConfig `json:"pool,omitempty"`
+	Priority int                  `json:"priority,omitempty"`
+	Key      string               `json:"key,omitempty"`
+	Slots    int                  `json:"slots,omitempty"`
+	Field    string               `json:"field,omitempty"` // an InvalidInput to report
+	Problem  string               `json:"problem,omitempty"`
+}
+
+// plan picks the pool: admission.pool when given; else apitask for API
+// Tasks (DeployAPITask, and DeployBot headless), the folder's pool for
+// StartJob, and the only runner pool (any pool but apitask) for DeployBot.
+func (d *Deployments) plan(r admitRequest) admissionPlan {
+	pools := d.Pools[r.profile]
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.Name
+	}
+	byName := func(n string) *contract.PoolConfig {
+		if i := slices.Index(names, n); i >= 0 {
+			return &pools[i]
+		}
+		return nil
+	}
+	var pool *contract.PoolConfig
+	if r.admission != nil && r.admission.Pool != "" {
+		if pool = byName(r.admission.Pool); pool == nil {
+			return admissionPlan{Field: "admission.pool", Problem: fmt.Sprintf("%q is not a pool of profile %q; its pools are: %s (RPAFLOW_%s_POOLS)",
+				r.admission.Pool, r.profile, listOr(names), envName(r.profile))}
+		}
+	} else {
+		switch {
+		case r.workflowType == contract.DeployAPITaskWorkflow || r.headless:
+			pool = byName(contract.PoolAPITask)
+		case r.workflowType == contract.StartJobWorkflow:
+			pool = byName(r.folder)
+		case r.workflowType == contract.DeployBotWorkflow:
+			runners := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == contract.PoolAPITask })
+			if len(runners) > 1 {
+				return admissionPlan{Field: "admission.pool", Problem: fmt.Sprintf("is needed: profile %q has several runner pools (%s); name the one this deployment's runners belong to",
+					r.profile, strings.Join(runners, ", "))}
+			}
+			if len(runners) == 1 {
+				pool = byName(runners[0])
+			}
+		}
+	}
+	if pool == nil {
+		return admissionPlan{}
+	}
+	key := r.profile
+	if r.admission != nil && r.admission.FairnessKey != "" {
+		key = r.admission.FairnessKey
+	}
+	return admissionPlan{Pool: pool, Priority: r.admission.PriorityOr(), Key: key, Slots: max(r.slots, 1)}
+}
+
+func listOr(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func envName(profile string) string { return strings.ToUpper(strings.ReplaceAll(profile, "-", "_")) }
+
+// lease is a deployment's place in a pool. All methods accept a nil lease
+// (no pool): they do nothing.
+type lease struct {
+	plan     admissionPlan
+	profile  string
+	poolID   string
+	holder   contract.PoolHolder
+	grants   workflow.ReceiveChannel
+	round    int // refusals so far: grants of earlier rounds are stale
+	released bool
+}
+
+// admit waits for the deployment's slots, or returns a nil lease when it
+// falls in no pool. Cancelled while queued, it leaves the queue at once and
+// returns a cancelled error: nothing was started.
+func (d *Deployments) admit(ctx workflow.Context, r admitRequest) (l *lease, err error) {
+	if workflow.GetVersion(ctx, admissionVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil, nil
+	}
+	var plan admissionPlan
+	if err = workflow.SideEffect(ctx, func(workflow.Context) any { return d.plan(r) }).Get(&plan); err != nil {
+		return nil, err
+	}
+	if plan.Field != "" {
+		return nil, contract.InvalidInputError(plan.Field, "%s", plan.Problem)
+	}
+	if plan.Pool == nil {
+		return nil, nil
+	}
+	info := workflow.GetInfo(ctx)
+	l = &lease{plan: plan, profile: r.profile, poolID: d.IDPrefix + contract.PoolID(r.profile, plan.Pool.Name),
+		holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+		grants: workflow.GetSignalChannel(ctx, contract.SignalPoolGrant)}
+	return l, l.acquire(ctx)
+}
+
+// acquire joins the pool's queue (or finds this run's place in it) and
+// waits for the grant.
+func (l *lease) acquire(ctx workflow.Context) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Acquiring twice finds the same place: retrying is safe.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
+			NonRetryableErrorTypes: []string{string(contract.ErrInvalidInput)}},
+	})
+	var res activities.PoolAcquireResult
+	err := workflow.ExecuteActivity(actx, pools.PoolAcquire, activities.PoolAcquireInput{Profile: l.profile, Pool: *l.plan.Pool,
+		Priority: l.plan.Priority, Key: l.plan.Key, Slots: l.plan.Slots}).Get(ctx, &res)
+	if err != nil {
+		l.release(ctx, contract.ReleaseCancelled) // the acquire may have queued it
+		if ctx.Err() != nil {
+			return l.cancelled()
+		}
+		return err
+	}
+	l.round = res.Round
+	if res.Granted {
+		return nil
+	}
+	workflow.GetLogger(ctx).Info("queued for a pool slot", "pool", l.plan.Pool.Name, "position", res.Position)
+	return l.wait(ctx)
+}
+
+// wait blocks until the pool grants this round.
+func (l *lease) wait(ctx workflow.Context) error {
+	for {
+		var g contract.PoolGrant
+		granted := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(l.grants, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, &g)
+			granted = g.Round >= l.round
+		})
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		if granted {
+			return nil
+		}
+		if ctx.Err() != nil {
+			l.release(ctx, contract.ReleaseCancelled)
+			return l.cancelled()
+		}
+	}
+}
+
+func (l *lease) cancelled() error {
+	return temporal.NewCanceledError(contract.RunStop{Reason: contract.StopCancelled,
+		Message: "cancelled while waiting for a slot of pool " + l.plan.Pool.Name + "; nothing was started"})
+}
+
+// refused reports whether err is the platform saying it has no capacity
+// now, which a pooled deployment waits out in the queue (never a failure).
+func (l *lease) refused(ctx workflow.Context, err error) bool {
+	return l != nil && ctx.Err() == nil && contract.IsType(err, contract.ErrThrottled)
+}
+
+// requeue gives the slot back after a capacity refusal and waits at the
+// head of the queue, with the pool's backoff, for the next one.
+func (l *lease) requeue(ctx workflow.Context, err error) error {
+	workflow.GetLogger(ctx).Info("platform has no capacity; back to the head of the pool's queue", "pool", l.plan.Pool.Name, "error", err)
+	if serr := l.signal(ctx, contract.ReleaseRefused); serr != nil {
+		return serr
+	}
+	return l.acquire(ctx)
+}
+
+// retryPolicy: a pooled deployment does not retry capacity refusals in the
+// activity; it waits for a slot again.
+func (l *lease) retryPolicy(p *temporal.RetryPolicy) *temporal.RetryPolicy {
+	if l != nil {
+		p.NonRetryableErrorTypes = append(slices.Clone(p.NonRetryableErrorTypes), string(contract.ErrThrottled))
+	}
+	return p
+}
+
+// Release gives the slots back when the platform run is over. It is the
+// hook for whatever learns that a run ended; later calls do nothing.
+func (l *lease) Release(ctx workflow.Context) { l.release(ctx, contract.ReleaseDone) }
+
+func (l *lease) release(ctx workflow.Context, outcome string) {
+	if l == nil || l.released {
+		return
+	}
+	l.released = true
+	if err := l.signal(ctx, outcome); err != nil {
+		// The pool reclaims the slot when it sees this run has ended.
+		workflow.GetLogger(ctx).Warn("releasing the pool slot failed", "pool", l.poolID, "error", err)
+	}
+}
+
+// signal reaches the pool even from a cancelled workflow.
+func (l *lease) signal(ctx workflow.Context, outcome string) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	return workflow.SignalExternalWorkflow(dctx, l.poolID, "", contract.SignalPoolRelease,
+		contract.PoolRelease{Holder: l.holder, Outcome: outcome}).Get(dctx, nil)
+}

@@ -1,0 +1,191 @@
+package workflows
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// fakePool answers the acquire activity and records releases.
+type fakePool struct {
+	mu       sync.Mutex
+	acquires []activities.PoolAcquireInput
+	releases []contract.PoolRelease
+	granted  func(n int) bool // whether acquire n (0-based) is granted at once
+}
+
+func newFakePool(env *testsuite.TestWorkflowEnvironment, granted func(n int) bool) *fakePool {
+	f := &fakePool{granted: granted}
+	env.RegisterActivity(&activities.Pools{})
+	env.OnActivity(pools.PoolAcquire, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PoolAcquireInput) (activities.PoolAcquireResult, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			n := len(f.acquires)
+			f.acquires = append(f.acquires, in)
+			return activities.PoolAcquireResult{PoolAcquireResult: contract.PoolAcquireResult{Granted: f.granted(n), Position: 3},
+				PoolWorkflowID: contract.PoolID(in.Profile, in.Pool.Name)}, nil
+		})
+	env.OnSignalExternalWorkflow(mock.Anything, contract.PoolID("cr", "apitask"), "", contract.SignalPoolRelease, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.releases = append(f.releases, arg.(contract.PoolRelease))
+			return nil
+		})
+	return f
+}
+
+var crPools = &Deployments{Pools: map[string][]contract.PoolConfig{"cr": {{Name: "apitask", Limit: 2}, {Name: "runners", Limit: 4}, {Name: "fast", Limit: 1}}}}
+
+func apiTask(adm *contract.Admission) contract.DeployAPITaskInput {
+	return contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: `Automation Anywhere\Bots\Zip`, Admission: adm}
+}
+
+func TestDeployAPITaskWithoutPoolMakesNoPoolCall(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterActivity(&activities.Pools{})
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil).Once()
+	// Another profile's pools do not apply to cr.
+	d := &Deployments{Pools: map[string][]contract.PoolConfig{"other": {{Name: "apitask", Limit: 1}}}}
+	env.ExecuteWorkflow(d.DeployAPITask, apiTask(&contract.Admission{Priority: 1}))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	env.AssertNotCalled(t, "PoolAcquire", mock.Anything, mock.Anything)
+}
+
+func TestDeployAPITaskPooledHoldsSlotAroundExecute(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return true })
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ExecuteInput) (activities.ExecuteResult, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if len(f.acquires) != 1 || len(f.releases) != 0 {
+				t.Errorf("execute ran with %d acquires and %d releases; want it between one acquire and the release", len(f.acquires), len(f.releases))
+			}
+			return activities.ExecuteResult{}, nil
+		}).Once()
+	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(&contract.Admission{Priority: 2, FairnessKey: "orders"}))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	a := f.acquires[0]
+	if a.Pool.Name != "apitask" || a.Priority != 2 || a.Key != "orders" || a.Slots != 1 {
+		t.Fatalf("acquire %+v", a)
+	}
+	if len(f.releases) != 1 || f.releases[0].Outcome != contract.ReleaseDone || f.releases[0].Holder.WorkflowID == "" {
+		t.Fatalf("releases %+v, want one done", f.releases)
+	}
+}
+
+func TestDeployAPITaskQueuedThenGrantedDefaultsKeyAndPriority(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return false })
+	var ranAt time.Time
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ExecuteInput) (activities.ExecuteResult, error) {
+			ranAt = env.Now()
+			return activities.ExecuteResult{}, nil
+		}).Once()
+	// A stale grant of an earlier round is ignored; the right one lets it run.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask", Round: -1}) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask"}) }, 30*time.Second)
+	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.acquires[0]; a.Key != "cr" || a.Priority != contract.DefaultAdmissionPriority {
+		t.Fatalf("acquire %+v: want the profile as key and priority 3", a)
+	}
+	if ranAt.Before(t0.Add(30 * time.Second)) {
+		t.Fatalf("executed at %s, before the grant", ranAt.Sub(t0))
+	}
+}
+
+func TestDeployAPITaskCancelledWhileQueuedMakesNoPlatformCall(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return false })
+	env.RegisterActivity(&activities.ControlRoom{})
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+	err := env.GetWorkflowError()
+	if !temporal.IsCanceledError(err) {
+		t.Fatalf("want cancelled, got %v", err)
+	}
+	env.AssertNotCalled(t, "AAExecuteAPITask", mock.Anything, mock.Anything)
+	if len(f.releases) != 1 || f.releases[0].Outcome != contract.ReleaseCancelled {
+		t.Fatalf("releases %+v, want one cancelled (left the queue)", f.releases)
+	}
+}
+
+func TestDeployAPITaskCapacityRefusalWaitsInQueue(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(n int) bool { return n == 0 })
+	calls := 0
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ExecuteInput) (activities.ExecuteResult, error) {
+			calls++
+			if calls == 1 {
+				return activities.ExecuteResult{}, contract.NewError(contract.ErrThrottled, "concurrency limit reached", contract.ErrorInfo{}, 0)
+			}
+			return activities.ExecuteResult{}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask"}) }, 20*time.Second)
+	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("a capacity refusal must not fail the deployment: %v", err)
+	}
+	// The refusal was not retried by the activity: one call, back to the
+	// queue, one call after the grant.
+	if calls != 2 || len(f.acquires) != 2 {
+		t.Fatalf("%d executes and %d acquires, want 2 and 2", calls, len(f.acquires))
+	}
+	outcomes := []string{}
+	for _, r := range f.releases {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	if strings.Join(outcomes, ",") != "refused,done" {
+		t.Fatalf("releases %v, want refused then done", outcomes)
+	}
+}
+
+func TestAdmissionInvalidInput(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(env *testsuite.TestWorkflowEnvironment)
+		want string
+	}{
+		{"priority 6", func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(&contract.Admission{Priority: 6}))
+		}, "admission.priority: 6 is out of range"},
+		{"priority negative", func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(crPools.StartJob, contract.StartJobInput{Profile: "cr", Folder: "Shared", Process: "P", Admission: &contract.Admission{Priority: -1}})
+		}, "admission.priority"},
+		{"unknown pool", func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(&contract.Admission{Pool: "nope"}))
+		}, `admission.pool: "nope" is not a pool of profile "cr"; its pools are: apitask, runners, fast`},
+		{"ambiguous runner pool", func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(crPools.DeployBot, contract.DeployBotInput{Profile: "cr", BotID: 7, RunAsUserIDs: []int64{1}})
+		}, "admission.pool: is needed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.RegisterActivity(&activities.Pools{})
+			c.run(env)
+			requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, c.want)
+			env.AssertNotCalled(t, "PoolAcquire", mock.Anything, mock.Anything)
+		})
+	}
+}
