@@ -40,14 +40,14 @@ unit:
 # vet + unit tests + integration tests against a real dev server started by the tests.
 # Packages that start their own dev server run one at a time (-p 1): on a
 # 2-core machine two servers plus workers would skew the timing they check.
-SERVER_PKGS := ./integration/... ./reliability/...
+SERVER_PKGS := ./test/integration/... ./test/reliability/...
 test: fmt-check vet temporal-cli test-deps alert-rules
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /integration -e /reliability)
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /test/integration -e /test/reliability)
 	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 $(GO) test $(TEST_FLAGS) -p 1 $(SERVER_PKGS)
 
 # The alert rules: syntax, then one unit test file per alert (promtool from
 # Debian's prometheus package; .ci/run installs it).
-# Debian packages the tests use (prometheus, chromium, postgresql), installed when missing.
+# Debian packages the tests use (prometheus, chromium, nodejs and npm, postgresql), installed when missing.
 test-deps:
 	./scripts/test-deps.sh
 
@@ -61,14 +61,14 @@ run: temporal-cli build
 	TEMPORAL=$(TEMPORAL) ./scripts/localstack.sh
 
 bench: temporal-cli
-	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/bench/...
 
 # The reliability suite in its long form (worker SIGKILLs, platform outage,
 # Temporal restart, bad input, secrets scan), then every fuzz target.
 # `make test` runs the same suite in its short form.
 test-reliability: temporal-cli
 	RPAFLOW_RELIABILITY=long RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) RPAFLOW_REQUIRE_INTEGRATION=1 \
-		$(GO) test -race -count=1 -timeout 30m -v -run TestReliability ./reliability
+		$(GO) test -race -count=1 -timeout 30m -v -run TestReliability ./test/reliability
 	$(MAKE) fuzz
 
 # The production topology under faults: PostgreSQL (installed from Debian's
@@ -76,7 +76,7 @@ test-reliability: temporal-cli
 # worker processes; each case prints `cluster: <case>: tried N, lost 0`.
 # RPAFLOW_CLUSTER_KEEP=1 keeps the logs and data directory.
 test-cluster: temporal-cli cluster-tools test-deps
-	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./clustertest
+	RPAFLOW_CLUSTER=1 RPAFLOW_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -v -timeout 15m -run TestCluster ./test/cluster
 
 # Each fuzz target for a number of executions, not a duration: with a
 # duration, Go's fuzz coordinator (before Go 1.27) can fail a target with a

@@ -76,7 +76,7 @@ echo; echo "session status (no secrets):"
 starter session status --profile cr
 
 # Every line under "Try:" is one command (continued with \) that works when
-# pasted from this folder; integration/localstack_test.go runs each.
+# pasted from this folder; test/integration/localstack_test.go runs each.
 cat <<MSG
 
 Temporal UI:  http://127.0.0.1:$UI_PORT   (payloads decrypt through the worker's codec endpoint)

@@ -35,7 +35,7 @@ func TestRecordedSessionHistoriesReplay(t *testing.T) {
 	}
 }
 
-// Recorded deployment histories (integration/record_histories_test.go, run
+// Recorded deployment histories (test/integration/record_histories_test.go, run
 // before the deployment types moved into package contract) replay on the
 // current code: the JSON field names of inputs, activity payloads and
 // results are part of every running deployment's history.

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/rpaflow/rpaflow/internal/testoidc"
+	"github.com/rpaflow/rpaflow/test/testoidc"
 )
 
 const staticToken = "codec-test-token-0123456789abcdef0123" // 38 characters

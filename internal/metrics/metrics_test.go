@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rpaflow/rpaflow/internal/promtext"
 	"github.com/rpaflow/rpaflow/providers/httpobs"
+	"github.com/rpaflow/rpaflow/test/promtext"
 )
 
 func TestTemporalMetricsAppearOnHandler(t *testing.T) {

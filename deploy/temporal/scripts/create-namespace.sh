@@ -1,7 +1,7 @@
 #!/bin/sh
 # temporalio/server (unlike the old auto-setup image) creates no namespace;
 # the worker needs one before it can poll. Run by docker-compose.yml and by
-# the cluster harness (internal/cluster).
+# the cluster harness (test/cluster).
 set -eu
 
 ns=${TEMPORAL_NAMESPACE:-default}

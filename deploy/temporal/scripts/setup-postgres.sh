@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates and migrates Temporal's two PostgreSQL databases with the schemas
 # embedded in temporal-sql-tool (so the tool's version is the schema's).
-# Run by docker-compose.yml and by the cluster harness (internal/cluster).
+# Run by docker-compose.yml and by the cluster harness (test/cluster).
 # Safe to rerun: `create` ignores an existing database, setup-schema keeps a
 # newer version and update-schema applies only missing migrations.
 set -eu

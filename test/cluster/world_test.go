@@ -1,0 +1,255 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/contract/botvalue"
+	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/test/gate"
+	"github.com/rpaflow/rpaflow/test/proc"
+	"github.com/rpaflow/rpaflow/test/teststack"
+)
+
+const (
+	queue = "rpaflow"
+	// Several single-session Control Room users, one profile each: a second
+	// login of any of them would end its first session.
+	aaUsers = 6
+	// Tokens short enough to be renewed during every scenario, long enough
+	// (renewal at 45 s, 15 s before expiry) to ride out a failover.
+	tokenLifetime = time.Minute
+	taskLatency   = 4 * time.Second
+	workers       = 3
+)
+
+func aaProfile(i int) string { return fmt.Sprintf("a%d", i+1) }
+func aaUser(i int) string    { return fmt.Sprintf("cluster-user-%d", i+1) }
+func aaKey(i int) string     { return fmt.Sprintf("clusterApiKey%02d%s", i+1, strings.Repeat("0", 25)) }
+
+// world is the cluster's rpaflow side: simulators behind a counting gate,
+// three worker processes and a client with the codec.
+type world struct {
+	t       *testing.T
+	Sims    *simenv.Sims
+	Gate    *gate.Gate
+	SimURL  string
+	Client  client.Client
+	Reads   *activities.TemporalSessions
+	env     map[string]string
+	mu      sync.Mutex
+	workers [workers]*proc.Worker
+}
+
+func newWorld(t *testing.T) *world {
+	ao := aasim.DefaultOptions()
+	ao.TokenLifetime = tokenLifetime
+	ao.APITasks = append(ao.APITasks, aasim.APITask{FileID: 4711, Path: echoTaskPath, ConcurrencyLimit: 1000,
+		Inputs: []string{"key"}, Latency: taskLatency,
+		Run: func(in map[string]botvalue.Value) (map[string]botvalue.Value, error) {
+			return map[string]botvalue.Value{"State": botvalue.Str("ran:" + in["key"].String)}, nil
+		}})
+	extra := map[string]string{"RPAFLOW_LOG_FORMAT": "json"}
+	profiles := []string{"cr", "orch", "hub"}
+	for i := range aaUsers {
+		ao.Users = append(ao.Users, aasim.User{ID: 100 + i, Username: aaUser(i), APIKey: aaKey(i)})
+		p := aaProfile(i)
+		profiles = append(profiles, p)
+		for k, v := range map[string]string{"KIND": "automationanywhere", "URL": teststack.SimURLPlaceholder, "ALLOW_HTTP": "true",
+			"USERNAME": aaUser(i), "API_KEY": aaKey(i)} {
+			extra[config.EnvVar(p, k)] = v
+		}
+	}
+	extra["RPAFLOW_PROFILES"] = strings.Join(profiles, ",")
+	sims := simenv.New(simenv.Options{AA: &ao, OrchestratorTokenLifetime: tokenLifetime})
+	g := gate.New(sims, "key")
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	w := &world{t: t, Sims: sims, Gate: g, SimURL: srv.URL}
+	w.env = teststack.Env(teststack.Options{HostPort: tc.Frontend, Namespace: namespace, TaskQueue: queue, KeyID: "cluster",
+		LogLevel: "info", Extra: extra}, srv.URL)
+
+	var err error
+	if w.Client, err = teststack.Dial(w.env); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Client.Close)
+	w.Reads = &activities.TemporalSessions{Client: w.Client, TaskQueue: queue}
+	for i := range workers {
+		w.startWorker(i)
+	}
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for i := range workers {
+			if p := w.worker(i); p != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); _ = p.Stop(45 * time.Second) }()
+			}
+		}
+		wg.Wait()
+	})
+	return w
+}
+
+const echoTaskPath = `Automation Anywhere\Bots\Cluster Echo Task`
+
+func (w *world) worker(i int) *proc.Worker {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.workers[i]
+}
+
+// startWorker starts worker slot i (again) and waits until it polls.
+func (w *world) startWorker(i int) {
+	t := w.t
+	t.Helper()
+	name := fmt.Sprintf("rpaflow-worker-%d", i+1)
+	p, err := proc.StartWorker(name, filepath.Join(workDir, name+".log"), workerBin, w.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.workers[i] = p
+	w.mu.Unlock()
+}
+
+// codecEndpoint is a live worker's /codec.
+func (w *world) codecEndpoint() string {
+	for i := range workers {
+		if p := w.worker(i); p != nil && !p.Exited() {
+			return "http://" + p.CodecAddr + "/codec"
+		}
+	}
+	w.t.Fatal("no live worker for the codec endpoint")
+	return ""
+}
+
+// cli runs the temporal CLI against the cluster and returns stdout.
+func (w *world) cli(ctx context.Context, args ...string) (string, error) {
+	args = append(args, "--address", tc.Frontend, "--namespace", namespace)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, temporalCLI, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("temporal %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String(), nil
+}
+
+// errType is the application error type inside err ("" if none).
+func errType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	return ""
+}
+
+// sessionWorkerPid is the process id of the worker that completed the
+// session's latest workflow task (the SDK's default identity is pid@host).
+func (w *world) sessionWorkerPid(ctx context.Context, id string) (int, error) {
+	it := w.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	pid := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return 0, err
+		}
+		if a := ev.GetWorkflowTaskCompletedEventAttributes(); a != nil {
+			p, _, _ := strings.Cut(a.GetIdentity(), "@")
+			pid, _ = strconv.Atoi(p)
+		}
+	}
+	if pid == 0 {
+		return 0, fmt.Errorf("%s: no completed workflow task", id)
+	}
+	return pid, nil
+}
+
+// checkLogins fails unless every cluster user logged in exactly once.
+func (w *world) checkLogins(t *testing.T) int {
+	bad := 0
+	for i := range aaUsers {
+		if n := w.Gate.Logins(aaUser(i)); n != 1 {
+			bad++
+			t.Errorf("Control Room user %s logged in %d times, want 1 in total", aaUser(i), n)
+		}
+	}
+	return bad
+}
+
+// consumers read every cluster session's token the way rpaflow's readers
+// do, every 2 s until ctx ends, and check each with the Control Room.
+type consumers struct {
+	served, expired, rejected, errs atomic.Int32
+	firstErr                        atomic.Value
+	wg                              sync.WaitGroup
+}
+
+func (w *world) startConsumers(ctx context.Context) *consumers {
+	c := &consumers{}
+	for i := range aaUsers {
+		hc, err := aa.New(aa.Options{BaseURL: w.SimURL, Username: aaUser(i), APIKey: aaKey(i), AllowHTTP: true})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: aaProfile(i)}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for ctx.Err() == nil {
+				rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				res, err := w.Reads.Token(rctx, ref, 5*time.Second)
+				at := time.Now()
+				ok := false
+				if err == nil {
+					ok, err = hc.Validate(rctx, res.Token)
+				}
+				cancel()
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					// Unavailable during a failover is expected; a bad token is not.
+					c.errs.Add(1)
+					c.firstErr.CompareAndSwap(nil, err.Error())
+				default:
+					c.served.Add(1)
+					if !res.Expiry.After(at) {
+						c.expired.Add(1)
+					}
+					if !ok {
+						c.rejected.Add(1)
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}
+		}()
+	}
+	return c
+}

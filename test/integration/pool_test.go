@@ -1,0 +1,98 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/test/teststack"
+)
+
+// TestAPITaskPoolTwoWorkers: 20 API Tasks at once against a Control Room
+// licensed for two sessions, served by two workers sharing the pool
+// apitask=2: none is refused, all succeed, never more than two run.
+func TestAPITaskPoolTwoWorkers(t *testing.T) {
+	aa := aasim.DefaultOptions()
+	aa.APITaskSessions = 2
+	aa.APITasks[0].ConcurrencyLimit = 20 // the licence is what binds
+	aa.APITasks[0].Latency = 500 * time.Millisecond
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	extra := map[string]string{"RPAFLOW_CR_POOLS": "apitask=2", "RPAFLOW_CODEC_KEY": base64.StdEncoding.EncodeToString(key)}
+	a := newStack(t, stackOptions{Sims: simenv.Options{AA: &aa}, Extra: extra})
+	// The second worker: same queue, namespace, key and Control Room.
+	extraB := map[string]string{"RPAFLOW_CR_URL": a.SimURL}
+	for k, v := range extra {
+		extraB[k] = v
+	}
+	b, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: a.Namespace, TaskQueue: a.TaskQueue,
+		KeyID: "it", LogLevel: "info", Extra: extraB, Logs: a.Logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const n = 20
+	start := time.Now()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
+				BotInput:  map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)},
+				Admission: &contract.Admission{FairnessKey: fmt.Sprintf("caller-%d", i%3)}}
+			run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("pool-it-%d", i), TaskQueue: a.TaskQueue},
+				contract.DeployAPITaskWorkflow, in)
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("deployment %d: %v", i, err)
+		}
+	}
+	sims := a.Sims.AA
+	if r := sims.Counters().Get("execute.rejected"); r != 0 {
+		t.Errorf("%d executions refused by the Control Room, want 0", r)
+	}
+	if p := sims.PeakExecutions(); p != 2 {
+		t.Errorf("peak executions %d, want 2 (the pool's limit and the licence)", p)
+	}
+	st, err := queryPool(ctx, a.Client, "cr", contract.PoolAPITask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counts.Granted != n || st.InUse != 0 || st.Waiting != 0 || st.Counts.Refused != 0 {
+		t.Errorf("pool status %+v: want %d granted, none in use, waiting or refused", st, n)
+	}
+	t.Logf("%d API Tasks through a pool of 2 on two workers in %s", n, took.Round(time.Millisecond))
+	_ = a.Client.TerminateWorkflow(context.Background(), contract.PoolID("cr", contract.PoolAPITask), "", "test done")
+}
+
+func queryPool(ctx context.Context, c client.Client, profile, pool string) (contract.PoolStatus, error) {
+	var st contract.PoolStatus
+	v, err := c.QueryWorkflow(ctx, contract.PoolID(profile, pool), "", contract.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
+}

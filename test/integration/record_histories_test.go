@@ -1,0 +1,65 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// TestRecordDeploymentHistories writes the histories that
+// workflows/replay_test.go replays, from the real worker against the
+// simulators, in plaintext so they can be read and kept in the repository.
+// It runs only when asked, because its output is a fixture, not a verdict:
+//
+//	RPAFLOW_RECORD_HISTORIES=$PWD/workflows/testdata go test ./test/integration -run TestRecordDeploymentHistories
+//
+// Record before a change to a deployment workflow or its types, keep the
+// files, and the replay test proves running deployments survive the change.
+func TestRecordDeploymentHistories(t *testing.T) {
+	dir := os.Getenv("RPAFLOW_RECORD_HISTORIES")
+	if dir == "" {
+		t.Skip("set RPAFLOW_RECORD_HISTORIES=<dir> to record deployment histories")
+	}
+	s := newStack(t, stackOptions{Extra: map[string]string{"RPAFLOW_CODEC_KEY": "", "RPAFLOW_INSECURE_PLAINTEXT": "true"}})
+	runs := []struct {
+		file, workflowType string
+		input              any
+		wantFail           bool
+	}{
+		{"deploy-api-task", contract.DeployAPITaskWorkflow, map[string]any{"profile": "cr",
+			"botRepositoryPath": `Automation Anywhere\Bots\Zip Code API Task`, "botInput": map[string]any{"iStrZipCode": "95134"}}, false},
+		{"deploy-bot", contract.DeployBotWorkflow, map[string]any{"profile": "cr", "botId": 87, "runAsUserIds": []int{3},
+			"botInput": map[string]any{"sInvoice": "INV-1"}}, false},
+		{"start-job", contract.StartJobWorkflow, map[string]any{"profile": "orch", "folder": "Shared", "process": "Invoices",
+			"inputArguments": map[string]any{"count": 3}}, false},
+		{"start-job-faulted", contract.StartJobWorkflow, map[string]any{"profile": "orch", "folder": "Shared", "process": "Broken"}, true},
+		{"add-queue-item", contract.AddQueueItemWorkflow, map[string]any{"profile": "orch", "folder": "Shared", "queue": "Orders",
+			"reference": "PO-1", "specificContent": map[string]any{"amount": 12.5}}, false},
+	}
+	for _, r := range runs {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "record-" + r.file, TaskQueue: s.TaskQueue}, r.workflowType, r.input)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		err = run.Get(ctx, nil)
+		cancel()
+		if (err != nil) != r.wantFail {
+			t.Fatalf("%s: err = %v, want failure %v", r.file, err, r.wantFail)
+		}
+		out, err := s.cli("workflow", "show", "--workflow-id", run.GetID(), "-o", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, r.file+".json"), []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
