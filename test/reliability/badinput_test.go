@@ -16,11 +16,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
-	"github.com/rpaflow/rpaflow/test/badinput"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
+	"github.com/rpaflow/rpaflow/test/badinput"
 )
 
 // testBadInput feeds every workflow, session update and the configuration
