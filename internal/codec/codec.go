@@ -43,7 +43,9 @@ type Codec struct {
 var _ converter.PayloadCodec = (*Codec)(nil)
 
 // New returns a codec that encrypts with active and also decrypts payloads
-// written with any of the old keys (key rotation).
+// written with any of the old keys (key rotation). Its sealer uses keys
+// derived from the same ones (see WithSealKeys); Encode and Decode never
+// touch sealed payloads, so a codec endpoint serving it leaves them sealed.
 func New(active Key, old ...Key) (*Codec, error) {
 	c, err := newAEADs(EncodingEncrypted, "codec", active, old...)
 	if err != nil {
@@ -59,7 +61,8 @@ func New(active Key, old ...Key) (*Codec, error) {
 	return c, nil
 }
 
-func newAEADs(encoding, what0 string, active Key, old ...Key) (*Codec, error) {
+// newAEADs builds a codec of encoding; role names it in errors.
+func newAEADs(encoding, role string, active Key, old ...Key) (*Codec, error) {
 	c := &Codec{encoding: encoding, activeID: active.ID, aeads: map[string]cipher.AEAD{}}
 	for i, k := range append([]Key{active}, old...) {
 		what := "active key"
@@ -67,21 +70,21 @@ func newAEADs(encoding, what0 string, active Key, old ...Key) (*Codec, error) {
 			what = fmt.Sprintf("old key %d", i)
 		}
 		if k.ID == "" {
-			return nil, fmt.Errorf("%s: %s has an empty id; give every key a name", what0, what)
+			return nil, fmt.Errorf("%s: %s has an empty id; give every key a name", role, what)
 		}
 		if _, dup := c.aeads[k.ID]; dup {
-			return nil, fmt.Errorf("%s: %s reuses key id %q; every key needs its own id", what0, what, k.ID)
+			return nil, fmt.Errorf("%s: %s reuses key id %q; every key needs its own id", role, what, k.ID)
 		}
 		if len(k.Key) != KeySize {
-			return nil, fmt.Errorf("%s: %s %q is %d bytes; AES-256 needs exactly %d", what0, what, k.ID, len(k.Key), KeySize)
+			return nil, fmt.Errorf("%s: %s %q is %d bytes; AES-256 needs exactly %d", role, what, k.ID, len(k.Key), KeySize)
 		}
 		block, err := aes.NewCipher(k.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s %q: %w", what0, what, k.ID, err)
+			return nil, fmt.Errorf("%s: %s %q: %w", role, what, k.ID, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s %q: %w", what0, what, k.ID, err)
+			return nil, fmt.Errorf("%s: %s %q: %w", role, what, k.ID, err)
 		}
 		c.aeads[k.ID] = aead
 	}
