@@ -29,6 +29,7 @@ require (
 	go.temporal.io/sdk/contrib/envconfig v1.0.2
 	go.temporal.io/sdk/contrib/opentelemetry v0.8.1
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/net v0.59.0
 	golang.org/x/time v0.6.0
 	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.12

@@ -174,7 +174,7 @@ type SessionStatus struct {
 	Logins              int64        `json:"logins"`
 	Refreshes           int64        `json:"refreshes"`
 	ConsecutiveFailures int          `json:"consecutiveFailures"`
-	LastError           string       `json:"lastError,omitempty"`
+	LastError           string       `json:"lastError,omitempty"` // the platform's text; empty in answers to Nexus callers
 	LastErrorType       ErrorType    `json:"lastErrorType,omitempty"`
 	Paths               []PathStatus `json:"paths,omitempty"`
 }

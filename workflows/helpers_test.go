@@ -41,6 +41,7 @@ func newEnv(t *testing.T, setup ...func(*testsuite.WorkflowTestSuite)) *testsuit
 	env.RegisterActivity(&activities.ControlRoom{})
 	env.RegisterActivity(&activities.Orchestrator{})
 	env.RegisterActivity(&activities.AutomationHub{})
+	env.RegisterActivity(&activities.Events{})
 	return env
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -15,13 +16,17 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/adminhttp"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
+	"github.com/rpaflow/rpaflow/internal/events"
 	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/internal/metrics"
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/plugin"
+	"github.com/rpaflow/rpaflow/profile"
 )
 
 // WorkerOptions are the knobs tests need beyond the configuration.
@@ -32,6 +37,9 @@ type WorkerOptions struct {
 	// CodecListener, if set, serves /codec instead of listening on
 	// cfg.Codec.Addr.
 	CodecListener net.Listener
+	// EventsListener, if set, serves the events receiver instead of
+	// listening on cfg.EventsAddr.
+	EventsListener net.Listener
 	// Ready, if set, is called once the worker polls its task queue.
 	Ready func(c client.Client, addrs Addrs)
 	// SpanProcessor, if set with RPAFLOW_TRACING, receives every span (tests
@@ -48,7 +56,10 @@ type Addrs struct {
 // RunWorker connects to Temporal, registers everything and runs until ctx
 // ends, then stops gracefully (in-flight activities get the worker's stop timeout).
 func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o WorkerOptions) error {
-	m, err := metrics.New()
+	for _, w := range cfg.Warnings {
+		logger.Warn().Msg(w)
+	}
+	m, err := metrics.New(cfg.ProfileNames()...)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -88,7 +99,8 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 		return fmt.Errorf("metrics: %w", err)
 	}
 	p, err := plugin.New(plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
-		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true})
+		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true,
+		NexusQueues: cfg.NexusQueues, TaskQueue: cfg.TaskQueue})
 	if err != nil {
 		return err
 	}
@@ -134,14 +146,69 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker on task queue %q: %w", cfg.TaskQueue, err)
 	}
-	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Msg("worker running")
+	defer w.Stop()
+	// One worker per Nexus queue: the plugin registers only the Nexus
+	// service there (and everything else if it is the main queue too).
+	for _, q := range cfg.NexusQueues {
+		if q.TaskQueue == cfg.TaskQueue {
+			continue
+		}
+		nw := worker.New(c, q.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+		if err := nw.Start(); err != nil {
+			return fmt.Errorf("starting the Nexus worker on task queue %q (RPAFLOW_NEXUS_QUEUES): %w", q.TaskQueue, err)
+		}
+		defer nw.Stop()
+		logger.Info().Str("taskQueue", q.TaskQueue).Strs("profiles", q.Profiles).Msg("serving Nexus callers of this queue's endpoint")
+	}
+	stopEvents, err := serveEvents(cfg, c, m, logger, o.EventsListener)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
+	mainNexus := len(cfg.NexusQueues) == 0 || slices.ContainsFunc(cfg.NexusQueues, func(q profile.NexusQueue) bool { return q.TaskQueue == cfg.TaskQueue })
+	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Bool("nexus", mainNexus).Msg("worker running")
 	if o.Ready != nil {
 		o.Ready(c, Addrs{HTTP: ln.Addr().String(), Codec: codecLn.Addr().String()})
 	}
 	<-ctx.Done()
 	logger.Info().Msg("stopping worker")
-	w.Stop()
 	return nil
+}
+
+// serveEvents starts the events receiver on its own listener when
+// RPAFLOW_EVENTS_ADDR is set (or a test passes a listener).
+func serveEvents(cfg *config.Config, c client.Client, m *metrics.Metrics, logger zerolog.Logger, ln net.Listener) (stop func(), err error) {
+	if cfg.EventsAddr == "" && ln == nil {
+		return func() {}, nil
+	}
+	var profiles []events.Profile
+	for _, p := range cfg.Profiles {
+		if !p.EventsOn() {
+			continue
+		}
+		platform := events.UiPath
+		if p.Kind == config.KindAA {
+			platform = events.AA
+		}
+		profiles = append(profiles, events.Profile{Name: p.Name, Platform: platform, Secret: []byte(p.WebhookSecret)})
+	}
+	if len(profiles) == 0 {
+		logger.Warn().Msg("RPAFLOW_EVENTS_ADDR is set but no profile has events on (RPAFLOW_<NAME>_WEBHOOK_SECRET, and _CALLBACK_URL for AA): every event will be refused")
+	}
+	observe, err := m.Events()
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	rc := events.NewReceiver(events.Options{Profiles: profiles, Sink: temporalSink{c: c, taskQueue: cfg.TaskQueue},
+		Logger: logger, Observe: func(pl events.Platform, profile, outcome, reason string) {
+			observe(string(pl), profile, outcome, reason)
+		}})
+	ln, stop, err = serve(events.Server(rc), ln, "RPAFLOW_EVENTS_ADDR", cfg.EventsAddr, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info().Str("addr", ln.Addr().String()).Int("profiles", len(profiles)).Msg("receiving events on /events/uipath/<profile> and /events/aa/<profile>")
+	return stop, nil
 }
 
 // codecOptions: who may use the codec endpoint.
@@ -171,6 +238,17 @@ func serve(srv *http.Server, ln net.Listener, name, addr string, logger zerolog.
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
+}
+
+// temporalSink hands events to the runs' events workflows.
+type temporalSink struct {
+	c         client.Client
+	taskQueue string
+}
+
+func (s temporalSink) Deliver(ctx context.Context, profile string, r events.Routed) error {
+	return activities.SignalRunEvents(ctx, s.c, activities.Names{}, s.taskQueue,
+		contract.RunEventsInput{Profile: profile, Subject: r.Subject, ID: r.ID}, contract.RunEventSignal, r.Event)
 }
 
 // minWorkflowPollers is the floor of the workflow pollers' autoscaling.

@@ -192,5 +192,19 @@ func codecEndpoint(p *problems, raw string) string {
 		p.addf("RPAFLOW_CODEC_ENDPOINT=%q is not an http(s) URL without query; set the worker's codec endpoint, e.g. http://127.0.0.1:8082/codec", raw)
 		return ""
 	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		p.addf("RPAFLOW_CODEC_ENDPOINT=%q sends payloads and the codec's credentials in clear to %s; use https:// (plain http only to 127.0.0.1, ::1 or localhost)", raw, u.Hostname())
+		return ""
+	}
 	return strings.TrimSuffix(raw, "/")
+}
+
+// IsLoopback reports whether host (no port) is a loopback address or
+// "localhost": the only place plain http may carry codec traffic.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -38,11 +39,19 @@ var Kinds = profile.Kinds
 type Config struct {
 	TaskQueue string
 	HTTPAddr  string
-	LogLevel  string
-	LogFormat string
-	Codec     Codec
-	Tracing   bool
-	Profiles  []Profile
+	// EventsAddr is the events receiver's listen address (RPAFLOW_EVENTS_ADDR); "" is none.
+	EventsAddr string
+	LogLevel   string
+	LogFormat  string
+	Codec      Codec
+	Tracing    bool
+	Profiles   []Profile
+	// NexusQueues limit Nexus callers by task queue (RPAFLOW_NEXUS_QUEUES);
+	// empty: the Nexus service on TaskQueue with every profile.
+	NexusQueues []profile.NexusQueue
+	// Warnings are problems that do not stop the worker (a secret file
+	// others may read); the worker logs them at start.
+	Warnings []string
 	// PollBudgetPerMinute bounds status calls per profile (RPAFLOW_POLL_BUDGET_PER_MINUTE).
 	PollBudgetPerMinute int
 	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
@@ -154,6 +163,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		p.add("RPAFLOW_TASK_QUEUE is blank; unset it to use the default task queue \"rpaflow\" or set a name")
 	}
 	cfg.HTTPAddr = g.HTTPAddr
+	cfg.EventsAddr = strings.TrimSpace(g.EventsAddr)
 	cfg.LogLevel = strings.ToLower(strings.TrimSpace(g.LogLevel))
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		p.addf("RPAFLOW_LOG_LEVEL=%q is not a log level; use debug, info, warn or error", g.LogLevel)
@@ -177,12 +187,14 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		for _, name := range profileNames(&p, g.Profiles) {
 			cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
 		}
+		cfg.NexusQueues = nexusQueues(&p, g.NexusQueues, cfg.ProfileNames())
 	}
 
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	cfg.rawSecrets = p.raw
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 
@@ -276,6 +288,9 @@ func (p *problems) parse(v any, envMap map[string]string, prefix string) {
 			p.addf("%s and %s are both set; set only one of them", name, name+fileSuffix)
 			continue
 		}
+		if w := filePermissionWarning(name+fileSuffix, path); w != "" {
+			p.warnings = append(p.warnings, w)
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			p.addf("%s=%q cannot be read (%v); point it at a readable file holding %s", name+fileSuffix, path, pathErr(err), name)
@@ -300,4 +315,45 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// nexusQueues parses RPAFLOW_NEXUS_QUEUES: queue=profile|profile entries
+// separated by ';'.
+func nexusQueues(p *problems, raw string, profiles []string) []profile.NexusQueue {
+	const name = "RPAFLOW_NEXUS_QUEUES"
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	var out []profile.NexusQueue
+	for i, entry := range strings.Split(raw, ";") {
+		queue, list, ok := strings.Cut(strings.TrimSpace(entry), "=")
+		if !ok {
+			p.addf("%s entry %d (%q) is not queue=profile|profile; e.g. rpaflow-orders=cr|orch", name, i+1, entry)
+			return nil
+		}
+		q := profile.NexusQueue{TaskQueue: strings.TrimSpace(queue)}
+		if strings.TrimSpace(list) != "" {
+			for _, pr := range strings.Split(list, "|") {
+				q.Profiles = append(q.Profiles, strings.TrimSpace(pr))
+			}
+		}
+		out = append(out, q)
+	}
+	if err := profile.CheckNexusQueues(out, profiles); err != nil {
+		p.addf("%s: %v", name, err)
+		return nil
+	}
+	return out
+}
+
+// filePermissionWarning warns of a secret file that group or others may
+// read (a mounted Kubernetes secret is 0644 unless defaultMode says otherwise).
+func filePermissionWarning(variable, path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%q is readable by group or others (mode %v); restrict it with chmod 600 %s (or defaultMode: 0600 on a Kubernetes secret volume)",
+		variable, path, fi.Mode().Perm(), path)
 }

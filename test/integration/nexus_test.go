@@ -183,8 +183,9 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 	for _, e := range list.GetExecutions() {
 		rpaflowIDs = append(rpaflowIDs, e.GetExecution().GetWorkflowId())
 	}
-	if len(rpaflowIDs) < 2+7 {
-		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 7 deployments", len(rpaflowIDs)-2)
+	// The unknown profile is refused by the handler, before any workflow starts.
+	if len(rpaflowIDs) < 2+6 {
+		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 6 deployments", len(rpaflowIDs)-2)
 	}
 	scan(s.plainClient(t), rpaflowIDs...)
 	for _, sec := range secrets {
@@ -222,8 +223,13 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 		deployment = list.GetExecutions()[0].GetExecution().GetWorkflowId()
 		return s.Sims.AA.Counters().Get("deploy") == 1
 	})
-	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+contract.OpDeployBot+":") {
+	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+s.TaskQueue+":"+contract.OpDeployBot+":") {
 		t.Errorf("deployment workflow ID %q does not derive from the Nexus request", deployment)
+	}
+	if d, err := rpaflow.DescribeWorkflowExecution(ctx, deployment, ""); err != nil {
+		t.Error(err)
+	} else if _, ok := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[contract.NexusQueueMemo+s.TaskQueue]; !ok {
+		t.Errorf("deployment %s has no memo naming the caller's queue %s", deployment, s.TaskQueue)
 	}
 	if err := cs.Client.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)

@@ -302,14 +302,3 @@ func startRefused(ctx context.Context, env, set map[string]string) (string, erro
 	}
 	return string(out), nil
 }
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 160 {
-		s = s[:160] + "…"
-	}
-	return s
-}

@@ -45,6 +45,8 @@ func TestReliability(t *testing.T) {
 			{"BadInput", testBadInput},
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
+			{"PoolWorkerKilled", testPoolWorkerKilled},
+			{"Hostile", testHostile},
 			{"HostileCodec", testHostileCodec},
 		} {
 			wg.Add(1)

@@ -49,6 +49,8 @@ type Options struct {
 	// worker starts); by default each gets a free port on 127.0.0.1.
 	HTTPListener  net.Listener
 	CodecListener net.Listener
+	// EventsListener, if set, serves the events receiver.
+	EventsListener net.Listener
 }
 
 // Env is a worker's environment: Temporal address, namespace and queue, a
@@ -119,7 +121,7 @@ func Start(o Options) (*Stack, error) {
 	var runErr error
 	go func() {
 		defer close(exited)
-		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, CodecListener: codecLn, SpanProcessor: o.SpanProcessor,
+		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, CodecListener: codecLn, EventsListener: o.EventsListener, SpanProcessor: o.SpanProcessor,
 			Ready: func(c client.Client, addrs app.Addrs) {
 				s.Client, s.HTTPAddr, s.CodecAddr = c, addrs.HTTP, addrs.Codec
 				close(ready)

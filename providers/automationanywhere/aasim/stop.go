@@ -28,7 +28,13 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("activity.manage.stop")
 	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var stopped []*deployment
+	defer func() {
+		s.mu.Unlock()
+		for _, d := range stopped {
+			s.watchDeployment(d)
+		}
+	}()
 	for _, id := range req.Stop.IDs {
 		var d *deployment
 		for _, x := range s.deployments {
@@ -46,6 +52,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 			return
 		case d.stopAt.IsZero():
 			d.stopAt = now
+			stopped = append(stopped, d)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
@@ -91,17 +98,17 @@ func (s *Server) Aborted() int {
 // status is the deployment's status and progress at now.
 func (d *deployment) status(now time.Time) (string, int) {
 	b := d.bot
-	age := now.Sub(d.created)
-	end := d.created.Add(b.Deployed + b.Running)
+	start := d.start()
+	end := start.Add(b.Running)
 	if !d.stopAt.IsZero() && d.stopAt.Before(end) {
 		if now.Sub(d.stopAt) >= b.StopDelay {
 			return "RUN_ABORTED", 100
 		}
 	}
 	switch {
-	case age >= b.Deployed+b.Running && (d.stopAt.IsZero() || !d.stopAt.Before(end)):
+	case !now.Before(end) && (d.stopAt.IsZero() || !d.stopAt.Before(end)):
 		return b.Final, 100
-	case age >= b.Deployed:
+	case !now.Before(start):
 		return "RUNNING", 50
 	}
 	return "DEPLOYED", 0

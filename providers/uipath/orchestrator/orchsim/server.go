@@ -35,6 +35,9 @@ type Folder struct {
 	Path     string // fully qualified, e.g. "Finance/Invoices"
 	Releases []Release
 	Queues   []Queue
+	// Robots is how many jobs run in the folder at once (0: no limit);
+	// further jobs stay Pending until a robot frees.
+	Robots int
 }
 
 // Release is a process in a folder and the script its jobs follow:
@@ -84,7 +87,14 @@ type Options struct {
 	ROPCLifetime     time.Duration // default 30 min
 	Folders          []Folder
 	JobListPerMinute int // GET /odata/Jobs per tenant; default 100
-	Clock            simkit.Clock
+	// JobReadsPerMinute limits GET /odata/Jobs(id) per tenant (0: no limit).
+	JobReadsPerMinute int
+	Clock             simkit.Clock
+	// Webhooks are the tenant's webhooks at start; /odata/Webhooks edits them.
+	Webhooks []Webhook
+	// WebhookBreaker is how long delivery to a webhook stops after one
+	// failed (default one hour, as Orchestrator; negative: never).
+	WebhookBreaker time.Duration
 }
 
 // Demo credentials of DefaultOptions.
@@ -100,7 +110,7 @@ const (
 func DefaultOptions() Options {
 	return Options{
 		Apps: []App{{ClientID: DemoClientID, ClientSecret: DemoClientSecret,
-			Scopes: []string{"OR.Folders.Read", "OR.Execution.Read", "OR.Jobs", "OR.Queues"}}},
+			Scopes: []string{"OR.Folders.Read", "OR.Execution.Read", "OR.Jobs", "OR.Queues", "OR.Webhooks"}}},
 		Users: []User{{TenancyName: DemoTenancyName, Username: DemoUsername, Password: DemoPassword}},
 		Folders: []Folder{
 			{ID: 1, Path: "Shared",
@@ -132,6 +142,8 @@ type Server struct {
 	tokenLifetime time.Duration
 	ropcLifetime  time.Duration
 	jobListLimit  int
+	jobReadLimit  int
+	jobReadHits   []time.Time
 	clock         simkit.Clock
 
 	counters simkit.Counters
@@ -147,6 +159,10 @@ type Server struct {
 	nextJob     int64
 	nextItem    int64
 	jobListHits []time.Time
+	webhooks    []*Webhook
+	nextWebhook int64
+	nextEvent   int64
+	deliver     *simkit.Deliverer
 }
 
 // New builds a Server from o, filling defaults.
@@ -155,7 +171,7 @@ func New(o Options) *Server {
 		org: o.Organization, tenant: o.Tenant,
 		apps: map[string]App{}, users: o.Users,
 		tokenLifetime: o.TokenLifetime, ropcLifetime: o.ROPCLifetime,
-		jobListLimit: o.JobListPerMinute, clock: o.Clock,
+		jobListLimit: o.JobListPerMinute, jobReadLimit: o.JobReadsPerMinute, clock: o.Clock,
 		tokens: map[string]tokenInfo{}, jobs: map[int64]*jobState{}, items: map[int64]*itemState{},
 	}
 	if s.org == "" {
@@ -176,6 +192,17 @@ func New(o Options) *Server {
 	for _, a := range o.Apps {
 		s.apps[a.ClientID] = a
 	}
+	breaker := o.WebhookBreaker
+	if breaker == 0 {
+		breaker = time.Hour
+	}
+	s.deliver = &simkit.Deliverer{Clock: s.clock, Breaker: max(breaker, 0)}
+	for _, w := range o.Webhooks {
+		w := w
+		s.nextWebhook++
+		w.ID, w.Key = s.nextWebhook, newUUID()
+		s.webhooks = append(s.webhooks, &w)
+	}
 	s.buildFolders(o.Folders)
 	s.handler = s.faults.Wrap(http.HandlerFunc(s.route), func(w http.ResponseWriter, status int, _, message string) {
 		writeError(w, status, 0, message)
@@ -188,7 +215,7 @@ func (s *Server) buildFolders(in []Folder) {
 	var releaseID, queueID int64
 	for _, f := range in {
 		path := strings.Trim(f.Path, "/")
-		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}}
+		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}, robots: f.Robots}
 		fs.display = path[strings.LastIndex(path, "/")+1:]
 		for _, r := range f.Releases {
 			releaseID++
@@ -223,7 +250,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Counters are the call counts: "token", "token.failed", "ropc", "folders",
 // "releases", "startJobs", "job.get", "jobs.list", "addQueueItem",
 // "addQueueItem.duplicate", "stopJobs" (requests), "stopJobs.SoftStop" and
-// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403".
+// "stopJobs.Kill" (per job), "queueItem", "queueItems", "http.401", "http.403",
+// "job.get.throttled" (refused by JobReadsPerMinute), "jobs.pending.norobot" (a job started while all the folder's robots were busy).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
 
 // Faults injects outages, throttling, latency and 5xx in front of everything.
@@ -328,6 +356,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rl, "/odata/queueitems(") && strings.HasSuffix(rl, ")"):
 		req.arg = rest[len("/odata/queueitems(") : len(rest)-1]
 		s.serve(req, http.MethodGet, "queueItem", s.getQueueItem)
+	case rl == "/odata/webhooks":
+		s.serveAny(req, "webhooks", s.webhooksAPI)
+	case strings.HasPrefix(rl, "/odata/webhooks(") && strings.HasSuffix(rl, ")/uipath.server.configuration.odata.ping"):
+		req.arg, req.ping = rest[len("/odata/webhooks("):strings.Index(rest, ")")], true
+		if method(w, r, http.MethodPost) {
+			s.serveAny(req, "webhooks", s.webhooksAPI)
+		}
+	case strings.HasPrefix(rl, "/odata/webhooks(") && strings.HasSuffix(rl, ")"):
+		req.arg = rest[len("/odata/webhooks(") : len(rest)-1]
+		s.serveAny(req, "webhooks", s.webhooksAPI)
 	case rl == "/odata/queues/uipathodatasvc.addqueueitem":
 		s.serve(req, http.MethodPost, "addQueueItem", s.addQueueItem)
 	default:
@@ -343,6 +381,20 @@ type request struct {
 	tenantInURL bool
 	arg         string // path argument, e.g. the job id
 	lastRetry   bool   // GetItemLastRetry on a queue item
+	ping        bool   // Ping on a webhook
+}
+
+// serveAny checks the bearer token and scope for op, whatever the method.
+func (s *Server) serveAny(req *request, op string, h func(*request)) {
+	if req.r.Method == http.MethodGet {
+		op += ".read"
+	} else {
+		op += ".write"
+	}
+	if !s.authorize(req, op) {
+		return
+	}
+	h(req)
 }
 
 // serve checks method, bearer token and scope, counts the call, then runs h.
