@@ -213,10 +213,13 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (the item's reference is %q)", err, reference)
 		}
 		res = contract.AddQueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
 		return nil
 	})
-	return res, classify(err, callKind{cachedToken: true})
+	// An add that failed after it was sent may still be in flight, so a
+	// lookup could miss it: without the caller's reference (which a
+	// unique-reference queue enforces) it is Ambiguous, not retried.
+	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
 }

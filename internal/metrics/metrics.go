@@ -13,6 +13,7 @@
 //	rpaflow_access_details_age_seconds{profile}                    age of the API Task access details at use (histogram)
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
 //	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
+//	rpaflow_starts_adopted_total{start,profile}                    a retry found the job, queue item or deployment an earlier attempt started
 //	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
 //	rpaflow_pool_limit{profile,pool}                               a capacity pool's configured limit (pool workflows)
 //	rpaflow_pool_effective_limit{profile,pool}                     its limit after capacity refusals
