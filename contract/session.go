@@ -25,6 +25,10 @@ type SessionInput struct {
 	State *SessionState `json:"state,omitempty"`
 }
 
+// WorkerOnly reports whether rpaflow's data converter seals in with the
+// worker-only key: a continued run's input carries the token.
+func (in SessionInput) WorkerOnly() bool { return in.State != nil }
+
 // SessionState is what a session carries into its next run.
 type SessionState struct {
 	Token       string                 `json:"token,omitempty"`
@@ -107,6 +111,10 @@ type TokenResult struct {
 	UsableUntil time.Time `json:"usableUntil,omitzero"`
 }
 
+// WorkerOnly: a token answer is sealed with the worker-only key, which the
+// codec endpoint does not hold.
+func (TokenResult) WorkerOnly() bool { return true }
+
 // Serves reports whether t can be handed to a caller needing minValidity at now.
 func (t TokenResult) Serves(now time.Time, minValidity time.Duration) bool {
 	return t.Token != "" && !now.After(t.UsableUntil) && t.Expiry.Sub(now) >= minValidity
@@ -137,6 +145,9 @@ func (d AccessDetail) Serves(now time.Time, minValidity time.Duration) bool {
 type AccessDetailsResult struct {
 	Details map[string]AccessDetail `json:"details"`
 }
+
+// WorkerOnly: access details carry the API Task token in their headers.
+func (AccessDetailsResult) WorkerOnly() bool { return true }
 
 // InvalidateRequest reports that a consumer saw 401 with the token (or, when
 // Path is set, the access details) of Generation.

@@ -105,6 +105,12 @@ type Encryption struct {
 	// without it, those payloads are written so that a caller's default
 	// data converter reads them. Session payloads stay under Key either way.
 	BoundaryKey *Key
+	// SealKey, if set, seals the values that carry platform tokens (session
+	// state, token answers, access details) inside the encryption, instead
+	// of a key derived from Key; a codec endpoint serving Key never opens
+	// them. OldSealKeys still open.
+	SealKey     *Key
+	OldSealKeys []Key
 }
 
 // Plugin is rpaflow as a Temporal client and worker plugin.
@@ -227,7 +233,15 @@ func secretCodec(e *Encryption) (*codec.Codec, error) {
 	for i, k := range e.OldKeys {
 		old[i] = codec.Key(k)
 	}
-	return codec.New(codec.Key(e.Key), old...)
+	c, err := codec.New(codec.Key(e.Key), old...)
+	if err != nil {
+		return nil, err
+	}
+	oldSeal := make([]codec.Key, len(e.OldSealKeys))
+	for i, k := range e.OldSealKeys {
+		oldSeal[i] = codec.Key(k)
+	}
+	return c.WithSealKeys((*codec.Key)(e.SealKey), oldSeal...)
 }
 
 func logger(co *client.Options) log.Logger {

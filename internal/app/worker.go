@@ -31,17 +31,26 @@ import (
 
 // WorkerOptions are the knobs tests need beyond the configuration.
 type WorkerOptions struct {
-	// HTTPListener, if set, serves /healthz, /metrics and /codec instead of
+	// HTTPListener, if set, serves /healthz and /metrics instead of
 	// listening on cfg.HTTPAddr (tests pass a listener on 127.0.0.1:0).
 	HTTPListener net.Listener
+	// CodecListener, if set, serves /codec instead of listening on
+	// cfg.Codec.Addr.
+	CodecListener net.Listener
 	// EventsListener, if set, serves the events receiver instead of
 	// listening on cfg.EventsAddr.
 	EventsListener net.Listener
 	// Ready, if set, is called once the worker polls its task queue.
-	Ready func(c client.Client, httpAddr string)
+	Ready func(c client.Client, addrs Addrs)
 	// SpanProcessor, if set with RPAFLOW_TRACING, receives every span (tests
 	// pass a tracetest.SpanRecorder).
 	SpanProcessor sdktrace.SpanProcessor
+}
+
+// Addrs are where a running worker listens.
+type Addrs struct {
+	HTTP  string // /healthz, /metrics
+	Codec string // /codec
 }
 
 // RunWorker connects to Temporal, registers everything and runs until ctx
@@ -98,37 +107,30 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	opts.Plugins = append(opts.Plugins, p)
 
 	var connected atomic.Bool
+	admin := adminhttp.Server(adminhttp.Handler(adminhttp.Options{Metrics: m.Handler(),
+		Health: func(context.Context) error {
+			if !connected.Load() {
+				return errors.New("not connected to Temporal yet")
+			}
+			return nil
+		}}))
+	ln, stopAdmin, err := serve(admin, o.HTTPListener, "RPAFLOW_HTTP_ADDR", cfg.HTTPAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	var codecHandler http.Handler
 	if pc != nil {
-		codecHandler = codec.Handler(pc, cfg.Codec.AuthToken)
+		codecHandler = codec.Handler(pc, codecOptions(cfg.Codec))
 	}
-	srv := &http.Server{
-		Handler: adminhttp.Handler(adminhttp.Options{Metrics: m.Handler(), Codec: codecHandler,
-			Health: func(context.Context) error {
-				if !connected.Load() {
-					return errors.New("not connected to Temporal yet")
-				}
-				return nil
-			}}),
-		ReadHeaderTimeout: 10 * time.Second,
+	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler)), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
+	if err != nil {
+		return err
 	}
-	ln := o.HTTPListener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("RPAFLOW_HTTP_ADDR=%s: %w (choose a free address)", cfg.HTTPAddr, err)
-		}
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error().Err(err).Msg("HTTP server stopped")
-		}
-	}()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	logger.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz, /metrics and /codec")
+	defer stopCodec()
+	logger.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz and /metrics")
+	logger.Info().Str("addr", codecLn.Addr().String()).Bool("auth", codecOptions(cfg.Codec).RequiresAuth()).
+		Strs("corsOrigins", cfg.Codec.CORSOrigins).Msg("serving /codec")
 
 	c, err := temporalclient.Dial(ctx, opts, logger)
 	if err != nil {
@@ -166,7 +168,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	mainNexus := len(cfg.NexusQueues) == 0 || slices.ContainsFunc(cfg.NexusQueues, func(q profile.NexusQueue) bool { return q.TaskQueue == cfg.TaskQueue })
 	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Bool("nexus", mainNexus).Msg("worker running")
 	if o.Ready != nil {
-		o.Ready(c, ln.Addr().String())
+		o.Ready(c, Addrs{HTTP: ln.Addr().String(), Codec: codecLn.Addr().String()})
 	}
 	<-ctx.Done()
 	logger.Info().Msg("stopping worker")
@@ -201,19 +203,37 @@ func serveEvents(cfg *config.Config, c client.Client, m *metrics.Metrics, logger
 		Logger: logger, Observe: func(pl events.Platform, profile, outcome, reason string) {
 			observe(string(pl), profile, outcome, reason)
 		}})
+	ln, stop, err = serve(events.Server(rc), ln, "RPAFLOW_EVENTS_ADDR", cfg.EventsAddr, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info().Str("addr", ln.Addr().String()).Int("profiles", len(profiles)).Msg("receiving events on /events/uipath/<profile> and /events/aa/<profile>")
+	return stop, nil
+}
+
+// codecOptions: who may use the codec endpoint.
+func codecOptions(c config.Codec) codec.HandlerOptions {
+	o := codec.HandlerOptions{AuthToken: c.AuthToken, CORSOrigins: c.CORSOrigins}
+	if c.OIDC.Issuer != "" {
+		o.OIDC = codec.NewOIDC(codec.OIDCOptions{Issuer: c.OIDC.Issuer, Audience: c.OIDC.Audience, Claim: c.OIDC.Claim, Value: c.OIDC.Value})
+	}
+	return o
+}
+
+// serve runs srv on ln (or a new listener on addr) until stop.
+func serve(srv *http.Server, ln net.Listener, name, addr string, logger zerolog.Logger) (_ net.Listener, stop func(), _ error) {
 	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.EventsAddr); err != nil {
-			return nil, fmt.Errorf("RPAFLOW_EVENTS_ADDR=%s: %w (choose a free address)", cfg.EventsAddr, err)
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("%s=%s: %w (choose a free address)", name, addr, err)
 		}
 	}
-	srv := events.Server(rc)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error().Err(err).Msg("events receiver stopped")
+			logger.Error().Err(err).Str("listener", name).Msg("HTTP server stopped")
 		}
 	}()
-	logger.Info().Str("addr", ln.Addr().String()).Int("profiles", len(profiles)).Msg("receiving events on /events/uipath/<profile> and /events/aa/<profile>")
-	return func() {
+	return ln, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)

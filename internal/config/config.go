@@ -68,7 +68,19 @@ type Codec struct {
 	KeyID             string
 	OldKeys           []Key
 	InsecurePlaintext bool
-	AuthToken         string
+	// AuthToken is the static bearer token of the codec endpoint.
+	AuthToken string
+	// Addr is the codec endpoint's listen address (the worker's).
+	Addr string
+	// OIDC, if Issuer is set, verifies the Temporal UI users' access tokens.
+	OIDC OIDC
+	// CORSOrigins may call the codec endpoint from a browser.
+	CORSOrigins []string
+	// SealKey, if set, seals platform tokens instead of the key derived
+	// from Key; SealOldKeys still open.
+	SealKey     []byte
+	SealKeyID   string
+	SealOldKeys []Key
 	// NexusKey, if set, encrypts what crosses to Nexus callers.
 	NexusKey   []byte
 	NexusKeyID string
@@ -78,6 +90,14 @@ type Codec struct {
 
 	// base64 forms, kept for redaction
 	encoded []string
+}
+
+// OIDC configures the codec endpoint's access-token verification.
+type OIDC struct {
+	Issuer, Audience string
+	// Claim and Value: a claim the token must carry (Value, or a list
+	// containing it); Claim empty for none.
+	Claim, Value string
 }
 
 // Key is a retired codec key still accepted for decryption.
@@ -159,6 +179,9 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		cfg.PollBudgetPerMinute = n
 	}
 	cfg.Codec = loadCodec(&p, g, o.withoutProfiles)
+	if !o.withoutProfiles {
+		loadCodecServer(&p, g, &cfg.Codec)
+	}
 
 	if !o.withoutProfiles {
 		for _, name := range profileNames(&p, g.Profiles) {

@@ -49,7 +49,9 @@ func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConve
 	case *codec.Codec:
 		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	// Without the key, sealed values (platform tokens) cannot be opened: the
+	// endpoint leaves them sealed and this converter refuses them clearly.
+	dc := converter.NewCodecDataConverter(codec.Sealing(converter.GetDefaultDataConverter(), nil), c)
 	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 
@@ -83,11 +85,26 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
 	}
-	old := make([]codec.Key, len(c.OldKeys))
-	for i, k := range c.OldKeys {
-		old[i] = codec.Key{ID: k.ID, Key: k.Key}
+	cc, err := codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, codecKeys(c.OldKeys)...)
+	if err != nil {
+		return nil, err
 	}
-	return codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, old...)
+	var seal *codec.Key
+	if len(c.SealKey) > 0 {
+		seal = &codec.Key{ID: c.SealKeyID, Key: c.SealKey}
+	}
+	if cc, err = cc.WithSealKeys(seal, codecKeys(c.SealOldKeys)...); err != nil {
+		return nil, fmt.Errorf("RPAFLOW_SEAL_KEY: %w", err)
+	}
+	return cc, nil
+}
+
+func codecKeys(keys []config.Key) []codec.Key {
+	out := make([]codec.Key, len(keys))
+	for i, k := range keys {
+		out[i] = codec.Key{ID: k.ID, Key: k.Key}
+	}
+	return out
 }
 
 // Options builds client options: the connection from Temporal's standard

@@ -47,6 +47,7 @@ func TestReliability(t *testing.T) {
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
 			{"Hostile", testHostile},
+			{"HostileCodec", testHostileCodec},
 		} {
 			wg.Add(1)
 			go func() {
