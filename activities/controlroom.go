@@ -13,12 +13,13 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // ControlRoom holds the Automation Anywhere activities and their dependencies.
 type ControlRoom struct {
 	Registry *Registry
-	Sessions Sessions
+	Sessions session.Source
 	Budget   *Budget
 	// Marks stores the "sent" marks of work items and API Task executions;
 	// nil uses ServerMarks.
@@ -181,7 +182,7 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 	// (AA's refresh advice) or the task token's own expiry less a safety
 	// margin, so details at the end of that may still start an execution;
 	// that keeps fetches to one per path per validity.
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	var out map[string]botvalue.Value
 	err = withAccessDetail(ctx, a.Sessions, ref, in.Path, func(d contract.AccessDetail) error {
 		if !d.FetchedAt.IsZero() {

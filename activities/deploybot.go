@@ -12,6 +12,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // DeployInput is AADeployBot's input: the deployment as the workflow took it.
@@ -98,7 +99,7 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployme
 	key := startKey(ctx)
 	req.AutomationName = key.AutomationName(req.AutomationName)
 	earlier, lookUp := earlierMark(ctx)
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	var dep Deployment
 	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error {
 		if lookUp {
@@ -172,10 +173,10 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 	if err != nil {
 		return DeploymentResult{}, err
 	}
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	// The wait keeps its token between polls while it serves, whatever
 	// sits behind a.Sessions.
-	ss := &CachedSessions{Next: a.Sessions}
+	ss := &session.Cache{Next: a.Sessions}
 	var last *aa.Activity
 	check := func(ctx context.Context) (string, bool, error) {
 		var act *aa.Activity

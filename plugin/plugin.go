@@ -39,6 +39,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/profile"
 	"github.com/rpaflow/rpaflow/providers/httpobs"
+	"github.com/rpaflow/rpaflow/session"
 	"github.com/rpaflow/rpaflow/workflows"
 )
 
@@ -101,9 +102,9 @@ type Plugin struct {
 	*temporal.SimplePlugin
 	o        Options
 	registry *activities.Registry
-	sessions activities.Sessions
+	sessions session.Source
 	budget   *activities.Budget
-	names    activities.Names
+	names    session.Names
 	warnOnce sync.Once
 }
 
@@ -123,9 +124,9 @@ func New(o Options) (*Plugin, error) {
 			return nil, fmt.Errorf("plugin: Encryption: %w", err)
 		}
 	}
-	names := activities.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
+	names := session.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
 	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver},
-		sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Names: names}}}
+		sessions: &session.Cache{Next: &session.Temporal{Names: names}}}
 	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
 		Name:               Name,
 		ConfigureClient:    p.configureClient,
