@@ -47,7 +47,7 @@ test: fmt-check vet temporal-cli test-deps alert-rules
 
 # The alert rules: syntax, then one unit test file per alert (promtool from
 # Debian's prometheus package; .ci/run installs it).
-# Debian packages the tests use (prometheus, chromium, postgresql), installed when missing.
+# Debian packages the tests use (prometheus, chromium, nodejs and npm, postgresql), installed when missing.
 test-deps:
 	./scripts/test-deps.sh
 

@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/time/rate"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -18,9 +20,13 @@ type Budget struct {
 	PerMinute int
 	// Observe, if set, is told of each call let through and how long it
 	// waited (the worker exports it: budget saturation is an alert).
-	Observe  func(ctx context.Context, profile string, waited time.Duration)
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	Observe func(ctx context.Context, profile string, waited time.Duration)
+	// Tenant, if set, also bounds each profile with a rate in
+	// TenantPerMinute across every worker (the tenant's limit).
+	Tenant          *TenantBudgets
+	TenantPerMinute map[string]int
+	mu              sync.Mutex
+	limiters        map[string]*rate.Limiter
 }
 
 // Wait blocks until profile may make one more status call.
@@ -46,10 +52,35 @@ func (b *Budget) Wait(ctx context.Context, profile string) error {
 	if err := l.Wait(ctx); err != nil {
 		return err
 	}
+	if rate := b.TenantPerMinute[profile]; b.Tenant != nil && rate > 0 {
+		if err := b.Tenant.Take(ctx, profile, rate); err != nil {
+			return err
+		}
+	}
 	if b.Observe != nil {
 		b.Observe(ctx, profile, time.Since(start))
 	}
 	return nil
+}
+
+// throttled tells every worker to hold the tenant's calls when the platform
+// answered 429 with a Retry-After.
+func (b *Budget) throttled(ctx context.Context, profile string, err error) {
+	var app *temporal.ApplicationError
+	rate := b.tenantRate(profile)
+	if rate == 0 || contract.TypeOf(err) != contract.ErrThrottled || !errors.As(err, &app) || app.NextRetryDelay() <= 0 {
+		return
+	}
+	if perr := b.Tenant.Pause(ctx, profile, rate, app.NextRetryDelay()); perr != nil {
+		activity.GetLogger(ctx).Warn("pausing the tenant budget failed", "profile", profile, "error", perr)
+	}
+}
+
+func (b *Budget) tenantRate(profile string) int {
+	if b == nil || b.Tenant == nil {
+		return 0
+	}
+	return b.TenantPerMinute[profile]
 }
 
 // pollOptions tune a wait.
@@ -88,6 +119,7 @@ func pollUntil(ctx context.Context, o pollOptions, check func(ctx context.Contex
 		case err != nil && contract.TypeOf(err).Permanent():
 			return err
 		case err != nil:
+			o.budget.throttled(ctx, o.profile, err)
 			p.Failures++
 			if p.Failures > o.maxFails {
 				return err

@@ -54,6 +54,9 @@ func (t ErrorType) Retryable(idempotent bool) bool {
 var allTypes = []ErrorType{ErrInvalidInput, ErrInvalidRequest, ErrNotFound, ErrAuthFailed, ErrForbidden,
 	ErrTokenRejected, ErrThrottled, ErrUnavailable, ErrAmbiguous, ErrRunFailed, ErrSessionClosed, ErrTimedOut}
 
+// ErrorTypes lists every error type rpaflow raises.
+func ErrorTypes() []ErrorType { return slices.Clone(allTypes) }
+
 // NonRetryableTypes is a RetryPolicy's NonRetryableErrorTypes for work
 // that is (or is not) idempotent, by the same rule as Retryable.
 func NonRetryableTypes(idempotent bool) []string {

@@ -125,7 +125,14 @@ func New(o Options) (*Plugin, error) {
 		}
 	}
 	names := session.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
-	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver},
+	tenants := map[string]int{}
+	for _, pr := range o.Profiles {
+		if pr.TenantBudgetPerMinute > 0 {
+			tenants[pr.Name] = pr.TenantBudgetPerMinute
+		}
+	}
+	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver,
+		Tenant: &activities.TenantBudgets{Names: names}, TenantPerMinute: tenants},
 		sessions: &session.Cache{Next: &session.Temporal{Names: names}}}
 	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
 		Name:               Name,
@@ -223,6 +230,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.OrchestratorSessionWorkflow, wrapNoResult(workflows.OrchestratorSession)},
 		{contract.StartJobWorkflow, wrap(d.StartJob)},
 		{contract.PoolWorkflow, wrapNoResult(workflows.CapacityPool)},
+		{contract.BudgetWorkflow, wrapNoResult(workflows.TenantBudget)},
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
@@ -270,22 +278,34 @@ func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBe
 }
 
 // interceptors: with a name prefix, rpaflow's workflows call their
-// activities by the prefixed names they were registered under.
+// activities by the prefixed names they were registered under; with Nexus,
+// the deployments it starts end cancelled in a form callers read.
 func (p *Plugin) interceptors() []interceptor.WorkerInterceptor {
-	if p.o.NamePrefix == "" {
-		return nil
-	}
 	own := map[string]bool{}
 	for _, w := range p.workflowsByName() {
 		own[p.o.NamePrefix+w.name] = true
 	}
-	return []interceptor.WorkerInterceptor{&prefixInterceptor{prefix: p.o.NamePrefix, workflows: own}}
+	var out []interceptor.WorkerInterceptor
+	if p.o.NamePrefix != "" {
+		out = append(out, &prefixInterceptor{prefix: p.o.NamePrefix, workflows: own})
+	}
+	if p.o.Nexus {
+		out = append(out, &nexusCancelInterceptor{idPrefix: p.o.IDPrefix + contract.NexusWorkflowIDPrefix, workflows: own})
+	}
+	return out
 }
 
 // nexusService is the service contract.NexusService.
 func (p *Plugin) nexusService() (*nexus.Service, error) {
 	svc := nexus.NewService(contract.NexusService)
-	err := errors.Join(svc.Register(
+	err := errors.Join(svc.Register(p.nexusOperations()...))
+	return svc, err
+}
+
+// nexusOperations are the service's operations (contract/schema describes
+// each; a test keeps the two lists equal).
+func (p *Plugin) nexusOperations() []nexus.RegisterableOperation {
+	return []nexus.RegisterableOperation{
 		workflowRunOperation[contract.DeployAPITaskInput, contract.DeployAPITaskResult](p, contract.OpDeployAPITask, contract.DeployAPITaskWorkflow),
 		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow),
 		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow),
@@ -293,6 +313,5 @@ func (p *Plugin) nexusService() (*nexus.Service, error) {
 		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow),
 		p.sessionStatusOperation(),
 		p.poolStatusOperation(),
-	))
-	return svc, err
+	}
 }

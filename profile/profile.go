@@ -47,6 +47,9 @@ type Profile struct {
 
 	// Capacity pools (Control Room and Orchestrator), from RPAFLOW_<NAME>_POOLS.
 	Pools []contract.PoolConfig
+	// TenantBudgetPerMinute bounds status calls for the tenant across all
+	// workers (0: no shared budget).
+	TenantBudgetPerMinute int
 
 	// UiPath Orchestrator
 	Organization string

@@ -202,7 +202,26 @@ func (l *lease) cancelled() error {
 // refused reports whether err is the platform saying it has no capacity
 // now, which a pooled deployment waits out in the queue (never a failure).
 func (l *lease) refused(ctx workflow.Context, err error) bool {
-	return l != nil && ctx.Err() == nil && contract.IsType(err, contract.ErrThrottled)
+	return l != nil && ctx.Err() == nil && capacityRefusal(err)
+}
+
+// capacityWords are what Orchestrator's 409 answers to StartJobs say when
+// no robot, runtime or licence is free (its error numbers are not
+// documented, so the message decides).
+var capacityWords = []string{"no robots available", "not enough runtime", "slots limit", "full capacity", "robot busy", "robotbusy", "concurrency limit"}
+
+// capacityRefusal: a 429 (or other throttling) answer, or a 409 saying
+// there is no free robot or runtime; either way nothing was started.
+func capacityRefusal(err error) bool {
+	if contract.IsType(err, contract.ErrThrottled) {
+		return true
+	}
+	info, ok := contract.InfoOf(err)
+	if !ok || info.Status != 409 || !contract.IsType(err, contract.ErrInvalidRequest) {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return slices.ContainsFunc(capacityWords, func(w string) bool { return strings.Contains(msg, w) })
 }
 
 // requeue gives the slot back after a capacity refusal and waits at the

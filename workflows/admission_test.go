@@ -189,3 +189,20 @@ func TestAdmissionInvalidInput(t *testing.T) {
 		})
 	}
 }
+
+func TestCapacityRefusal(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{contract.NewError(contract.ErrThrottled, "429 concurrency limit reached", contract.ErrorInfo{Status: 429}, 0), true},
+		{contract.NewError(contract.ErrInvalidRequest, "StartJobs: 409: No robots available to run the job", contract.ErrorInfo{Status: 409}, 0), true},
+		{contract.NewError(contract.ErrInvalidRequest, "StartJobs: 409: Couldn't find any user with unattended robot permissions in the current folder.", contract.ErrorInfo{Status: 409}, 0), false},
+		{contract.NewError(contract.ErrInvalidRequest, "400: no robots available", contract.ErrorInfo{Status: 400}, 0), false},
+		{contract.NewError(contract.ErrRunFailed, "failed", contract.ErrorInfo{}, 0), false},
+	} {
+		if got := capacityRefusal(c.err); got != c.want {
+			t.Errorf("capacityRefusal(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}

@@ -293,8 +293,10 @@ func (p *pool) schedule(ctx workflow.Context, self string) bool {
 		r.Granted = now
 		p.st.Holders = append(p.st.Holders, r)
 		p.st.Counts.Granted++
-		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": p.profile, "pool": p.st.Config.Name,
-			"priority": strconv.Itoa(r.Priority)}).Timer("rpaflow_pool_wait").Record(now.Sub(r.Enqueued))
+		m := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": p.profile, "pool": p.st.Config.Name,
+			"priority": strconv.Itoa(r.Priority)})
+		m.Timer("rpaflow_pool_wait").Record(now.Sub(r.Enqueued))
+		m.Counter("rpaflow_pool_grants").Inc(int64(r.Slots))
 		if r.Holder.RunID == self {
 			granted = true
 			continue

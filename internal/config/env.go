@@ -61,6 +61,7 @@ type profileEnv struct {
 	MFAPeriod      string `env:"MFA_PERIOD" envDefault:"30s" doc:"Automation Anywhere: how long each two-factor code lasts (whole seconds, e.g. 30s or 30), when _MFA_SECRET is set."`
 	ExecutionHosts string `env:"EXECUTION_HOSTS" doc:"Automation Anywhere: comma-separated host patterns (e.g. *.automationanywhere.digital) an API Task token may be sent to."`
 	Pools          string `env:"POOLS" doc:"Capacity pools, comma-separated name=limit[;weights=key:w|key:w]. Control Room: apitask limits API Task executions, other names are runner pools of DeployBot; Orchestrator: a pool named after a folder limits StartJob there (docs/capacity.md)."`
+	TenantBudget   string `env:"TENANT_BUDGET_PER_MINUTE" doc:"Status calls per minute for the profile's tenant across every worker of the namespace (a budget workflow leases them); a 429 with Retry-After pauses them all. Default: 100 for Orchestrator (UiPath's job reads per tenant), none for Control Rooms; 0 turns it off."`
 	Organization   string `env:"ORGANIZATION" doc:"UiPath Orchestrator: organization name (Automation Cloud); empty for standalone Orchestrator."`
 	Tenant         string `env:"TENANT" doc:"UiPath Orchestrator: tenant name (Automation Cloud); empty for standalone Orchestrator."`
 	ClientID       string `env:"CLIENT_ID" doc:"UiPath Orchestrator: external application id (client credentials)."`

@@ -43,8 +43,8 @@ func profileNames(p *problems, raw string) []string {
 // and ALLOW_HTTP. Setting another kind's variable is reported: it usually
 // means the wrong _KIND or a typo in the profile name.
 var kindVars = map[Kind][]string{
-	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS", "POOLS"},
-	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME", "POOLS"},
+	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS", "POOLS", "TENANT_BUDGET_PER_MINUTE"},
+	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME", "POOLS", "TENANT_BUDGET_PER_MINUTE"},
 	KindHub:          {"TENANT_ID", "TOKEN", "APP_KEY", "TOKEN_EXPIRES"},
 }
 
@@ -99,6 +99,16 @@ func loadProfile(p *problems, env map[string]string, name string) Profile {
 		p.addf("%s: %v", v("POOLS"), err)
 	}
 	prof.Pools = pools
+	if prof.Kind == KindOrchestrator {
+		prof.TenantBudgetPerMinute = contract.DefaultOrchestratorBudget
+	}
+	if b := strings.TrimSpace(e.TenantBudget); b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 0 || n > 100000 {
+			p.addf("%s=%q is not a whole number from 0 (off) to 100000; give the status calls allowed per minute for the tenant", v("TENANT_BUDGET_PER_MINUTE"), b)
+		}
+		prof.TenantBudgetPerMinute = n
+	}
 
 	for _, f := range fieldsOf(typeOfProfileEnv) {
 		if f.name == "KIND" || f.name == "URL" || f.name == "ALLOW_HTTP" || slices.Contains(allowed, f.name) {

@@ -18,7 +18,7 @@ const benchCommand = "make bench  (go test -run '^$' -bench . -benchtime 1x -tim
 // chosen with RPAFLOW_BENCH_ROWS=1,3 for a quicker look.
 func BenchmarkRPAflow(b *testing.B) {
 	rows := map[string]bool{}
-	for _, r := range strings.Split(envStr("RPAFLOW_BENCH_ROWS", "1,2,3,4,5,6"), ",") {
+	for _, r := range strings.Split(envStr("RPAFLOW_BENCH_ROWS", "1,2,3,4,5,6,8"), ",") {
 		rows[strings.TrimSpace(r)] = true
 	}
 	rep := &Report{Command: benchCommand, Started: time.Now(), Params: map[string]string{},
@@ -33,7 +33,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		rows = map[string]bool{"1": rows["1"] || !rows["4"], "4": rows["4"] || !rows["1"]}
 		rep.Params["RPAFLOW_BENCH_SERVER"] = "cluster"
 	}
-	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"] || rows["7"]
+	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"] || rows["7"] || rows["8"]
 	run := &runner{rep: rep, namespaces: namespaces}
 	if needServer {
 		ds, err := startDevServer(ctx)
@@ -58,7 +58,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		f  func(*runner, context.Context) error
 	}{
 		{"1", (*runner).deployments}, {"2", (*runner).providerCalls}, {"3", (*runner).durability}, {"4", (*runner).scale}, {"5", (*runner).polling},
-		{"6", (*runner).nexusCalls}, {"7", (*runner).cancellation},
+		{"6", (*runner).nexusCalls}, {"7", (*runner).cancellation}, {"8", (*runner).capacity},
 	} {
 		if !rows[r.id] {
 			continue

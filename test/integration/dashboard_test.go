@@ -133,7 +133,8 @@ func TestDashboardQueriesNameExportedMetrics(t *testing.T) {
 		t.Fatalf("the dashboard has %d panels", len(queries))
 	}
 	// Short AA tokens, so a scheduled renewal (and its lag) happens here.
-	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 8 * time.Second}})
+	// The API Task goes through a pool, so the pool's series exist too.
+	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 8 * time.Second}, Extra: map[string]string{"RPAFLOW_CR_POOLS": "apitask=2"}})
 	for _, args := range [][]string{
 		{"--type", contract.DeployAPITaskWorkflow, "--workflow-id", "it-dash-zip", "--input", zipInput("95134")},
 		{"--type", contract.StartJobWorkflow, "--workflow-id", "it-dash-job", "--input", `{"profile":"orch","folder":"Shared","process":"Invoices"}`},

@@ -235,6 +235,21 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 	if running := s.Sims.AA.Running(); running != 0 {
 		t.Errorf("%d bots still running at the Control Room after the caller cancelled", running)
 	}
+	// The cancellation reaches the caller as the deployment recorded it: no
+	// details encrypted with rpaflow's key (a TypeScript caller's workflow
+	// task fails on a payload it cannot decode).
+	it := rpaflow.GetWorkflowHistory(ctx, deployment, "", false, enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ev.GetWorkflowExecutionCanceledEventAttributes().GetDetails().GetPayloads() {
+			if enc := string(p.GetMetadata()["encoding"]); enc != "json/plain" {
+				t.Errorf("the cancelled deployment's details are encoded %q; a caller reads only its own converter's encodings", enc)
+			}
+		}
+	}
 }
 
 // quietLogger keeps the callers' SDK logs out of the test output.

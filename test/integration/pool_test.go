@@ -15,6 +15,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 	"github.com/rpaflow/rpaflow/test/teststack"
 )
 
@@ -95,4 +96,67 @@ func queryPool(ctx context.Context, c client.Client, profile, pool string) (cont
 		err = v.Get(&st)
 	}
 	return st, err
+}
+
+// TestTenantBudgetTwoWorkers: job status polls of two workers share the
+// tenant's budget, so an Orchestrator that refuses job reads beyond 60 a
+// minute never answers 429.
+func TestTenantBudgetTwoWorkers(t *testing.T) {
+	oo := orchsim.DefaultOptions()
+	oo.JobReadsPerMinute = 60
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	extra := map[string]string{"RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE": "60", "RPAFLOW_POLL_BUDGET_PER_MINUTE": "600",
+		"RPAFLOW_CODEC_KEY": base64.StdEncoding.EncodeToString(key)}
+	a := newStack(t, stackOptions{Sims: simenv.Options{Orchestrator: &oo}, Extra: extra})
+	extraB := map[string]string{"RPAFLOW_ORCH_URL": a.SimURL}
+	for k, v := range extra {
+		extraB[k] = v
+	}
+	b, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: a.Namespace, TaskQueue: a.TaskQueue,
+		KeyID: "it", LogLevel: "info", Extra: extraB, Logs: a.Logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("budget-it-%d", i), TaskQueue: a.TaskQueue},
+				contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("job %d: %v", i, err)
+		}
+	}
+	c := a.Sims.Orchestrator.Counters()
+	if th := c.Get("job.get.throttled"); th != 0 {
+		t.Errorf("%d job reads answered 429, want 0", th)
+	}
+	// Every read drew a permit from the one budget both workers share.
+	var st contract.BudgetState
+	v, err := a.Client.QueryWorkflow(ctx, contract.BudgetID("orch"), "", contract.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads := c.Get("job.get"); reads < n || st.Granted < reads || st.PerMinute != 60 {
+		t.Errorf("%d job reads for %d jobs, %d permits granted (budget %d/min): every read must draw one", reads, n, st.Granted, st.PerMinute)
+	}
+	_ = a.Client.TerminateWorkflow(context.Background(), contract.BudgetID("orch"), "", "test done")
 }

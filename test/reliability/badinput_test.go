@@ -20,6 +20,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
+	"github.com/rpaflow/rpaflow/test/badinput"
 )
 
 // testBadInput feeds every workflow, session update and the configuration
@@ -45,56 +46,17 @@ func testBadInput(t *testing.T) {
 	before := platformCounters(s)
 
 	tried := 0
-	for i, c := range []struct {
-		wfType, input, field string
-	}{
-		{contract.DeployAPITaskWorkflow, `{"profile":"","botRepositoryPath":"x"}`, "profile"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"Bad_Name","botRepositoryPath":"x"}`, "profile"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"cr","botRepositoryPath":"  "}`, "botRepositoryPath"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"cr","botRepositoryPath":"x","botInput":{"v":null}}`, "botInput.v"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"cr","botRepositoryPath":"x","botInput":{"":"a"}}`, "botInput"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"nope","botRepositoryPath":"x"}`, "nope"},
-		{contract.DeployAPITaskWorkflow, `{"profile":"orch","botRepositoryPath":"x"}`, "orch"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":0,"runAsUserIds":[3]}`, "botId"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87}`, "runAsUserIds"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[-1]}`, "runAsUserIds[0]"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[3],"poolIds":[0]}`, "poolIds[0]"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[3],"priority":"URGENT"}`, "priority"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"headless":{"numberOfExecutions":-1}}`, "headless.numberOfExecutions"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[3],"botInput":{"sInput1":null}}`, "botInput.sInput1"},
-		{contract.DeployBotWorkflow, `{"profile":"hub","botId":87,"runAsUserIds":[3]}`, "hub"},
-		{contract.StartJobWorkflow, `{"profile":"orch","folder":"","process":"Invoices"}`, "folder"},
-		{contract.StartJobWorkflow, `{"profile":"orch","folder":"Shared","process":""}`, "process"},
-		{contract.StartJobWorkflow, `{"profile":"orch","folder":"Shared","process":"Invoices","priority":"Urgent"}`, "priority"},
-		{contract.StartJobWorkflow, `{"profile":"X Y","folder":"Shared","process":"Invoices"}`, "profile"},
-		{contract.StartJobWorkflow, `{"profile":"cr","folder":"Shared","process":"Invoices"}`, "cr"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":""}`, "queue"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":"Orders","specificContent":{"k":{"nested":1}}}`, "specificContent.k"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":"Orders","priority":"Top"}`, "priority"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"   ","queue":"Orders"}`, "folder"},
-		{contract.DeployBotWorkflow, `{"profile":"cr","botId":87,"runAsUserIds":[3],"stopGrace":"-1s"}`, "stopGrace"},
-		{contract.StartJobWorkflow, `{"profile":"orch","folder":"Shared","process":"Invoices","stopGrace":"48h"}`, "stopGrace"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":"Orders","timeout":"1h"}`, "timeout"},
-		{contract.AddQueueItemWorkflow, `{"profile":"orch","folder":"Shared","queue":"Orders","wait":true,"timeout":"-5m"}`, "timeout"},
-		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"","data":{"a":"b"}}`, "queue"},
-		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"0","data":{"a":"b"}}`, "queue"},
-		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"Invoices"}`, "data"},
-		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"Invoices","data":{"a":[1,2]}}`, "data.a"},
-		{contract.AddWorkItemWorkflow, `{"profile":"cr","queue":"Invoices","data":{"a":"b"},"timeout":"1h"}`, "timeout"},
-		{contract.AddWorkItemWorkflow, `{"profile":"orch","queue":"Invoices","data":{"a":"b"}}`, "orch"},
-		{contract.AutomationHubTokenWatchWorkflow, `{"profile":""}`, "profile"},
-		{contract.AutomationHubTokenWatchWorkflow, `{"profile":"Hub!"}`, "profile"},
-	} {
+	for i, c := range badinput.Workflows {
 		tried++
 		id := fmt.Sprintf("bad-%02d", i)
-		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.Queue}, c.wfType, json.RawMessage(c.input))
+		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.Queue}, c.Workflow, json.RawMessage(c.Input))
 		if err != nil {
 			t.Fatalf("%s: start: %v", id, err)
 		}
 		err = run.Get(ctx, nil)
-		checkRejected(t, fmt.Sprintf("%s %s", c.wfType, c.input), err, c.field)
+		checkRejected(t, fmt.Sprintf("%s %s", c.Workflow, c.Input), err, c.Field)
 		if attempts := activityAttempts(t, s, id); len(attempts) > 1 || (len(attempts) == 1 && attempts[0] != 1) {
-			t.Errorf("%s %s: activity attempts %v, want at most one attempt", c.wfType, c.input, attempts)
+			t.Errorf("%s %s: activity attempts %v, want at most one attempt", c.Workflow, c.Input, attempts)
 		}
 	}
 

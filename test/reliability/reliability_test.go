@@ -45,6 +45,7 @@ func TestReliability(t *testing.T) {
 			{"BadInput", testBadInput},
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
+			{"PoolWorkerKilled", testPoolWorkerKilled},
 		} {
 			wg.Add(1)
 			go func() {

@@ -18,6 +18,7 @@ type deployment struct {
 	bot      *Bot
 	input    map[string]botvalue.Value
 	created  time.Time
+	after    []*deployment // with ExclusiveRunners: the runs on its runners it waits for
 	username string
 	stopAt   time.Time // when a stop was asked for
 }
@@ -85,7 +86,22 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 	if d.name == "" {
 		d.name = fmt.Sprintf("%s.%s.%s", bot.Name, now.UTC().Format("2006.01.02.15.04.05"), user.username)
 	}
+	runners := req.RunAsUserIDs
+	if req.UnattendedRequest != nil {
+		runners = req.UnattendedRequest.RunAsUserIDs
+	}
 	s.mu.Lock()
+	if s.opts.ExclusiveRunners {
+		for _, u := range runners {
+			if last := s.lastOnRunner[u]; last != nil {
+				d.after = append(d.after, last)
+			}
+			s.lastOnRunner[u] = d
+		}
+		if d.start().After(now.Add(bot.Deployed)) {
+			s.counters.Inc("deploy.queued")
+		}
+	}
 	s.deployments = append(s.deployments, d)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"deploymentId": d.id, "automationName": d.name})
@@ -250,7 +266,7 @@ func (d *deployment) item(now time.Time) map[string]any {
 		"fileId":         strconv.Itoa(b.ID),
 		"type":           "RUN_NOW",
 		"userName":       d.username,
-		"startDateTime":  d.created.Add(b.Deployed).UTC().Format(time.RFC3339Nano),
+		"startDateTime":  d.start().UTC().Format(time.RFC3339Nano),
 		"status":         status,
 		"progress":       progress,
 		"command":        "",
@@ -262,7 +278,7 @@ func (d *deployment) item(now time.Time) map[string]any {
 		item["endDateTime"] = d.stopAt.Add(b.StopDelay).UTC().Format(time.RFC3339Nano)
 		item["message"] = "Stopped by user"
 	} else if progress == 100 {
-		item["endDateTime"] = d.created.Add(b.Deployed + b.Running).UTC().Format(time.RFC3339Nano)
+		item["endDateTime"] = d.start().Add(b.Running).UTC().Format(time.RFC3339Nano)
 		item["message"] = b.Message
 		if status == "COMPLETED" {
 			out := b.Outputs
@@ -276,4 +292,25 @@ func (d *deployment) item(now time.Time) map[string]any {
 		}
 	}
 	return item
+}
+
+// start is when the run begins: after Deployed, and once the runs on its
+// runners before it have ended.
+func (d *deployment) start() time.Time {
+	t := d.created.Add(d.bot.Deployed)
+	for _, a := range d.after {
+		if e := a.end(); e.After(t) {
+			t = e
+		}
+	}
+	return t
+}
+
+// end is when the run ends (or ended), stopped or not.
+func (d *deployment) end() time.Time {
+	e := d.start().Add(d.bot.Running)
+	if !d.stopAt.IsZero() && d.stopAt.Before(e) {
+		return d.stopAt.Add(d.bot.StopDelay)
+	}
+	return e
 }

@@ -69,6 +69,11 @@ type Options struct {
 	APITasks          []APITask
 	Bots              []Bot
 	DisableV2Auth     bool // 404 on /v2/authentication* (older Control Rooms)
+	// ExclusiveRunners runs one automation per runner (run-as user) at a
+	// time, as a Control Room does: a deployment to a busy runner is listed
+	// DEPLOYED until the runner's earlier runs end. Off, the demo's
+	// deployments to its one user run side by side.
+	ExclusiveRunners bool
 	// APITaskSessions is the licensed number of API Task sessions: real-time
 	// executions of all tasks beyond it are refused like one task's beyond
 	// its ConcurrencyLimit (0: no limit but the tasks').
@@ -86,17 +91,18 @@ type Server struct {
 	counters simkit.Counters
 	faults   simkit.Faults
 
-	mu          sync.Mutex
-	tokens      map[string]*tokenInfo
-	secrets     []string
-	deployments []*deployment
-	workItems   map[int][]*workItem // by queue id
-	nextItem    int
-	inflight    map[int]int
-	sessions    int // executions in flight, all tasks
-	peak        int // most executions in flight at once
-	nano        int64
-	mfaStep     map[int]int64 // per user: the TOTP period of the last accepted code
+	mu           sync.Mutex
+	tokens       map[string]*tokenInfo
+	secrets      []string
+	deployments  []*deployment
+	workItems    map[int][]*workItem // by queue id
+	nextItem     int
+	inflight     map[int]int
+	lastOnRunner map[int64]*deployment // with ExclusiveRunners: each run-as user's latest deployment
+	sessions     int                   // executions in flight, all tasks
+	peak         int                   // most executions in flight at once
+	nano         int64
+	mfaStep      map[int]int64 // per user: the TOTP period of the last accepted code
 }
 
 type tokenInfo struct {
@@ -127,7 +133,7 @@ func New(o Options) *Server {
 			o.Bots[i].Final = "COMPLETED"
 		}
 	}
-	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
+	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, lastOnRunner: map[int64]*deployment{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
 	for _, u := range o.Users {
 		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {
@@ -164,11 +170,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Counters counts calls: "login", "login.failed", "login.mfa.refused", "refresh", "validate",
 // "logout", "accessdetails", "execute", "execute.rejected", "deploy",
+// "deploy.queued" (deployed to a runner that was busy: it waits its turn),
 // "activity.list", "activity.manage.stop" (every stop request),
 // "activity.manage.stop.finished" (asked to stop a finished run), "wlm.queues",
 // "wlm.add", "wlm.list", "http.401", and "token.expired" (a request carried a
 // token past its exp).
 func (s *Server) Counters() *simkit.Counters { return &s.counters }
+
+// InFlight is how many real-time API Task executions run now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
+}
 
 // PeakExecutions is the most real-time API Task executions that were in
 // flight at once (refused ones are counted in "execute.rejected").

@@ -321,3 +321,43 @@ func TestAPITaskSessionsLimitAllTasks(t *testing.T) {
 			codes, h.s.Counters().Get("execute.rejected"), h.s.PeakExecutions())
 	}
 }
+
+// TestOneAutomationPerRunner: a deployment to a busy runner waits (listed
+// DEPLOYED) until the runner's earlier run ends; other runners are free.
+func TestOneAutomationPerRunner(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	h := newHarness(t, func(o *Options) {
+		o.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		o.ExclusiveRunners = true
+	})
+	tok := h.login()
+	var ids []any
+	for _, u := range []int{3, 3, 4} {
+		_, m, _ := h.do("POST", "/v4/automations/deploy", tok, map[string]any{"botId": 87, "unattendedRequest": map[string]any{"runAsUserIds": []int{u}}})
+		ids = append(ids, m["deploymentId"])
+	}
+	status := func() []any {
+		_, m, _ := h.do("POST", "/v3/activity/list", tok, map[string]any{})
+		byID := map[any]any{}
+		for _, it := range m["list"].([]any) {
+			byID[it.(map[string]any)["deploymentId"]] = it.(map[string]any)["status"]
+		}
+		return []any{byID[ids[0]], byID[ids[1]], byID[ids[2]]}
+	}
+	mu.Lock()
+	now = now.Add(1500 * time.Millisecond) // the demo bot: deployed 1 s, runs 2 s
+	mu.Unlock()
+	if got := status(); !slices.Equal(got, []any{"RUNNING", "DEPLOYED", "RUNNING"}) {
+		t.Fatalf("at 1.5 s %v, want the second (same runner) still waiting", got)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	if got := status(); !slices.Equal(got, []any{"COMPLETED", "RUNNING", "COMPLETED"}) {
+		t.Fatalf("at 3.5 s %v, want the second running after the first", got)
+	}
+	if q := h.s.Counters().Get("deploy.queued"); q != 1 {
+		t.Fatalf("deploy.queued %d, want 1", q)
+	}
+}

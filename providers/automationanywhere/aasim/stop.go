@@ -91,17 +91,17 @@ func (s *Server) Aborted() int {
 // status is the deployment's status and progress at now.
 func (d *deployment) status(now time.Time) (string, int) {
 	b := d.bot
-	age := now.Sub(d.created)
-	end := d.created.Add(b.Deployed + b.Running)
+	start := d.start()
+	end := start.Add(b.Running)
 	if !d.stopAt.IsZero() && d.stopAt.Before(end) {
 		if now.Sub(d.stopAt) >= b.StopDelay {
 			return "RUN_ABORTED", 100
 		}
 	}
 	switch {
-	case age >= b.Deployed+b.Running && (d.stopAt.IsZero() || !d.stopAt.Before(end)):
+	case !now.Before(end) && (d.stopAt.IsZero() || !d.stopAt.Before(end)):
 		return b.Final, 100
-	case age >= b.Deployed:
+	case !now.Before(start):
 		return "RUNNING", 50
 	}
 	return "DEPLOYED", 0

@@ -2,10 +2,12 @@ package orchestrator_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 )
 
 // SoftStop moves a running job to Stopping, then Stopped after the
@@ -131,5 +133,58 @@ func TestQueueItemResults(t *testing.T) {
 	byRef, found, err := c.QueueItemByReference(ctx, tok, f, "o-2")
 	if err != nil || !found || byRef.ID != biz.ID {
 		t.Fatalf("by reference %+v %v %v", byRef, found, err)
+	}
+}
+
+// With a robot limit, jobs beyond it stay Pending until a robot frees; a
+// stopped job frees its robot.
+func TestFolderRobotsLimitJobs(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(o *orchsim.Options) { o.Folders[0].Robots = 2 })
+	c, tok := e.login(t, nil)
+	f, err := c.Folder(ctx, tok, "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, p := range []string{"LongRunning", "Invoices", "Invoices", "Invoices"} {
+		rel, err := c.Release(ctx, tok, f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := c.StartJob(ctx, tok, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	states := func() []string {
+		var out []string
+		for _, id := range ids {
+			j, err := c.Job(ctx, tok, f, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, j.State)
+		}
+		return out
+	}
+	e.clock.Advance(time.Second)
+	if got := states(); !slices.Equal(got, []string{"Running", "Running", "Pending", "Pending"}) {
+		t.Fatalf("at 1 s %v: want two running, two pending (two robots)", got)
+	}
+	e.clock.Advance(2 * time.Second) // the first Invoices job ended at 2.5 s
+	if got := states(); !slices.Equal(got, []string{"Running", "Successful", "Running", "Pending"}) {
+		t.Fatalf("at 3 s %v: want the third on the freed robot", got)
+	}
+	if err := c.StopJobs(ctx, tok, f, orchestrator.Kill, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(100 * time.Millisecond)
+	if got := states(); !slices.Equal(got, []string{"Stopped", "Successful", "Running", "Running"}) {
+		t.Fatalf("after killing the long job %v: want the last one running", got)
+	}
+	if n := e.sim.Counters().Get("jobs.pending.norobot"); n != 2 {
+		t.Fatalf("jobs.pending.norobot %d, want 2", n)
 	}
 }

@@ -10,13 +10,15 @@ import (
 )
 
 type folderState struct {
-	id       int64
-	key      string
-	path     string
-	display  string
-	parent   *folderState
-	releases []*releaseState
-	queues   map[string]*queueState // by lower-case name
+	id        int64
+	key       string
+	path      string
+	display   string
+	parent    *folderState
+	releases  []*releaseState
+	queues    map[string]*queueState // by lower-case name
+	robots    int                    // 0: no limit
+	robotJobs []*jobState            // with robots: the jobs in the order created
 }
 
 type folderDTO struct {

@@ -75,9 +75,43 @@ type jobState struct {
 	killed    time.Time // when a Kill was asked for
 }
 
+// started is when the job leaves Pending: after the release's Pending
+// time and, in a folder with a robot limit, once a robot is free (robots
+// take the jobs in the order they were created).
+func (j *jobState) started() time.Time {
+	f := j.folder
+	if f.robots == 0 {
+		return j.created.Add(j.release.Pending)
+	}
+	free := make([]time.Time, f.robots)
+	for _, x := range f.robotJobs {
+		r := 0
+		for i := range free {
+			if free[i].Before(free[r]) {
+				r = i
+			}
+		}
+		st := x.created.Add(x.release.Pending)
+		if free[r].After(st) {
+			st = free[r]
+		}
+		if x == j {
+			return st
+		}
+		e := st.Add(x.release.Running)
+		if at := x.stopAt(e); !at.IsZero() {
+			e = at
+		}
+		if e.After(st) { // a job stopped while Pending never took the robot
+			free[r] = e
+		}
+	}
+	return j.created.Add(j.release.Pending)
+}
+
 // at returns the job's state and times at now, following the release's script.
 func (j *jobState) at(now time.Time) (state string, start, end time.Time) {
-	started := j.created.Add(j.release.Pending)
+	started := j.started()
 	ended := started.Add(j.release.Running)
 	if at := j.stopAt(ended); !at.IsZero() && !now.Before(at) {
 		return "Stopped", started, at
@@ -291,6 +325,12 @@ func (s *Server) startJobs(req *request) {
 		s.nextJob++
 		j := &jobState{id: s.nextJob, key: newUUID(), batch: batch, folder: f, release: rel, created: now,
 			input: input, output: output, priority: priority, reference: reference}
+		if f.robots > 0 {
+			f.robotJobs = append(f.robotJobs, j)
+			if j.started().After(now.Add(rel.Pending)) {
+				s.counters.Inc("jobs.pending.norobot") // no robot free: it waits Pending
+			}
+		}
 		s.jobs[j.id] = j
 		d := j.dto(now)
 		d.State, d.StartTime, d.EndTime, d.HostMachineName = "Pending", nil, nil, nil // a new job is always Pending
@@ -313,6 +353,10 @@ func numberOf(v any) (int64, error) {
 
 // getJob is GET /odata/Jobs({id}) in the header's folder.
 func (s *Server) getJob(req *request) {
+	if s.jobReadLimit > 0 && s.throttled(req, &s.jobReadHits, s.jobReadLimit, "GET /odata/Jobs(id)") {
+		s.counters.Inc("job.get.throttled")
+		return
+	}
 	f, ok := s.folder(req)
 	if !ok {
 		return
@@ -342,29 +386,7 @@ var jobSchema = map[string]kind{"Id": kindInt, "Key": kindString, "State": kindS
 
 // listJobs is GET /odata/Jobs, rate limited per tenant like Automation Cloud.
 func (s *Server) listJobs(req *request) {
-	now := s.clock.Now()
-	s.mu.Lock()
-	cut := now.Add(-time.Minute)
-	kept := s.jobListHits[:0]
-	for _, t := range s.jobListHits {
-		if t.After(cut) {
-			kept = append(kept, t)
-		}
-	}
-	s.jobListHits = kept
-	limited := len(kept) >= s.jobListLimit
-	var wait time.Duration
-	if limited {
-		wait = kept[0].Add(time.Minute).Sub(now)
-	} else {
-		s.jobListHits = append(s.jobListHits, now)
-	}
-	s.mu.Unlock()
-	if limited {
-		secs := max(int64((wait+time.Second-1)/time.Second), 1)
-		req.w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		writeError(req.w, http.StatusTooManyRequests, 0, "Too many requests. The limit for GET /odata/Jobs is "+
-			strconv.Itoa(s.jobListLimit)+" requests per minute per tenant.")
+	if s.throttled(req, &s.jobListHits, s.jobListLimit, "GET /odata/Jobs") {
 		return
 	}
 	f, ok := s.folder(req)
@@ -376,6 +398,7 @@ func (s *Server) listJobs(req *request) {
 		writeError(req.w, http.StatusBadRequest, 1000, "Invalid OData query options: "+err.Error())
 		return
 	}
+	now := s.clock.Now()
 	s.mu.Lock()
 	var jobs []*jobState
 	for id := int64(1); id <= s.nextJob; id++ {
@@ -396,4 +419,35 @@ func (s *Server) listJobs(req *request) {
 		out.Value = append(out.Value, dtos[i])
 	}
 	writeJSON(req.w, http.StatusOK, out)
+}
+
+// throttled answers 429 with Retry-After when hits already holds limit
+// calls in the last minute (per tenant, as Automation Cloud counts), else
+// records this one.
+func (s *Server) throttled(req *request, hits *[]time.Time, limit int, what string) bool {
+	now := s.clock.Now()
+	s.mu.Lock()
+	cut := now.Add(-time.Minute)
+	kept := (*hits)[:0]
+	for _, t := range *hits {
+		if t.After(cut) {
+			kept = append(kept, t)
+		}
+	}
+	*hits = kept
+	limited := len(kept) >= limit
+	var wait time.Duration
+	if limited {
+		wait = kept[0].Add(time.Minute).Sub(now)
+	} else {
+		*hits = append(*hits, now)
+	}
+	s.mu.Unlock()
+	if limited {
+		secs := max(int64((wait+time.Second-1)/time.Second), 1)
+		req.w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		writeError(req.w, http.StatusTooManyRequests, 0, "Too many requests. The limit for "+what+" is "+
+			strconv.Itoa(limit)+" requests per minute per tenant.")
+	}
+	return limited
 }
