@@ -36,7 +36,6 @@ import (
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
-	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/profile"
 	"github.com/rpaflow/rpaflow/providers/httpobs"
 	"github.com/rpaflow/rpaflow/session"
@@ -80,22 +79,17 @@ type Options struct {
 	Nexus bool
 }
 
-// Key is an AES-256 key and the id written into the payloads it encrypts.
-type Key struct {
-	ID  string
-	Key []byte // 32 bytes
-}
+// Key is an AES-256 key (Key, 32 bytes) and the id (ID) written into the
+// payloads it encrypts.
+type Key = codec.Key
 
-// Encryption configures payload encryption.
-type Encryption struct {
-	Key     Key
-	OldKeys []Key // retired keys still accepted for decryption
-	// BoundaryKey, if set, encrypts what crosses to Nexus callers (inputs,
-	// results and failures of the operations) with a key the callers share;
-	// without it, those payloads are written so that a caller's default
-	// data converter reads them. Session payloads stay under Key either way.
-	BoundaryKey *Key
-}
+// Encryption configures payload encryption: Key encrypts, OldKeys (retired
+// keys) still decrypt, and BoundaryKey, if set, encrypts what crosses to
+// Nexus callers (inputs, results and failures of the operations) with a key
+// the callers share; without it, those payloads are written so that a
+// caller's default data converter reads them. Session payloads stay under
+// Key either way.
+type Encryption = codec.Encryption
 
 // Plugin is rpaflow as a Temporal client and worker plugin.
 type Plugin struct {
@@ -120,7 +114,7 @@ func New(o Options) (*Plugin, error) {
 		return nil, err
 	}
 	if o.Encryption != nil {
-		if _, err := secretCodec(o.Encryption); err != nil {
+		if _, err := o.Encryption.Codec(); err != nil {
 			return nil, fmt.Errorf("plugin: Encryption: %w", err)
 		}
 	}
@@ -158,15 +152,13 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 		}
 		return nil
 	}
-	secret, err := secretCodec(p.o.Encryption)
+	secret, err := p.o.Encryption.Codec()
 	if err != nil {
 		return err
 	}
-	var boundaryCodec converter.PayloadCodec
-	if k := p.o.Encryption.BoundaryKey; k != nil {
-		if boundaryCodec, err = codec.New(codec.Key(*k)); err != nil {
-			return fmt.Errorf("plugin: Encryption.BoundaryKey: %w", err)
-		}
+	boundaryCodec, err := p.o.Encryption.BoundaryCodec()
+	if err != nil {
+		return fmt.Errorf("plugin: Encryption: %w", err)
 	}
 	base := co.DataConverter
 	if base == nil {
@@ -189,16 +181,7 @@ func (p *Plugin) boundary(c converter.PayloadCodec) codec.Boundary {
 	for _, pr := range p.o.Profiles {
 		secrets = append(secrets, pr.Secrets()...)
 	}
-	return codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: p.o.IDPrefix + contract.NexusWorkflowIDPrefix,
-		Codec: c, Redact: logging.NewRedactor(secrets).Redact}
-}
-
-func secretCodec(e *Encryption) (*codec.Codec, error) {
-	old := make([]codec.Key, len(e.OldKeys))
-	for i, k := range e.OldKeys {
-		old[i] = codec.Key(k)
-	}
-	return codec.New(codec.Key(e.Key), old...)
+	return codec.NexusBoundary(p.o.IDPrefix, c, secrets)
 }
 
 func logger(co *client.Options) log.Logger {

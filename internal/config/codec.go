@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/rpaflow/rpaflow/internal/codec"
 )
 
 const keyHint = "generate one with: head -c 32 /dev/urandom | base64"
@@ -70,7 +72,7 @@ func loadCodec(p *problems, g globalEnv, client bool) Codec {
 		key := decodeKey(p, fmt.Sprintf("RPAFLOW_CODEC_OLD_KEYS entry %d", i+1), b64)
 		c.encoded = append(c.encoded, strings.TrimSpace(b64))
 		if key != nil {
-			c.OldKeys = append(c.OldKeys, Key{ID: id, Key: key})
+			c.OldKeys = append(c.OldKeys, codec.Key{ID: id, Key: key})
 		}
 	}
 	return c

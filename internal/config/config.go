@@ -15,6 +15,8 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/rpaflow/rpaflow/profile"
+
+	"github.com/rpaflow/rpaflow/internal/codec"
 )
 
 // Kind and Profile are the public profile types; the aliases keep this
@@ -57,7 +59,7 @@ type Config struct {
 type Codec struct {
 	Key               []byte
 	KeyID             string
-	OldKeys           []Key
+	OldKeys           []codec.Key
 	InsecurePlaintext bool
 	AuthToken         string
 	// NexusKey, if set, encrypts what crosses to Nexus callers.
@@ -71,10 +73,14 @@ type Codec struct {
 	encoded []string
 }
 
-// Key is a retired codec key still accepted for decryption.
-type Key struct {
-	ID  string
-	Key []byte
+// Encryption is the payload encryption these settings describe (Key is
+// empty in plaintext mode and for a client that uses a codec endpoint).
+func (c Codec) Encryption() codec.Encryption {
+	e := codec.Encryption{Key: codec.Key{ID: c.KeyID, Key: c.Key}, OldKeys: c.OldKeys}
+	if len(c.NexusKey) > 0 {
+		e.BoundaryKey = &codec.Key{ID: c.NexusKeyID, Key: c.NexusKey}
+	}
+	return e
 }
 
 // Load reads the configuration from the process environment.

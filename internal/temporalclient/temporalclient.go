@@ -16,10 +16,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
-	"github.com/rpaflow/rpaflow/internal/logging"
 )
 
 // Defaults applied when neither the environment nor a Temporal config file
@@ -58,16 +56,11 @@ func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConve
 // RPAFLOW_NEXUS_CODEC_KEY), failure messages redacted with the configured
 // secrets.
 func Boundary(cfg *config.Config) (codec.Boundary, error) {
-	b := codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: contract.NexusWorkflowIDPrefix,
-		Redact: logging.NewRedactor(cfg.Secrets()).Redact}
-	if len(cfg.Codec.NexusKey) > 0 {
-		c, err := codec.New(codec.Key{ID: cfg.Codec.NexusKeyID, Key: cfg.Codec.NexusKey})
-		if err != nil {
-			return b, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
-		}
-		b.Codec = c
+	c, err := cfg.Codec.Encryption().BoundaryCodec()
+	if err != nil {
+		return codec.Boundary{}, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
 	}
-	return b, nil
+	return codec.NexusBoundary("", c, cfg.Secrets()), nil
 }
 
 // CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
@@ -83,11 +76,7 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
 	}
-	old := make([]codec.Key, len(c.OldKeys))
-	for i, k := range c.OldKeys {
-		old[i] = codec.Key{ID: k.ID, Key: k.Key}
-	}
-	return codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, old...)
+	return c.Encryption().Codec()
 }
 
 // Options builds client options: the connection from Temporal's standard
