@@ -122,10 +122,8 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	}
 	co.DataConverter, co.FailureConverter = Converters(pc, b)
 	co.Logger = logger
-	// No gRPC gzip: payloads are encrypted by the codec before they leave the
-	// process, so gzip finds little to shrink, while compressing every request
-	// took 13 % of the worker's CPU and left renewals late (bench row 4,
-	// README "Benchmarks").
+	// No gRPC gzip: payloads are already encrypted, so compressing them costs
+	// CPU that session renewals need (docs/benchmarks.md).
 	co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	co.MetricsHandler = metrics
 	if cfg.Tracing {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rpaflow/rpaflow/test/devserver"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // localStack is scripts/localstack.sh (what `make run` runs) on free
@@ -253,7 +255,7 @@ func contains(want string) func(string) error {
 // bash to drop).
 func readmeStarterBlocks(t *testing.T) [][]string {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
+	raw, err := guide.Read("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
