@@ -53,11 +53,11 @@ type RenewInput struct {
 
 // RenewResult is what changed.
 type RenewResult struct {
-	Credential *Credential                    `json:"credential,omitempty"` // set when the token changed
-	LoggedIn   bool                           `json:"loggedIn,omitempty"`
-	Refreshed  bool                           `json:"refreshed,omitempty"`
-	Details    map[string]contract.CachedPath `json:"details,omitempty"`
-	PathErrors map[string]string              `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
+	Credential *Credential           `json:"credential,omitempty"` // set when the token changed
+	LoggedIn   bool                  `json:"loggedIn,omitempty"`
+	Refreshed  bool                  `json:"refreshed,omitempty"`
+	Details    map[string]CachedPath `json:"details,omitempty"`
+	PathErrors map[string]string     `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
 	// PathsFailed: the access-details call failed (retryably) after a new
 	// token was obtained; the token is kept and the paths are tried again.
 	PathsFailed string `json:"pathsFailed,omitempty"`
@@ -133,9 +133,9 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 		return RenewResult{}, classify(err, callKind{cachedToken: true})
 	}
 	now := activity.GetInfo(ctx).StartedTime
-	res.Details = make(map[string]contract.CachedPath, len(details.Details))
+	res.Details = make(map[string]CachedPath, len(details.Details))
 	for p, d := range details.Details {
-		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
+		res.Details[p] = CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
 	}
 	if len(details.Errors) > 0 {
 		res.PathErrors = details.Errors
