@@ -84,8 +84,10 @@ test-cluster: temporal-cli cluster-tools test-deps
 # nothing (golang/go#75804); a count sets no deadline, so the step fails only
 # on a finding (which writes its input to testdata/fuzz). A target runs
 # FUZZ_EXECS inputs unless its entry ends with a budget of its own
-# (pkg:Target:50000x). FUZZTIME (a duration or Nx) overrides every budget,
-# e.g. `make fuzz FUZZTIME=10m` to explore by hand.
+# (pkg:Target:50000x). A loaded machine only makes a count take longer
+# (-timeout bounds it; an input that hangs is a finding of its own). FUZZTIME
+# (a duration or Nx) overrides every budget, e.g. `make fuzz FUZZTIME=10m`
+# to explore by hand.
 FUZZ_EXECS  ?= 20000
 FUZZTIME    ?=
 FUZZ_TARGETS := \
@@ -98,13 +100,27 @@ FUZZ_TARGETS := \
 	./providers/internal/jwt:FuzzParse \
 	./providers/uipath/orchestrator:FuzzParseError \
 	./providers/uipath/automationhub:FuzzParseError \
-	./internal/config:FuzzLoadFrom
+	./internal/config:FuzzLoadFrom \
+	./internal/codec:FuzzDecode \
+	./internal/codec:FuzzHandler \
+	./internal/logging:FuzzRedact \
+	./providers/internal/httpx:FuzzRetryAfter \
+	./providers/internal/httpx:FuzzHostChecks \
+	./contract:FuzzDuration \
+	./providers/uipath/orchestrator:FuzzODataTime \
+	./providers/uipath/orchestrator:FuzzArguments \
+	./providers/automationanywhere:FuzzFlexID \
+	./providers/automationanywhere:FuzzParseTime \
+	./providers/automationanywhere:FuzzCheckExecutionURL \
+	./internal/events:FuzzParseUiPath \
+	./internal/events:FuzzParseAACallback \
+	./internal/events:FuzzVerifyUiPathSignature
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#"$$name"}; budget=$${budget#:}; \
 		budget=$${budget:-$(FUZZ_EXECS)x}; if [ -n "$(FUZZTIME)" ]; then budget=$(FUZZTIME); fi; \
 		echo "fuzz: $$name in $$pkg for $$budget"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $$budget "$$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $$budget -timeout 20m "$$pkg"; \
 	done
 
 clean:

@@ -33,6 +33,9 @@ type Credential struct {
 	Expiry   time.Time `json:"expiry"`
 }
 
+// WorkerOnly: sealed with the worker-only key (see codec.WorkerOnly).
+func (Credential) WorkerOnly() bool { return true }
+
 // Renewal actions a session asks for.
 const (
 	RenewNone     = ""
@@ -51,6 +54,9 @@ type RenewInput struct {
 	Paths   []string `json:"paths,omitempty"`
 }
 
+// WorkerOnly: a renewal that carries a token is sealed.
+func (in RenewInput) WorkerOnly() bool { return in.Token != "" }
+
 // RenewResult is what changed.
 type RenewResult struct {
 	Credential *Credential           `json:"credential,omitempty"` // set when the token changed
@@ -62,6 +68,9 @@ type RenewResult struct {
 	// token was obtained; the token is kept and the paths are tried again.
 	PathsFailed string `json:"pathsFailed,omitempty"`
 }
+
+// WorkerOnly: a result with a new token or access details is sealed.
+func (r RenewResult) WorkerOnly() bool { return r.Credential != nil || len(r.Details) > 0 }
 
 // AARenewSession logs in, refreshes or validates, then fetches access details.
 // A refresh the Control Room refuses (expired or revoked token) falls back to
@@ -143,13 +152,20 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 	return res, nil
 }
 
+// LogoutToken is AALogout's token argument, sealed like every token in
+// the history (its JSON is a plain string, as the argument was before).
+type LogoutToken string
+
+// WorkerOnly: always sealed.
+func (LogoutToken) WorkerOnly() bool { return true }
+
 // AALogout ends the Control Room session of token.
-func (a *ControlRoom) AALogout(ctx context.Context, profile, token string) error {
+func (a *ControlRoom) AALogout(ctx context.Context, profile string, token LogoutToken) error {
 	c, err := a.Registry.AA(profile)
 	if err != nil {
 		return err
 	}
-	return classify(c.Logout(ctx, token), callKind{cachedToken: true})
+	return classify(c.Logout(ctx, string(token)), callKind{cachedToken: true})
 }
 
 // ExecuteInput runs one API Task.

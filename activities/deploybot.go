@@ -88,6 +88,17 @@ const deployListGrace = time.Minute
 // it, so nothing was deployed); a failure after the request was sent is
 // Ambiguous.
 func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployment, error) {
+	return a.deploy(ctx, in, nil)
+}
+
+// callbackRequest is where and with which headers the Control Room posts a
+// deployment's end.
+type callbackRequest struct {
+	url     string
+	headers map[string]string
+}
+
+func (a *ControlRoom) deploy(ctx context.Context, in DeployInput, cb *callbackRequest) (Deployment, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return Deployment{}, err
@@ -95,6 +106,9 @@ func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployme
 	req, err := in.deployRequest()
 	if err != nil {
 		return Deployment{}, err
+	}
+	if cb != nil {
+		req.Callback = &aa.Callback{URL: cb.url, Headers: cb.headers}
 	}
 	key := startKey(ctx)
 	req.AutomationName = key.AutomationName(req.AutomationName)
@@ -169,23 +183,17 @@ type DeploymentResult struct {
 // the deployment is terminal. It survives a worker restart through its
 // heartbeat and stops when the workflow is cancelled.
 func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInput) (DeploymentResult, error) {
-	c, err := a.Registry.AA(in.Profile)
+	// The wait keeps its token between polls while it serves, whatever
+	// sits behind a.Sessions.
+	read, err := a.deploymentReader(in, &session.Cache{Next: a.Sessions})
 	if err != nil {
 		return DeploymentResult{}, err
 	}
-	ref := session.ControlRoom(in.Profile)
-	// The wait keeps its token between polls while it serves, whatever
-	// sits behind a.Sessions.
-	ss := &session.Cache{Next: a.Sessions}
 	var last *aa.Activity
 	check := func(ctx context.Context) (string, bool, error) {
-		var act *aa.Activity
-		err := withToken(ctx, ss, ref, func(tok contract.TokenResult) (err error) {
-			act, err = c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
-			return err
-		})
+		act, err := read(ctx)
 		if err != nil {
-			return "", false, classify(err, callKind{cachedToken: true})
+			return "", false, err
 		}
 		if act == nil {
 			return "NOT_LISTED", false, nil // the documented race right after deploy
@@ -194,14 +202,41 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 			activity.GetLogger(ctx).Info("deployment status", "deploymentId", in.DeploymentID, "status", act.Status)
 		}
 		last = act
-		return act.Status, aa.IsTerminal(act.Status), nil
+		return act.Status, isTerminalDeployment(act.Status), nil
 	}
 	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
 		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
 	if err := pollUntil(ctx, o, check); err != nil {
 		return DeploymentResult{}, err
 	}
-	return DeploymentResult{DeploymentID: in.DeploymentID, Status: last.Status, Message: last.Message, BotOutput: last.BotOutput}, nil
+	return deploymentResult(in.DeploymentID, last), nil
+}
+
+// deploymentReader reads the deployment's activity (nil while it is not
+// listed yet), with errors classified.
+func (a *ControlRoom) deploymentReader(in WaitDeploymentInput, ss session.Source) (func(context.Context) (*aa.Activity, error), error) {
+	c, err := a.Registry.AA(in.Profile)
+	if err != nil {
+		return nil, err
+	}
+	ref := session.ControlRoom(in.Profile)
+	return func(ctx context.Context) (*aa.Activity, error) {
+		var act *aa.Activity
+		err := withToken(ctx, ss, ref, func(tok contract.TokenResult) (err error) {
+			act, err = c.DeploymentActivity(ctx, tok.Token, in.DeploymentID)
+			return err
+		})
+		if err != nil {
+			return nil, classify(err, callKind{cachedToken: true})
+		}
+		return act, nil
+	}, nil
+}
+
+func isTerminalDeployment(status string) bool { return aa.IsTerminal(status) }
+
+func deploymentResult(id string, act *aa.Activity) DeploymentResult {
+	return DeploymentResult{DeploymentID: id, Status: act.Status, Message: act.Message, BotOutput: act.BotOutput}
 }
 
 func orDefault(d, def time.Duration) time.Duration {

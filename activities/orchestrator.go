@@ -49,6 +49,9 @@ type JobRef struct {
 	Folder   string `json:"folder"`
 	// Adopted: an earlier attempt started it and its answer was lost.
 	Adopted bool `json:"adopted,omitempty"`
+	// Events is set when the profile learns of the job's end from
+	// webhooks (nil: the wait polls).
+	Events *EventPlan `json:"events,omitempty"`
 }
 
 // JobReference is the reference a StartJob's job carries: the caller's, or
@@ -111,6 +114,9 @@ func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInp
 		ref = JobRef{ID: job.ID, Key: job.Key, FolderID: f.ID, Folder: f.FullyQualifiedName}
 		return nil
 	})
+	if err == nil {
+		ref.Events = a.Registry.EventPlan(in.Profile)
+	}
 	return ref, classify(err, callKind{cachedToken: true, unsafe: sent && !in.Idempotent})
 }
 
@@ -125,13 +131,36 @@ type WaitJobInput struct {
 // OrchWaitJob polls the job by id (not the rate-limited collection) within the
 // worker's job-read budget until it is Successful, Faulted or Stopped.
 func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contract.StartJobResult, error) {
-	c, err := a.Registry.Orchestrator(in.Profile)
+	read, err := a.jobReader(in)
 	if err != nil {
 		return contract.StartJobResult{}, err
 	}
-	f := orchestrator.Folder{ID: in.Job.FolderID, FullyQualifiedName: in.Job.Folder}
 	var job orchestrator.Job
 	check := func(ctx context.Context) (string, bool, error) {
+		j, err := read(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		job = j
+		return job.State, orchestrator.IsTerminalJobState(job.State), nil
+	}
+	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
+		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
+	if err := pollUntil(ctx, o, check); err != nil {
+		return contract.StartJobResult{}, err
+	}
+	return jobResult(job), nil
+}
+
+// jobReader reads the job by id, with errors classified.
+func (a *Orchestrator) jobReader(in WaitJobInput) (func(context.Context) (orchestrator.Job, error), error) {
+	c, err := a.Registry.Orchestrator(in.Profile)
+	if err != nil {
+		return nil, err
+	}
+	f := orchestrator.Folder{ID: in.Job.FolderID, FullyQualifiedName: in.Job.Folder}
+	return func(ctx context.Context) (orchestrator.Job, error) {
+		var job orchestrator.Job
 		err := a.withToken(ctx, in.Profile, func(token string) error {
 			j, err := c.Job(ctx, token, f, in.Job.ID)
 			if err == nil {
@@ -140,16 +169,14 @@ func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contra
 			return err
 		})
 		if err != nil {
-			return "", false, classify(err, callKind{cachedToken: true})
+			return orchestrator.Job{}, classify(err, callKind{cachedToken: true})
 		}
-		return job.State, orchestrator.IsTerminalJobState(job.State), nil
-	}
-	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
-		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
-	if err := pollUntil(ctx, o, check); err != nil {
-		return contract.StartJobResult{}, err
-	}
-	return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}, nil
+		return job, nil
+	}, nil
+}
+
+func jobResult(job orchestrator.Job) contract.StartJobResult {
+	return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.Info, OutputArguments: job.OutputArguments}
 }
 
 // OrchAddQueueItem adds a queue item carrying the caller's reference, or
@@ -187,10 +214,13 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (the item's reference is %q)", err, reference)
 		}
 		res = contract.AddQueueItemResult{ID: item.ID, Key: item.Key, Status: item.Status, Reference: item.Reference}
 		return nil
 	})
-	return res, classify(err, callKind{cachedToken: true})
+	// An add that failed after it was sent may still be in flight, so a
+	// lookup could miss it: without the caller's reference (which a
+	// unique-reference queue enforces) it is Ambiguous, not retried.
+	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
 }

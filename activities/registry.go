@@ -30,12 +30,14 @@ type Registry struct {
 	aa    map[string]*automationanywhere.Client
 	orch  map[string]*orchestrator.Client
 	hub   map[string]HubProfile
+	// events holds the profiles with events on.
+	events map[string]eventSettings
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{kinds: map[string]profile.Kind{}, aa: map[string]*automationanywhere.Client{},
-		orch: map[string]*orchestrator.Client{}, hub: map[string]HubProfile{}}
+		orch: map[string]*orchestrator.Client{}, hub: map[string]HubProfile{}, events: map[string]eventSettings{}}
 }
 
 // AddAA registers a Control Room profile.
@@ -153,6 +155,7 @@ func BuildRegistry(profiles []profile.Profile, o RegistryOptions) (*Registry, er
 		if err != nil {
 			return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 		}
+		reg.addEvents(p)
 	}
 	return reg, nil
 }

@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -30,6 +31,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var secs float64
 	if err := json.Unmarshal(b, &secs); err != nil {
 		return fmt.Errorf("duration %s: use a string such as \"30s\" or a number of seconds", b)
+	}
+	// beyond ±292 years a time.Duration would wrap to another value
+	if ns := secs * float64(time.Second); !(ns > math.MinInt64 && ns < math.MaxInt64) {
+		return fmt.Errorf("duration %s seconds is out of range; give at most %d seconds", b, int64(math.MaxInt64/time.Second))
 	}
 	*d = Duration(secs * float64(time.Second))
 	return nil

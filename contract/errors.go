@@ -20,7 +20,7 @@ const (
 	ErrInvalidRequest ErrorType = "InvalidRequest" // the platform refused the request (400, 409, 412, …)
 	ErrNotFound       ErrorType = "NotFound"       // no such bot, process, folder, queue or deployment
 	ErrAuthFailed     ErrorType = "AuthFailed"     // credentials refused: a human must act
-	ErrForbidden      ErrorType = "Forbidden"      // authenticated but not permitted (403)
+	ErrForbidden      ErrorType = "Forbidden"      // not permitted: the platform's 403, or a profile the caller's Nexus endpoint may not use
 	ErrTokenRejected  ErrorType = "TokenRejected"  // a fresh token was refused again after invalidate
 	ErrThrottled      ErrorType = "Throttled"      // 429 or a concurrency limit; retried after Retry-After
 	ErrUnavailable    ErrorType = "Unavailable"    // 5xx, timeouts before sending, connection refused; retried
@@ -147,6 +147,14 @@ func NewRunFailed(msg string, result any) error {
 // InvalidInputError names the input field at fault and what to do about it.
 func InvalidInputError(field, format string, args ...any) error {
 	return NewError(ErrInvalidInput, field+": "+fmt.Sprintf(format, args...), ErrorInfo{Field: field}, 0)
+}
+
+// ProfileForbiddenError refuses a Nexus call for a profile the task queue
+// of the caller's endpoint does not allow. It names only that profile and
+// queue: a caller learns nothing of the profiles other teams use.
+func ProfileForbiddenError(profile, taskQueue string) error {
+	return NewError(ErrForbidden, fmt.Sprintf("profile %q is not allowed on Nexus task queue %q: this endpoint's callers may not use it; ask rpaflow's operator to allow it for this queue (RPAFLOW_NEXUS_QUEUES) or call through an endpoint that allows it",
+		profile, taskQueue), ErrorInfo{Field: "profile", Code: "nexus-queue"}, 0)
 }
 
 // NewTimedOut is the TimedOut error of a wait whose bound passed;

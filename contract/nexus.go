@@ -44,12 +44,23 @@ type SessionStatusInput struct {
 func (in SessionStatusInput) Validate() error { return ValidateProfile(in.Profile) }
 
 // NexusWorkflowIDPrefix starts the ID of every workflow a Nexus operation
-// starts: nexus:<operation>:<request id>, so a retried start request finds
-// the deployment it already started. A host that gives rpaflow an ID
+// starts: nexus:<task queue>:<operation>:<request id>. The task queue is
+// the one the caller's endpoint targets, so a retried start request finds
+// the deployment it already started, and callers of different endpoints
+// never attach to each other's runs. A host that gives rpaflow an ID
 // prefix puts it in front.
 const NexusWorkflowIDPrefix = "nexus:"
 
-// NexusWorkflowID is the workflow ID of operation's request requestID.
-func NexusWorkflowID(operation, requestID string) string {
-	return NexusWorkflowIDPrefix + operation + ":" + requestID
+// NexusWorkflowID is the workflow ID of operation's request requestID
+// arriving on taskQueue.
+func NexusWorkflowID(taskQueue, operation, requestID string) string {
+	return NexusWorkflowIDPrefix + taskQueue + ":" + operation + ":" + requestID
 }
+
+// NexusQueueMemo starts the memo key in which a workflow started by a
+// Nexus operation finds the task queue of the endpoint its caller came
+// through: rpaflowNexusQueue:<task queue>. The queue is in the key because
+// keys are never encoded: a workflow reads it without the payload codec
+// (whose key may be the Nexus boundary key). rpaflow's handler sets it;
+// operation inputs cannot.
+const NexusQueueMemo = "rpaflowNexusQueue:"

@@ -54,6 +54,10 @@ type TokenResult struct {
 	UsableUntil time.Time `json:"usableUntil,omitzero"`
 }
 
+// WorkerOnly: a token answer is sealed with the worker-only key, which the
+// codec endpoint does not hold.
+func (TokenResult) WorkerOnly() bool { return true }
+
 // Serves reports whether t can be handed to a caller needing minValidity at now.
 func (t TokenResult) Serves(now time.Time, minValidity time.Duration) bool {
 	return t.Token != "" && !now.After(t.UsableUntil) && t.Expiry.Sub(now) >= minValidity
@@ -85,6 +89,9 @@ type AccessDetailsResult struct {
 	Details map[string]AccessDetail `json:"details"`
 }
 
+// WorkerOnly: access details carry the API Task token in their headers.
+func (AccessDetailsResult) WorkerOnly() bool { return true }
+
 // InvalidateRequest reports that a consumer saw 401 with the token (or, when
 // Path is set, the access details) of Generation.
 type InvalidateRequest struct {
@@ -110,7 +117,7 @@ type SessionStatus struct {
 	Logins              int64        `json:"logins"`
 	Refreshes           int64        `json:"refreshes"`
 	ConsecutiveFailures int          `json:"consecutiveFailures"`
-	LastError           string       `json:"lastError,omitempty"`
+	LastError           string       `json:"lastError,omitempty"` // the platform's text; empty in answers to Nexus callers
 	LastErrorType       ErrorType    `json:"lastErrorType,omitempty"`
 	Paths               []PathStatus `json:"paths,omitempty"`
 }

@@ -75,8 +75,19 @@ type Options struct {
 	// history in clear: the plugin warns once.
 	Encryption *Encryption
 	// Nexus serves the Nexus service contract.NexusService on the task
-	// queue of every worker the plugin is added to.
+	// queue of every worker the plugin is added to, with every profile.
 	Nexus bool
+	// NexusQueues limit Nexus callers by endpoint instead: the operator
+	// creates one endpoint per calling team, each targeting its own task
+	// queue, and callers may use only their queue's profiles (others fail
+	// with contract.ErrForbidden). A worker on a listed queue serves the
+	// Nexus service there; unless that queue is TaskQueue it runs nothing
+	// else. Workers on other queues serve no Nexus calls.
+	NexusQueues []profile.NexusQueue
+	// TaskQueue is the queue of the workers that run rpaflow's workflows
+	// and activities; required with NexusQueues, whose operations start
+	// their workflows there.
+	TaskQueue string
 }
 
 // Key is an AES-256 key (Key, 32 bytes) and the id (ID) written into the
@@ -88,7 +99,10 @@ type Key = codec.Key
 // Nexus callers (inputs, results and failures of the operations) with a key
 // the callers share; without it, those payloads are written so that a
 // caller's default data converter reads them. Session payloads stay under
-// Key either way.
+// Key either way. SealKey, if set, seals the values that carry platform
+// tokens (session state, token answers, access details) inside the
+// encryption, instead of a key derived from Key; a codec endpoint serving Key
+// never opens them. OldSealKeys still open.
 type Encryption = codec.Encryption
 
 // Plugin is rpaflow as a Temporal client and worker plugin.
@@ -100,6 +114,9 @@ type Plugin struct {
 	budget   *activities.Budget
 	names    session.Names
 	warnOnce sync.Once
+	// queues maps a worker's instance key to its task queue (ConfigureWorker
+	// knows the queue, RunContextBefore only the key).
+	queues sync.Map
 }
 
 var (
@@ -112,6 +129,18 @@ func New(o Options) (*Plugin, error) {
 	reg, err := activities.BuildRegistry(o.Profiles, activities.RegistryOptions{HTTPClient: o.HTTPClient, Observer: o.Observer})
 	if err != nil {
 		return nil, err
+	}
+	if len(o.NexusQueues) > 0 {
+		var names []string
+		for _, pr := range o.Profiles {
+			names = append(names, pr.Name)
+		}
+		if err := profile.CheckNexusQueues(o.NexusQueues, names); err != nil {
+			return nil, fmt.Errorf("plugin: NexusQueues: %w", err)
+		}
+		if o.TaskQueue == "" {
+			return nil, errors.New("plugin: NexusQueues is set but TaskQueue is empty; give the task queue of the workers that run rpaflow's workflows, where Nexus operations start them")
+		}
 	}
 	if o.Encryption != nil {
 		if _, err := o.Encryption.Codec(); err != nil {
@@ -132,7 +161,11 @@ func New(o Options) (*Plugin, error) {
 		Name:               Name,
 		ConfigureClient:    p.configureClient,
 		WorkerInterceptors: p.interceptors(),
-		RunContextBefore:   p.register,
+		ConfigureWorker: func(_ context.Context, o worker.PluginConfigureWorkerOptions) error {
+			p.queues.Store(o.WorkerInstanceKey, o.TaskQueue)
+			return nil
+		},
+		RunContextBefore: p.register,
 	})
 	if err != nil {
 		return nil, err
@@ -217,6 +250,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.AddQueueItemWorkflow, wrap(workflows.AddQueueItem)},
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
+		{contract.RunEventsWorkflow, wrapNoResult(workflows.RunEvents)},
 	}
 }
 
@@ -232,25 +266,35 @@ func wrapNoResult[I any](fn func(workflow.Context, I) error) func(workflow.Conte
 }
 
 // register runs when a worker starts (or a replayer replays): workflows
-// always, activities and the Nexus service on workers only.
+// always; activities and the Nexus service on workers only; on a Nexus
+// queue of its own, only the Nexus service.
 func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBeforeOptions) error {
-	for _, w := range p.workflowsByName() {
-		// A replayer calls this before every replay of the same registry.
-		o.Registry.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: p.o.NamePrefix + w.name,
-			DisableAlreadyRegisteredCheck: o.WorkflowReplayer})
+	queue, _ := p.queues.Load(o.InstanceKey)
+	q, _ := queue.(string)
+	_, nexusQueue := p.nexusProfiles(q)
+	nexusOnly := !o.WorkflowReplayer && len(p.o.NexusQueues) > 0 && nexusQueue && q != p.o.TaskQueue
+	if !nexusOnly {
+		for _, w := range p.workflowsByName() {
+			// A replayer calls this before every replay of the same registry.
+			o.Registry.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: p.o.NamePrefix + w.name,
+				DisableAlreadyRegisteredCheck: o.WorkflowReplayer})
+		}
 	}
 	if o.WorkflowReplayer {
 		return nil
 	}
-	for _, a := range []any{
-		&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
-		&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
-		&activities.AutomationHub{Registry: p.registry},
-		&activities.Pools{Names: p.names},
-	} {
-		o.Registry.RegisterActivityWithOptions(a, activity.RegisterOptions{Name: p.o.NamePrefix})
+	if !nexusOnly {
+		for _, a := range []any{
+			&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
+			&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
+			&activities.AutomationHub{Registry: p.registry},
+			&activities.Events{Names: p.names},
+			&activities.Pools{Names: p.names},
+		} {
+			o.Registry.RegisterActivityWithOptions(a, activity.RegisterOptions{Name: p.o.NamePrefix})
+		}
 	}
-	if p.o.Nexus {
+	if len(p.o.NexusQueues) > 0 && nexusQueue || len(p.o.NexusQueues) == 0 && p.o.Nexus {
 		svc, err := p.nexusService()
 		if err != nil {
 			return err
@@ -289,11 +333,16 @@ func (p *Plugin) nexusService() (*nexus.Service, error) {
 // each; a test keeps the two lists equal).
 func (p *Plugin) nexusOperations() []nexus.RegisterableOperation {
 	return []nexus.RegisterableOperation{
-		workflowRunOperation[contract.DeployAPITaskInput, contract.DeployAPITaskResult](p, contract.OpDeployAPITask, contract.DeployAPITaskWorkflow),
-		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow),
-		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow),
-		workflowRunOperation[contract.AddQueueItemInput, contract.AddQueueItemResult](p, contract.OpAddQueueItem, contract.AddQueueItemWorkflow),
-		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow),
+		workflowRunOperation[contract.DeployAPITaskInput, contract.DeployAPITaskResult](p, contract.OpDeployAPITask, contract.DeployAPITaskWorkflow, profile.KindAA,
+			func(in contract.DeployAPITaskInput) string { return in.Profile }),
+		workflowRunOperation[contract.DeployBotInput, contract.DeployBotResult](p, contract.OpDeployBot, contract.DeployBotWorkflow, profile.KindAA,
+			func(in contract.DeployBotInput) string { return in.Profile }),
+		workflowRunOperation[contract.StartJobInput, contract.StartJobResult](p, contract.OpStartJob, contract.StartJobWorkflow, profile.KindOrchestrator,
+			func(in contract.StartJobInput) string { return in.Profile }),
+		workflowRunOperation[contract.AddQueueItemInput, contract.AddQueueItemResult](p, contract.OpAddQueueItem, contract.AddQueueItemWorkflow, profile.KindOrchestrator,
+			func(in contract.AddQueueItemInput) string { return in.Profile }),
+		workflowRunOperation[contract.AddWorkItemInput, contract.AddWorkItemResult](p, contract.OpAddWorkItem, contract.AddWorkItemWorkflow, profile.KindAA,
+			func(in contract.AddWorkItemInput) string { return in.Profile }),
 		p.sessionStatusOperation(),
 		p.poolStatusOperation(),
 	}

@@ -49,8 +49,15 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 		RetryPolicy:         l.retryPolicy(retryPolicy(false, 8)),
 	})
 	var dep activities.Deployment
+	var ref activities.DeployRef
+	withEvents := workflow.GetVersion(ctx, runEventsVersion, workflow.DefaultVersion, 1) >= 1
 	for {
-		err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &dep)
+		if withEvents {
+			err = workflow.ExecuteActivity(deployCtx, cr.AADeploy, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &ref)
+			dep = activities.Deployment{ID: ref.ID, Adopted: ref.Adopted}
+		} else {
+			err = workflow.ExecuteActivity(deployCtx, cr.AADeployBot, activities.DeployInput{DeployBotInput: in}).Get(deployCtx, &dep)
+		}
 		if !l.refused(ctx, err) {
 			break
 		}
@@ -72,6 +79,12 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 	waitIn := activities.WaitDeploymentInput{Profile: in.Profile, DeploymentID: id}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
+			if ref.Events != nil && ref.CallbackID != "" {
+				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectDeployment, ID: ref.CallbackID}
+				return reconcileWait[activities.DeploymentResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, cr.AACheckDeployment, waitIn)
+				})
+			}
 			return workflow.ExecuteActivity(waitOptions(c, d), cr.AAWaitDeployment, waitIn)
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {
@@ -95,6 +108,10 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 	}
 	return out, nil
 }
+
+// runEventsVersion marks DeployBot runs that deploy with AADeploy, which
+// asks for a callback when the profile has events on.
+const runEventsVersion = "run-events"
 
 // waitOptions: a wait is one long activity that heartbeats each poll; it is
 // retried (resuming from its heartbeat) until the overall timeout.

@@ -171,10 +171,10 @@ func TestDeployBot_InvalidInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			env := newEnv(t)
 			calls := 0
-			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(context.Context, activities.DeployInput) (activities.Deployment, error) {
+			env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+				func(context.Context, activities.DeployInput) (activities.DeployRef, error) {
 					calls++
-					return activities.Deployment{ID: "d"}, nil
+					return activities.DeployRef{ID: "d"}, nil
 				}).Maybe()
 			in := deployIn()
 			c.edit(&in)
@@ -194,11 +194,11 @@ func TestDeployBot_Outcomes(t *testing.T) {
 			env := newEnv(t)
 			var req activities.DeployInput
 			deploys := 0
-			env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.DeployInput) (activities.Deployment, error) {
+			env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.DeployInput) (activities.DeployRef, error) {
 					deploys++
 					req = in
-					return activities.Deployment{ID: "dep-1"}, nil
+					return activities.DeployRef{ID: "dep-1"}, nil
 				})
 			var wait activities.WaitDeploymentInput
 			env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
@@ -242,13 +242,13 @@ func TestDeployBot_Outcomes(t *testing.T) {
 func TestDeployBot_AmbiguousNotRetried(t *testing.T) {
 	env := newEnv(t)
 	deploys := 0
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.DeployInput) (activities.Deployment, error) {
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeployInput) (activities.DeployRef, error) {
 			deploys++
 			if in.Headless == nil {
 				t.Error("headless request not passed on")
 			}
-			return activities.Deployment{}, temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
+			return activities.DeployRef{}, temporal.NewApplicationError("timeout after send", string(contract.ErrAmbiguous))
 		})
 	in := deployIn()
 	in.RunAsUserIDs, in.Headless = nil, &contract.HeadlessInput{}

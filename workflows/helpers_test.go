@@ -41,6 +41,7 @@ func newEnv(t *testing.T, setup ...func(*testsuite.WorkflowTestSuite)) *testsuit
 	env.RegisterActivity(&activities.ControlRoom{})
 	env.RegisterActivity(&activities.Orchestrator{})
 	env.RegisterActivity(&activities.AutomationHub{})
+	env.RegisterActivity(&activities.Events{})
 	return env
 }
 
@@ -183,10 +184,10 @@ func newFakeCR(env *testsuite.TestWorkflowEnvironment, lifetime time.Duration) *
 	env.OnActivity(cr.AARenewSession, mock.Anything, mock.Anything).Return(f.renew).
 		AfterFn(func() time.Duration { f.mu.Lock(); defer f.mu.Unlock(); return f.delay })
 	env.OnActivity(cr.AALogout, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, profile, token string) error {
+		func(_ context.Context, profile string, token activities.LogoutToken) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.logouts = append(f.logouts, profile+"/"+token)
+			f.logouts = append(f.logouts, profile+"/"+string(token))
 			return nil
 		}).AfterFn(func() time.Duration { f.mu.Lock(); defer f.mu.Unlock(); return f.logoutDelay })
 	return f

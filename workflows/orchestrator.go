@@ -68,6 +68,12 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 	waitIn := activities.WaitJobInput{Profile: in.Profile, Job: ref}
 	wait, stop := supervise(ctx, stopping, in.Timeout.D(), limits,
 		func(c workflow.Context, d time.Duration) workflow.Future {
+			if ref.Events != nil {
+				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
+				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn)
+				})
+			}
 			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {
@@ -89,18 +95,19 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 }
 
 // AddQueueItem adds a queue item. Every item carries a reference (the
-// caller's, or one derived from the workflow), so retries are safe: a retry
-// looks the reference up and adopts the item an earlier attempt added, and
-// a repeat on a unique-reference queue is answered 409 and reported as
-// duplicate. With wait, the item is watched until its transaction ends (a
-// duplicate reference watches the existing item).
+// caller's, or one derived from the workflow): a retry after a lost answer
+// looks it up and adopts the item an earlier attempt added. With the
+// caller's reference an unknown outcome is retried too (a repeat on a
+// unique-reference queue is answered 409 and reported as duplicate);
+// without, it is not. With wait, the item is watched until its transaction
+// ends (a duplicate reference watches the existing item).
 func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
 	if err := in.Validate(); err != nil {
 		return contract.AddQueueItemResult{}, err
 	}
 	addCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         retryPolicy(true, 8),
+		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
 	var res contract.AddQueueItemResult
 	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {

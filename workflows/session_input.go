@@ -35,3 +35,7 @@ type sessionState struct {
 	LastError     string             `json:"lastError,omitempty"`
 	LastErrorType contract.ErrorType `json:"lastErrorType,omitempty"`
 }
+
+// WorkerOnly: a continued run's input carries the token, so rpaflow's data
+// converter seals it with the worker-only key.
+func (in sessionInput) WorkerOnly() bool { return in.State != nil }

@@ -76,7 +76,7 @@ func (r aaRenewer) renew(ctx workflow.Context, action, token string, paths []str
 }
 
 func (r aaRenewer) logout(ctx workflow.Context, token string) error {
-	return workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AALogout, r.profile, token).Get(ctx, nil)
+	return workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AALogout, r.profile, activities.LogoutToken(token)).Get(ctx, nil)
 }
 
 // OrchestratorSession keeps a UiPath Orchestrator token fresh for a profile.

@@ -25,7 +25,7 @@ type stopCall struct {
 
 // runningBot mocks a deploy that succeeds and a wait that never ends on its own.
 func runningBot(env *testsuite.TestWorkflowEnvironment, deployTakes time.Duration, sc *stopCall, final string) {
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil).After(deployTakes)
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(activities.DeployRef{ID: "dep-1"}, nil).After(deployTakes)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}, nil).After(100 * time.Hour).Maybe()
 	env.OnActivity(cr.AAStopDeployment, mock.Anything, mock.Anything).Return(
@@ -143,7 +143,7 @@ func TestDeployBot_CancelDuringDeployStopsWhatItCreated(t *testing.T) {
 func TestDeployBot_FinishedRunIsNotStopped(t *testing.T) {
 	env := newEnv(t)
 	var sc stopCall
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil)
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(activities.DeployRef{ID: "dep-1"}, nil)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}, nil).After(20 * time.Minute)
 	env.OnActivity(cr.AAStopDeployment, mock.Anything, mock.Anything).Return(
@@ -163,7 +163,7 @@ func TestDeployBot_FinishedRunIsNotStopped(t *testing.T) {
 // Canceled, saying the run may be alive.
 func TestDeployBot_StopRetriedThenReported(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(cr.AADeployBot, mock.Anything, mock.Anything).Return(activities.Deployment{ID: "dep-1"}, nil)
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(activities.DeployRef{ID: "dep-1"}, nil)
 	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
 		activities.DeploymentResult{}, nil).After(100 * time.Hour).Maybe()
 	calls := 0

@@ -19,10 +19,24 @@ type Encryption struct {
 	// without it, those payloads are written so that a caller's default
 	// data converter reads them. Session payloads stay under Key either way.
 	BoundaryKey *Key
+	// SealKey, if set, seals the values that carry platform tokens inside the
+	// encryption, instead of a key derived from Key; OldSealKeys still open.
+	SealKey     *Key
+	OldSealKeys []Key
 }
 
-// Codec is the payload codec: Key encrypts, every key decrypts.
-func (e Encryption) Codec() (*Codec, error) { return New(e.Key, e.OldKeys...) }
+// Codec is the payload codec: Key encrypts, every key decrypts, and the
+// seal keys seal what carries platform tokens.
+func (e Encryption) Codec() (*Codec, error) {
+	c, err := New(e.Key, e.OldKeys...)
+	if err != nil {
+		return nil, err
+	}
+	if c, err = c.WithSealKeys(e.SealKey, e.OldSealKeys...); err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	return c, nil
+}
 
 // BoundaryCodec encodes what crosses to Nexus callers: nil (readable by
 // their default converter) without a BoundaryKey.

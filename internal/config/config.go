@@ -6,6 +6,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -40,11 +41,19 @@ var Kinds = profile.Kinds
 type Config struct {
 	TaskQueue string
 	HTTPAddr  string
-	LogLevel  string
-	LogFormat string
-	Codec     Codec
-	Tracing   bool
-	Profiles  []Profile
+	// EventsAddr is the events receiver's listen address (RPAFLOW_EVENTS_ADDR); "" is none.
+	EventsAddr string
+	LogLevel   string
+	LogFormat  string
+	Codec      Codec
+	Tracing    bool
+	Profiles   []Profile
+	// NexusQueues limit Nexus callers by task queue (RPAFLOW_NEXUS_QUEUES);
+	// empty: the Nexus service on TaskQueue with every profile.
+	NexusQueues []profile.NexusQueue
+	// Warnings are problems that do not stop the worker (a secret file
+	// others may read); the worker logs them at start.
+	Warnings []string
 	// PollBudgetPerMinute bounds status calls per profile (RPAFLOW_POLL_BUDGET_PER_MINUTE).
 	PollBudgetPerMinute int
 	// TemporalAPIKey is TEMPORAL_API_KEY or the content of TEMPORAL_API_KEY_FILE.
@@ -61,7 +70,19 @@ type Codec struct {
 	KeyID             string
 	OldKeys           []codec.Key
 	InsecurePlaintext bool
-	AuthToken         string
+	// AuthToken is the static bearer token of the codec endpoint.
+	AuthToken string
+	// Addr is the codec endpoint's listen address (the worker's).
+	Addr string
+	// OIDC, if Issuer is set, verifies the Temporal UI users' access tokens.
+	OIDC OIDC
+	// CORSOrigins may call the codec endpoint from a browser.
+	CORSOrigins []string
+	// SealKey, if set, seals platform tokens instead of the key derived
+	// from Key; SealOldKeys still open.
+	SealKey     []byte
+	SealKeyID   string
+	SealOldKeys []Key
 	// NexusKey, if set, encrypts what crosses to Nexus callers.
 	NexusKey   []byte
 	NexusKeyID string
@@ -80,8 +101,23 @@ func (c Codec) Encryption() codec.Encryption {
 	if len(c.NexusKey) > 0 {
 		e.BoundaryKey = &codec.Key{ID: c.NexusKeyID, Key: c.NexusKey}
 	}
+	if len(c.SealKey) > 0 {
+		e.SealKey = &codec.Key{ID: c.SealKeyID, Key: c.SealKey}
+	}
+	e.OldSealKeys = c.SealOldKeys
 	return e
 }
+
+// OIDC configures the codec endpoint's access-token verification.
+type OIDC struct {
+	Issuer, Audience string
+	// Claim and Value: a claim the token must carry (Value, or a list
+	// containing it); Claim empty for none.
+	Claim, Value string
+}
+
+// Key is a codec key (the one key type: codec.Key).
+type Key = codec.Key
 
 // Load reads the configuration from the process environment.
 func Load() (*Config, error) {
@@ -140,6 +176,7 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		p.add("RPAFLOW_TASK_QUEUE is blank; unset it to use the default task queue \"rpaflow\" or set a name")
 	}
 	cfg.HTTPAddr = g.HTTPAddr
+	cfg.EventsAddr = strings.TrimSpace(g.EventsAddr)
 	cfg.LogLevel = strings.ToLower(strings.TrimSpace(g.LogLevel))
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		p.addf("RPAFLOW_LOG_LEVEL=%q is not a log level; use debug, info, warn or error", g.LogLevel)
@@ -155,17 +192,22 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		cfg.PollBudgetPerMinute = n
 	}
 	cfg.Codec = loadCodec(&p, g, o.withoutProfiles)
+	if !o.withoutProfiles {
+		loadCodecServer(&p, g, &cfg.Codec)
+	}
 
 	if !o.withoutProfiles {
 		for _, name := range profileNames(&p, g.Profiles) {
 			cfg.Profiles = append(cfg.Profiles, loadProfile(&p, env, name))
 		}
+		cfg.NexusQueues = nexusQueues(&p, g.NexusQueues, cfg.ProfileNames())
 	}
 
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	cfg.rawSecrets = p.raw
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 
@@ -259,6 +301,9 @@ func (p *problems) parse(v any, envMap map[string]string, prefix string) {
 			p.addf("%s and %s are both set; set only one of them", name, name+fileSuffix)
 			continue
 		}
+		if w := filePermissionWarning(name+fileSuffix, path); w != "" {
+			p.warnings = append(p.warnings, w)
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			p.addf("%s=%q cannot be read (%v); point it at a readable file holding %s", name+fileSuffix, path, pathErr(err), name)
@@ -283,4 +328,45 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// nexusQueues parses RPAFLOW_NEXUS_QUEUES: queue=profile|profile entries
+// separated by ';'.
+func nexusQueues(p *problems, raw string, profiles []string) []profile.NexusQueue {
+	const name = "RPAFLOW_NEXUS_QUEUES"
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	var out []profile.NexusQueue
+	for i, entry := range strings.Split(raw, ";") {
+		queue, list, ok := strings.Cut(strings.TrimSpace(entry), "=")
+		if !ok {
+			p.addf("%s entry %d (%q) is not queue=profile|profile; e.g. rpaflow-orders=cr|orch", name, i+1, entry)
+			return nil
+		}
+		q := profile.NexusQueue{TaskQueue: strings.TrimSpace(queue)}
+		if strings.TrimSpace(list) != "" {
+			for _, pr := range strings.Split(list, "|") {
+				q.Profiles = append(q.Profiles, strings.TrimSpace(pr))
+			}
+		}
+		out = append(out, q)
+	}
+	if err := profile.CheckNexusQueues(out, profiles); err != nil {
+		p.addf("%s: %v", name, err)
+		return nil
+	}
+	return out
+}
+
+// filePermissionWarning warns of a secret file that group or others may
+// read (a mounted Kubernetes secret is 0644 unless defaultMode says otherwise).
+func filePermissionWarning(variable, path string) string {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s=%q is readable by group or others (mode %v); restrict it with chmod 600 %s (or defaultMode: 0600 on a Kubernetes secret volume)",
+		variable, path, fi.Mode().Perm(), path)
 }

@@ -30,6 +30,8 @@ type problems struct {
 	// raw are secret values as configured that the result holds only in a
 	// normalized form (a grouped TOTP seed): kept for redaction.
 	raw []string
+	// warnings do not fail the load.
+	warnings []string
 }
 
 func (p *problems) keepSecret(s string) { p.raw = append(p.raw, s) }

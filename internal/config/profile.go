@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rpaflow/rpaflow/profile"
 )
 
 var profileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -43,8 +45,8 @@ func profileNames(p *problems, raw string) []string {
 // and ALLOW_HTTP. Setting another kind's variable is reported: it usually
 // means the wrong _KIND or a typo in the profile name.
 var kindVars = map[Kind][]string{
-	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS", "POOLS", "TENANT_BUDGET_PER_MINUTE"},
-	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME", "POOLS", "TENANT_BUDGET_PER_MINUTE"},
+	KindAA:           {"USERNAME", "PASSWORD", "API_KEY", "MULTIPLE_LOGIN", "MFA_SECRET", "MFA_DIGITS", "MFA_PERIOD", "EXECUTION_HOSTS", "POOLS", "TENANT_BUDGET_PER_MINUTE", "WEBHOOK_SECRET", "CALLBACK_URL", "RECONCILE_INTERVAL"},
+	KindOrchestrator: {"ORGANIZATION", "TENANT", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "TOKEN_URL", "USERNAME", "PASSWORD", "TENANCY_NAME", "POOLS", "TENANT_BUDGET_PER_MINUTE", "WEBHOOK_SECRET", "RECONCILE_INTERVAL"},
 	KindHub:          {"TENANT_ID", "TOKEN", "APP_KEY", "TOKEN_EXPIRES"},
 }
 
@@ -82,6 +84,8 @@ func loadProfile(p *problems, env map[string]string, name string) Profile {
 		TenantID:       strings.TrimSpace(e.TenantID),
 		Token:          e.Token,
 		AppKey:         e.AppKey,
+		WebhookSecret:  e.WebhookSecret,
+		CallbackURL:    strings.TrimRight(strings.TrimSpace(e.CallbackURL), "/"),
 	}
 
 	if prof.Kind == "" {
@@ -125,8 +129,10 @@ func loadProfile(p *problems, env map[string]string, name string) Profile {
 	case KindAA:
 		validateAA(p, v, &prof)
 		validateMFA(p, v, env, e, &prof)
+		validateEvents(p, v, e, &prof)
 	case KindOrchestrator:
 		validateOrchestrator(p, v, &prof)
+		validateEvents(p, v, e, &prof)
 	case KindHub:
 		validateHub(p, v, e.TokenExpires, &prof)
 	}
@@ -208,6 +214,34 @@ func validateOrchestrator(p *problems, v func(string) string, prof *Profile) {
 	}
 	if prof.TokenURL != "" {
 		checkURL(p, v("TOKEN_URL"), prof.TokenURL, prof.AllowHTTP, v("ALLOW_HTTP"), false)
+	}
+}
+
+// validateEvents checks the event settings: a secret of a usable length,
+// for AA both the secret and the callback URL, and the reconcile interval.
+func validateEvents(p *problems, v func(string) string, e profileEnv, prof *Profile) {
+	if n := len(prof.WebhookSecret); n > 0 && (n < 16 || n > 100) {
+		p.addf("%s is %d characters long; use 16 to 100 random characters (UiPath accepts at most 100), e.g. head -c 32 /dev/urandom | base64", v("WEBHOOK_SECRET"), n)
+	}
+	if prof.Kind == KindAA {
+		switch {
+		case prof.CallbackURL != "" && prof.WebhookSecret == "":
+			p.addf("%s is set but %s is not; set the key deploy callback tokens are derived from (or %s)", v("CALLBACK_URL"), v("WEBHOOK_SECRET"), v("WEBHOOK_SECRET")+fileSuffix)
+		case prof.CallbackURL == "" && prof.WebhookSecret != "":
+			p.addf("%s is set but %s is not; set the public base URL the Control Room posts callbacks to", v("WEBHOOK_SECRET"), v("CALLBACK_URL"))
+		}
+		checkURL(p, v("CALLBACK_URL"), prof.CallbackURL, prof.AllowHTTP, v("ALLOW_HTTP"), false)
+		if u, err := url.Parse(prof.CallbackURL); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+			p.addf("%s has a query or fragment; give only the base URL (scheme, host and an optional path)", v("CALLBACK_URL"))
+		}
+	}
+	prof.ReconcileInterval = profile.DefaultReconcileInterval
+	if raw := strings.TrimSpace(e.ReconcileInt); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 10*time.Second || d > 24*time.Hour {
+			p.addf("%s=%q is not a duration between 10s and 24h; use e.g. 10m", v("RECONCILE_INTERVAL"), e.ReconcileInt)
+		}
+		prof.ReconcileInterval = d
 	}
 }
 

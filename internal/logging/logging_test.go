@@ -38,6 +38,18 @@ func TestRedact(t *testing.T) {
 		{"configured secret URL-escaped", "q=quo%22te%5Csecret", "q=[REDACTED]"},
 		{"short secret ignored", "a short message", "a short message"},
 		{"jwt in authorization", "Authorization: Bearer " + jwt, "Authorization: Bearer [REDACTED]"},
+		{"camelCase JSON keys", `{"accessToken":"a1","refreshToken":"r1","idToken":"i1","clientSecret":"c1","appKey":"k1","apiKey":"p1","password":"w1","secret":"s1"}`,
+			`{"accessToken":"[REDACTED]","refreshToken":"[REDACTED]","idToken":"[REDACTED]","clientSecret":"[REDACTED]","appKey":"[REDACTED]","apiKey":"[REDACTED]","password":"[REDACTED]","secret":"[REDACTED]"}`},
+		{"Go struct print", "{Profile:cr Token:opaque-1 Expiry:2026-01-01}", "{Profile:cr Token:[REDACTED] Expiry:2026-01-01}"},
+		{"Go pointer struct print", "&{AccessToken:at-1 RefreshToken:rt-1 ClientSecret:cs-1 ExpiresIn:3600}", "&{AccessToken:[REDACTED] RefreshToken:[REDACTED] ClientSecret:[REDACTED] ExpiresIn:3600}"},
+		{"X-API-Key header", "X-API-Key: k-123456", "X-API-Key: [REDACTED]"},
+		{"Hub app-key header", "x-ah-openapi-app-key: hub-app-1", "x-ah-openapi-app-key: [REDACTED]"},
+		{"Hub app-key in a Go map", "map[Authorization:[Bearer t/x] X-Ah-Openapi-App-Key:[hub-app-1]]", "map[Authorization:[Bearer [REDACTED]] X-Ah-Openapi-App-Key:[[REDACTED]]]"},
+		{"Cookie, every cookie", "Cookie: session=abc; csrf=def", "Cookie: [REDACTED]"},
+		{"Set-Cookie JSON", `{"Set-Cookie":"sid=abc; HttpOnly"}`, `{"Set-Cookie":"[REDACTED]"}`},
+		{"value with an escaped quote", `{"password":"abc\"def","user":"u"}`, `{"password":"[REDACTED]","user":"u"}`},
+		{"nested value with an escaped quote", `{"body":"{\"token\":\"ab\\\"cd\",\"n\":1}"}`, `{"body":"{\"token\":\"[REDACTED]\",\"n\":1}"}`},
+		{"struct field names kept", "{TokenExpires:2026-01-01 Tokens:2}", "{TokenExpires:2026-01-01 Tokens:2}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@
 //	rpaflow_access_details_age_seconds{profile}                    age of the API Task access details at use (histogram)
 //	rpaflow_deployments_total{workflow_type,profile,outcome}       DeployAPITask, DeployBot, StartJob; outcome success | failure | canceled
 //	rpaflow_deployment_duration_seconds{workflow_type,profile,outcome} start to end in workflow time (histogram)
+//	rpaflow_starts_adopted_total{start,profile}                    a retry found the job, queue item or deployment an earlier attempt started
 //	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
 //	rpaflow_pool_limit{profile,pool}                               a capacity pool's configured limit (pool workflows)
 //	rpaflow_pool_effective_limit{profile,pool}                     its limit after capacity refusals
@@ -42,7 +43,9 @@ package metrics
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,8 +114,11 @@ type Metrics struct {
 }
 
 // New builds a registry with the Go runtime and process collectors and an
-// OpenTelemetry meter provider exporting into it.
-func New() (*Metrics, error) {
+// OpenTelemetry meter provider exporting into it. With profiles, a
+// "profile" label on Temporal-side metrics keeps only those names; any
+// other value (a workflow input nobody validated yet) becomes
+// UnknownProfile, so callers cannot mint series.
+func New(profiles ...string) (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, err
@@ -141,20 +147,42 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	var temporal client.MetricsHandler = opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
+		Meter: meter,
+		// Counters only go up; exported as Prometheus counters (_total).
+		UseMonotonicCounters: true,
+		// The default panics; a metric error must not take the worker down.
+		OnError: otel.Handle,
+	})
+	if len(profiles) > 0 {
+		temporal = profileLimiter{MetricsHandler: temporal, known: profiles}
+	}
 	return &Metrics{
 		providerRequests: requests,
 		providerDuration: duration,
 		registry:         reg,
 		provider:         provider,
 		meter:            meter,
-		temporal: opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
-			Meter: meter,
-			// Counters only go up; exported as Prometheus counters (_total).
-			UseMonotonicCounters: true,
-			// The default panics; a metric error must not take the worker down.
-			OnError: otel.Handle,
-		}),
+		temporal:         temporal,
 	}, nil
+}
+
+// UnknownProfile is the profile label of metrics tagged with a name that
+// is not a configured profile.
+const UnknownProfile = "unknown"
+
+// profileLimiter replaces unconfigured profile names in tags.
+type profileLimiter struct {
+	client.MetricsHandler
+	known []string
+}
+
+func (l profileLimiter) WithTags(tags map[string]string) client.MetricsHandler {
+	if p, ok := tags["profile"]; ok && !slices.Contains(l.known, p) {
+		tags = maps.Clone(tags)
+		tags["profile"] = UnknownProfile
+	}
+	return profileLimiter{MetricsHandler: l.MetricsHandler.WithTags(tags), known: l.known}
 }
 
 // Handler serves the registry in Prometheus text exposition format.
@@ -207,6 +235,21 @@ func (m *Metrics) PollBudget(perMinute int) (func(ctx context.Context, profile s
 		attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("profile", profile)))
 		calls.Add(ctx, 1, attrs)
 		wait.Record(ctx, waited.Seconds(), attrs)
+	}, nil
+}
+
+// Events returns the observer of the events receiver: one count per
+// request outcome (received, verified, refused by reason, duplicate,
+// ignored, delivered), by platform and profile.
+func (m *Metrics) Events() (func(platform, profile, outcome, reason string), error) {
+	c, err := m.meter.Int64Counter("rpaflow_events",
+		metric.WithDescription("Events receiver outcomes by platform, profile, outcome (received, verified, refused, duplicate, ignored, delivered) and refusal reason."))
+	if err != nil {
+		return nil, err
+	}
+	return func(platform, profile, outcome, reason string) {
+		c.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("platform", platform),
+			attribute.String("profile", profile), attribute.String("outcome", outcome), attribute.String("reason", reason))))
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"net/http/httptest"
 	"regexp"
@@ -200,5 +201,23 @@ func TestSessionSeriesLabels(t *testing.T) {
 	}
 	if strings.Contains(body, "otel_scope_") {
 		t.Errorf("scrape carries otel_scope_* labels:\n%s", filterLines(body, "otel_scope_"))
+	}
+}
+
+// A workflow input's profile becomes a label only if it is configured:
+// any other value shares one "unknown" series, so nobody can mint series.
+func TestProfileLabelLimitedToConfiguredProfiles(t *testing.T) {
+	m, err := New("cr", "orch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		m.Temporal().WithTags(map[string]string{"profile": fmt.Sprintf("attacker-%d", i), "outcome": "failure"}).Counter("rpaflow_deployments").Inc(1)
+	}
+	m.Temporal().WithTags(map[string]string{"workflow_type": "StartJob"}).WithTags(map[string]string{"profile": "orch"}).Counter("rpaflow_deployments").Inc(1)
+	body := filterLines(scrape(t, m), "rpaflow_deployments_total{")
+	if strings.Contains(body, "attacker") || strings.Count(body, "\n")+1 != 2 ||
+		!strings.Contains(body, `profile="unknown"`) || !regexp.MustCompile(`profile="unknown"[^}]*\} 50`).MatchString(body) || !strings.Contains(body, `profile="orch"`) {
+		t.Errorf("series:\n%s\nwant one unknown series counting 50 and one for orch", body)
 	}
 }

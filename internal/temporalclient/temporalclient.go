@@ -47,7 +47,9 @@ func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConve
 	case *codec.Codec:
 		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	// Without the key, sealed values (platform tokens) cannot be opened: the
+	// endpoint leaves them sealed and this converter refuses them clearly.
+	dc := converter.NewCodecDataConverter(codec.Sealing(converter.GetDefaultDataConverter(), nil), c)
 	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 

@@ -61,9 +61,11 @@ func TestNewValidates(t *testing.T) {
 
 func TestDefaultExecutionHosts(t *testing.T) {
 	cases := map[string][]string{
-		"https://cr.example.com/":       {"cr.example.com", "*.example.com", "*.automationanywhere.digital"},
-		"https://Example.com:8443":      {"example.com", "*.automationanywhere.digital"},
-		"http://127.0.0.1:8080/control": {"127.0.0.1", "*.automationanywhere.digital"},
+		"https://cr.example.com/": {"cr.example.com", "*.automationanywhere.digital"},
+		// never the parent domain: every Azure VM of the region lives there
+		"https://cr.westeurope.cloudapp.azure.com": {"cr.westeurope.cloudapp.azure.com", "*.automationanywhere.digital"},
+		"https://Example.com:8443":                 {"example.com", "*.automationanywhere.digital"},
+		"http://127.0.0.1:8080/control":            {"127.0.0.1", "*.automationanywhere.digital"},
 	}
 	for u, want := range cases {
 		c, err := New(Options{BaseURL: u, Username: "u", APIKey: "k", AllowHTTP: true})
@@ -72,6 +74,25 @@ func TestDefaultExecutionHosts(t *testing.T) {
 		}
 		if got := c.ExecutionHosts(); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: hosts %v, want %v", u, got, want)
+		}
+	}
+}
+
+// Wildcards over a public suffix are refused when the client is built
+// (at worker start), naming the pattern and the suffix.
+func TestExecutionHostPatternsChecked(t *testing.T) {
+	for pattern, ok := range map[string]bool{
+		"*.com": false, "*.cloudapp.azure.com": false, "*.westeurope.cloudapp.azure.com": false, "*.co.uk": false, "*.github.io": false,
+		"*.internal": false, "*.*.example.com": false, "a*.example.com": false, "*.127.0.0.1": false, "": false,
+		"*.automationanywhere.digital": true, "*.my.automationanywhere.digital": true, "*.example.co.uk": true, "*.corp.internal": true,
+		"*.vm1.westeurope.cloudapp.azure.com": true, "api.example.com": true, "com": true, // an exact host is only itself
+	} {
+		_, err := New(Options{BaseURL: "https://cr.example.com", Username: "u", APIKey: "k", ExecutionHosts: []string{pattern}})
+		if (err == nil) != ok {
+			t.Errorf("ExecutionHosts %q: %v, want accepted=%v", pattern, err, ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "executionHosts") || !strings.Contains(err.Error(), "EXECUTION_HOSTS")) {
+			t.Errorf("ExecutionHosts %q: %v does not name the setting", pattern, err)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,9 +34,10 @@ type Options struct {
 	MultipleLogin bool // sent with password logins
 	MFA           TOTP // two-factor seed of a user whose role requires 2FA
 	AllowHTTP     bool // permit http:// for BaseURL and execution URLs (simulators/local only)
-	// ExecutionHosts are the host patterns a task token may be sent to.
-	// Default: the Control Room's host, "*.<its parent domain>" (when the
-	// host has at least 3 labels and is not an IP) and "*.automationanywhere.digital".
+	// ExecutionHosts are the host patterns a task token may be sent to
+	// (httpx.CheckHostPattern says which wildcards are refused). Default:
+	// the Control Room's own host and AA's cloud domain
+	// "*.automationanywhere.digital", where API Tasks run.
 	ExecutionHosts []string
 	HTTPClient     *http.Client  // default: 30 s timeout (execute uses its own deadline)
 	ExecuteTimeout time.Duration // default 75 s (the real-time API Task cap is 60 s)
@@ -85,23 +85,23 @@ func New(o Options) (*Client, error) {
 	if now == nil {
 		now = time.Now
 	}
-	base0 := o.HTTPClient
-	if base0 == nil {
-		base0 = &http.Client{Timeout: 30 * time.Second}
-	}
 	// X-Authorization is a custom header, which net/http would forward on a
 	// redirect to any host: never follow redirects.
-	cr := *base0
-	cr.CheckRedirect = noRedirects
-	ex := cr
+	cr := httpx.NewClient(o.HTTPClient, httpx.DefaultTimeout)
+	ex := *cr
 	ex.Timeout = 0 // Execute sets its own deadline.
 	hosts := o.ExecutionHosts
+	for _, h := range hosts {
+		if err := httpx.CheckHostPattern(h); err != nil {
+			return nil, apierror.Invalid("executionHosts", "%v (RPAFLOW_<PROFILE>_EXECUTION_HOSTS)", err)
+		}
+	}
 	if len(hosts) == 0 {
 		u, _ := url.Parse(base)
 		hosts = defaultExecutionHosts(u.Hostname())
 	}
 	c := &Client{o: o, base: base, hosts: hosts, nowFunc: now, sleep: sleepCtx,
-		caller: httpx.Caller{Platform: Platform, Client: &cr, ParseError: parseError, Observe: o.Observer},
+		caller: httpx.Caller{Platform: Platform, Client: cr, ParseError: parseError, Observe: o.Observer},
 		exec:   httpx.Caller{Platform: Platform, Client: &ex, ParseError: parseError, Observe: o.Observer},
 	}
 	if o.MFA.Secret != "" {
@@ -110,17 +110,11 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
+// defaultExecutionHosts: the Control Room's host and AA's cloud domain,
+// not the Control Room's parent domain, which may be shared with anyone
+// (a cloud provider's VM domain).
 func defaultExecutionHosts(host string) []string {
-	host = strings.ToLower(host)
-	hosts := []string{host}
-	if net.ParseIP(host) == nil {
-		if labels := strings.Split(host, "."); len(labels) >= 3 {
-			hosts = append(hosts, "*."+strings.Join(labels[1:], "."))
-		}
-	}
-	return append(hosts, "*.automationanywhere.digital")
+	return []string{strings.ToLower(host), "*.automationanywhere.digital"}
 }
 
 // ExecutionHosts returns the host patterns task tokens may be sent to.

@@ -22,6 +22,16 @@ type DeployRequest struct {
 	RunAsUserIDs   []int64 // unattended run-as users (required unless Headless)
 	PoolIDs        []int64 // device pools, when the run-as users have no default device
 	Headless       *HeadlessRequest
+	// Callback, if set, asks the Control Room to post the deployment's end
+	// to URL with Headers. It holds a credential, so it is never serialized
+	// with the request.
+	Callback *Callback `json:"-"`
+}
+
+// Callback is a deploy's callbackInfo.
+type Callback struct {
+	URL     string
+	Headers map[string]string
 }
 
 // HeadlessRequest deploys an on-demand API Task instead of an unattended bot.
@@ -76,6 +86,9 @@ func (c *Client) Deploy(ctx context.Context, token string, r DeployRequest) (str
 			ur["deviceUsageType"] = "RUN_ONLY_ON_DEFAULT_DEVICE"
 		}
 		body["unattendedRequest"] = ur
+	}
+	if cb := r.Callback; cb != nil {
+		body["callbackInfo"] = map[string]any{"url": cb.URL, "headers": cb.Headers}
 	}
 	var out struct {
 		DeploymentID string `json:"deploymentId"`

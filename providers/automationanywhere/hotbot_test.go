@@ -160,7 +160,7 @@ func TestCheckExecutionURL(t *testing.T) {
 	ok := []string{
 		"https://hotbot-2689-knative-0a66.prod-ause1-ee.my.automationanywhere.digital/execute",
 		"https://cr.example.com/hotbot/1/execute",
-		"https://runner.example.com:8443/execute",
+		"https://cr.example.com:8443/execute",
 	}
 	for _, u := range ok {
 		if err := c.CheckExecutionURL(u); err != nil {
@@ -170,6 +170,7 @@ func TestCheckExecutionURL(t *testing.T) {
 	bad := map[string]string{
 		"http://hotbot.my.automationanywhere.digital/execute":    "plain http",
 		"https://evil.example.org/execute":                       `"evil.example.org"`,
+		"https://runner.example.com/execute":                     `"runner.example.com"`, // a neighbour of the Control Room is not the Control Room
 		"https://automationanywhere.digital.evil.org/execute":    "not an allowed",
 		"https://user:pw@hotbot.automationanywhere.digital/exec": "user information",
 		"/relative": "not an absolute",

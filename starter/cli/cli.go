@@ -149,7 +149,8 @@ const exitCodesHelp = `Exit codes:
 const environmentHelp = `Environment (the worker's): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_* (or TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE), RPAFLOW_TASK_QUEUE (default
 rpaflow), RPAFLOW_CODEC_KEY, or RPAFLOW_CODEC_ENDPOINT (the worker's codec endpoint, with
-RPAFLOW_CODEC_AUTH_TOKEN if it asks for one; no key needed), or RPAFLOW_INSECURE_PLAINTEXT=true;
+RPAFLOW_CODEC_AUTH_TOKEN if it asks for one; no key needed, but session token then refuses:
+tokens are sealed with the worker-only key), or RPAFLOW_INSECURE_PLAINTEXT=true;
 RPAFLOW_LOG_LEVEL.
 Platform profiles (RPAFLOW_PROFILES, RPAFLOW_<NAME>_*) are not needed here.
 `
@@ -555,6 +556,7 @@ func sessionUsage() string {
 		"  status   query the session's status (no secrets)\n" +
 		"  token    get a token valid for at least --min-validity; starts the session if none runs\n" +
 		"           (Update-With-Start, as the activities do). The token is a secret: handle with care.\n" +
+		"           Needs RPAFLOW_CODEC_KEY: the codec endpoint never opens sealed tokens.\n" +
 		"  logout   end the session cleanly\n\n" +
 		"Run 'starter session <action> --help' for the flags.\n\n" + exitCodesHelp
 }
@@ -628,6 +630,11 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	case "status":
 		err = r.sessionStatus(ctx, conn, out)
 	case "token":
+		if cfg.Codec.Endpoint != "" {
+			// Asking would start or renew a session only to receive a sealed answer.
+			err = withCode(ExitUsage, errors.New("starter session token needs the worker-only key: platform tokens are sealed, and the codec endpoint (RPAFLOW_CODEC_ENDPOINT) never opens them; run it where the worker's RPAFLOW_CODEC_KEY (and RPAFLOW_SEAL_KEY, if the worker sets one) is set"))
+			break
+		}
 		err = r.sessionToken(ctx, conn, out, profile, minValidity)
 	case "logout":
 		err = r.sessionLogout(ctx, conn, out)

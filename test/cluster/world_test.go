@@ -136,7 +136,7 @@ func (w *world) startWorker(i int) {
 func (w *world) codecEndpoint() string {
 	for i := range workers {
 		if p := w.worker(i); p != nil && !p.Exited() {
-			return "http://" + p.HTTPAddr + "/codec"
+			return "http://" + p.CodecAddr + "/codec"
 		}
 	}
 	w.t.Fatal("no live worker for the codec endpoint")

@@ -114,6 +114,9 @@ type Options struct {
 	// browser calls ("" for none).
 	UIPort          string
 	UICodecEndpoint string
+	// HTTPPort, if set, serves the HTTP API (Nexus endpoints included) on
+	// 127.0.0.1:HTTPPort; else the server picks a free port and does not say.
+	HTTPPort string
 }
 
 // ErrNoCLI says no temporal binary was found.
@@ -147,6 +150,9 @@ func serverOptions(o Options) (testsuite.DevServerOptions, error) {
 	var args []string
 	for _, ns := range o.Namespaces {
 		args = append(args, "--namespace", ns)
+	}
+	if o.HTTPPort != "" {
+		args = append(args, "--http-port", o.HTTPPort)
 	}
 	if o.UICodecEndpoint != "" {
 		args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)

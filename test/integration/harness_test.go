@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -75,6 +76,8 @@ type stackOptions struct {
 	Extra map[string]string // extra environment for the worker
 	// SpanProcessor receives the worker's spans when RPAFLOW_TRACING=true.
 	SpanProcessor sdktrace.SpanProcessor
+	// EventsListener serves the worker's events receiver.
+	EventsListener net.Listener
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -89,7 +92,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	queue := "rpaflow-it-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	logs := &lockedWriter{buf: &bytes.Buffer{}}
 	st, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: namespace, TaskQueue: queue,
-		KeyID: "it", LogLevel: "info", Extra: o.Extra, Sims: o.Sims, Logs: logs, SpanProcessor: o.SpanProcessor})
+		KeyID: "it", LogLevel: "info", Extra: o.Extra, Sims: o.Sims, Logs: logs, SpanProcessor: o.SpanProcessor, EventsListener: o.EventsListener})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
@@ -120,7 +123,7 @@ func (s *stack) cli(args ...string) (string, error) {
 	return out.String(), nil
 }
 
-func (s *stack) codecEndpoint() string { return "http://" + s.HTTPAddr + "/codec" }
+func (s *stack) codecEndpoint() string { return "http://" + s.CodecAddr + "/codec" }
 
 // startHubWatch starts the Automation Hub token watch of profile hub through
 // the CLI, as an operator would, and terminates it when the test ends.

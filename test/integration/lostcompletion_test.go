@@ -33,7 +33,7 @@ type loseCompletions struct {
 	lost atomic.Int64
 }
 
-var startActivities = map[string]bool{"OrchStartJob": true, "OrchAddQueueItem": true, "AADeployBot": true,
+var startActivities = map[string]bool{"OrchStartJob": true, "OrchAddQueueItem": true, "AADeployBot": true, "AADeploy": true,
 	"AAAddWorkItem": true, "AAExecuteAPITask": true}
 
 func (l *loseCompletions) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
@@ -128,7 +128,8 @@ func TestLostCompletionNeverStartsTwice(t *testing.T) {
 	}
 	ao := aasim.DefaultOptions()
 	ao.APITasks[0].ConcurrencyLimit = 2 * runs
-	ao.Bots[0].Deployed, ao.Bots[0].Running = 200*time.Millisecond, time.Second
+	// Listed only after the retry's first look: the retry keeps looking.
+	ao.Bots[0].Deployed, ao.Bots[0].Running, ao.Bots[0].ListDelay = 200*time.Millisecond, time.Second, 4*time.Second
 	oo := orchsim.DefaultOptions()
 	oo.Folders[0].Queues = append(oo.Folders[0].Queues, orchsim.Queue{Name: "Loose"}) // references not enforced
 	oo.JobListPerMinute = 10 * runs

@@ -99,13 +99,21 @@ func (cs *callerSide) run(t *testing.T, id string, step caller.Step) caller.Outc
 // arrive readable, failures keep their error types, and no token, API key
 // or client secret lands in either namespace's history or the worker log.
 func TestNexusCallerInAnotherNamespace(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	s := newStack(t, stackOptions{Extra: map[string]string{"RPAFLOW_CR_POOLS": "apitask=2"}})
 	cs := newCaller(t, s)
 
 	task := cs.run(t, "caller-api-task", caller.Step{APITask: &contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask,
-		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)}}})
+		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)}, Admission: &contract.Admission{Priority: 2, FairnessKey: "team-a"}}})
 	if task.ErrorType != "" || task.APITask == nil || task.APITask.BotOutput["State"] != "California" {
 		t.Errorf("deployApiTask: %+v", task)
+	}
+	pool := cs.run(t, "caller-pool-status", caller.Step{Pool: &contract.PoolStatusInput{Profile: "cr", Pool: contract.PoolAPITask}})
+	if pool.ErrorType != "" || pool.Pool == nil || pool.Pool.Limit != 2 || pool.Pool.Counts.Granted != 1 || pool.Pool.InUse != 0 {
+		t.Errorf("poolStatus after one pooled deployment: %+v", pool)
+	}
+	noPool := cs.run(t, "caller-pool-status-unknown", caller.Step{Pool: &contract.PoolStatusInput{Profile: "cr", Pool: "runners"}})
+	if noPool.ErrorType != contract.ErrInvalidInput || noPool.Field != "pool" {
+		t.Errorf("poolStatus of an unknown pool: %+v, want InvalidInput naming pool", noPool)
 	}
 
 	job := cs.run(t, "caller-job", caller.Step{Job: &contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices",
@@ -183,8 +191,9 @@ func TestNexusCallerInAnotherNamespace(t *testing.T) {
 	for _, e := range list.GetExecutions() {
 		rpaflowIDs = append(rpaflowIDs, e.GetExecution().GetWorkflowId())
 	}
-	if len(rpaflowIDs) < 2+7 {
-		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 7 deployments", len(rpaflowIDs)-2)
+	// The unknown profile is refused by the handler, before any workflow starts.
+	if len(rpaflowIDs) < 2+6 {
+		t.Errorf("rpaflow's namespace lists %d Nexus-started workflows, want the 6 deployments", len(rpaflowIDs)-2)
 	}
 	scan(s.plainClient(t), rpaflowIDs...)
 	for _, sec := range secrets {
@@ -222,8 +231,13 @@ func TestNexusCancelReachesTheDeployment(t *testing.T) {
 		deployment = list.GetExecutions()[0].GetExecution().GetWorkflowId()
 		return s.Sims.AA.Counters().Get("deploy") == 1
 	})
-	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+contract.OpDeployBot+":") {
+	if !strings.HasPrefix(deployment, contract.NexusWorkflowIDPrefix+s.TaskQueue+":"+contract.OpDeployBot+":") {
 		t.Errorf("deployment workflow ID %q does not derive from the Nexus request", deployment)
+	}
+	if d, err := rpaflow.DescribeWorkflowExecution(ctx, deployment, ""); err != nil {
+		t.Error(err)
+	} else if _, ok := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[contract.NexusQueueMemo+s.TaskQueue]; !ok {
+		t.Errorf("deployment %s has no memo naming the caller's queue %s", deployment, s.TaskQueue)
 	}
 	if err := cs.Client.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,13 +29,15 @@ import (
 var (
 	temporalCLI string
 	workerBin   string
+	starterBin  string
+	sharedHTTP  string // the shared dev server's HTTP API (Nexus endpoints), host:port
 	workDir     string // worker binary, worker logs, the restart case's database
 	shared      *testsuite.DevServer
 	long        = os.Getenv("RPAFLOW_RELIABILITY") == "long"
 )
 
 // namespaces on the shared dev server, one per case that uses it.
-var namespaces = &devserver.Namespaces{Prefix: "rel", Count: 8}
+var namespaces = &devserver.Namespaces{Prefix: "rel", Count: 10}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -59,13 +62,21 @@ func run(m *testing.M) int {
 	workerBin = filepath.Join(workDir, "worker")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", workerBin, "github.com/rpaflow/rpaflow/worker")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the worker: %v\n%s", err, out)
-		return 1
+	starterBin = filepath.Join(workDir, "starter")
+	for bin, pkg := range map[string]string{workerBin: "github.com/rpaflow/rpaflow/worker", starterBin: "github.com/rpaflow/rpaflow/starter"} {
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			return 1
+		}
 	}
 
-	shared, err = devserver.Start(ctx, devserver.Options{CLI: temporalCLI, LogLevel: "error", Namespaces: namespaces.Names()})
+	if sharedHTTP, err = devserver.FreeAddr(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	_, httpPort, _ := strings.Cut(sharedHTTP, ":")
+	shared, err = devserver.Start(ctx, devserver.Options{CLI: temporalCLI, LogLevel: "error", Namespaces: namespaces.Names(), HTTPPort: httpPort})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the Temporal dev server:", err)
 		return 1

@@ -46,6 +46,8 @@ func TestReliability(t *testing.T) {
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
+			{"Hostile", testHostile},
+			{"HostileCodec", testHostileCodec},
 		} {
 			wg.Add(1)
 			go func() {

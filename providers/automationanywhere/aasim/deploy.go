@@ -21,6 +21,8 @@ type deployment struct {
 	after    []*deployment // with ExclusiveRunners: the runs on its runners it waits for
 	username string
 	stopAt   time.Time // when a stop was asked for
+	callback *callbackInfo
+	notified bool // its callback went out
 }
 
 // deployRequest covers v4 (botId + unattendedRequest/headlessRequest) and v3
@@ -39,6 +41,7 @@ type deployRequest struct {
 	HeadlessRequest *struct {
 		NumberOfExecutions int `json:"numberOfExecutions"`
 	} `json:"headlessRequest"`
+	CallbackInfo *callbackInfo `json:"callbackInfo"`
 }
 
 func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +85,8 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	d := &deployment{id: newUUID(), name: req.AutomationName, bot: bot, input: req.BotInput, created: now, username: user.username}
+	d := &deployment{id: newUUID(), name: req.AutomationName, bot: bot, input: req.BotInput, created: now, username: user.username,
+		callback: req.CallbackInfo}
 	if d.name == "" {
 		d.name = fmt.Sprintf("%s.%s.%s", bot.Name, now.UTC().Format("2006.01.02.15.04.05"), user.username)
 	}
@@ -104,6 +108,7 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	s.deployments = append(s.deployments, d)
 	s.mu.Unlock()
+	s.watchDeployment(d)
 	writeJSON(w, http.StatusOK, map[string]string{"deploymentId": d.id, "automationName": d.name})
 }
 

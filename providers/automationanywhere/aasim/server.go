@@ -103,6 +103,7 @@ type Server struct {
 	peak         int                   // most executions in flight at once
 	nano         int64
 	mfaStep      map[int]int64 // per user: the TOTP period of the last accepted code
+	deliver      *simkit.Deliverer
 }
 
 type tokenInfo struct {
@@ -134,6 +135,7 @@ func New(o Options) *Server {
 		}
 	}
 	s := &Server{opts: o, tokens: map[string]*tokenInfo{}, inflight: map[int]int{}, lastOnRunner: map[int64]*deployment{}, mfaStep: map[int]int64{}, workItems: map[int][]*workItem{}}
+	s.deliver = &simkit.Deliverer{Clock: o.Clock}
 	for _, u := range o.Users {
 		for _, secret := range []string{u.Password, u.APIKey, u.MFASecret} {
 			if secret != "" {

@@ -28,7 +28,13 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 	s.counters.Inc("activity.manage.stop")
 	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var stopped []*deployment
+	defer func() {
+		s.mu.Unlock()
+		for _, d := range stopped {
+			s.watchDeployment(d)
+		}
+	}()
 	for _, id := range req.Stop.IDs {
 		var d *deployment
 		for _, x := range s.deployments {
@@ -46,6 +52,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) {
 			return
 		case d.stopAt.IsZero():
 			d.stopAt = now
+			stopped = append(stopped, d)
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

@@ -20,6 +20,9 @@ import (
 	"github.com/rpaflow/rpaflow/providers/httpobs"
 )
 
+// defaultClient serves a Caller without a client of its own.
+var defaultClient = NewClient(nil, DefaultTimeout)
+
 // MaxBody bounds how much of any answer is read.
 const MaxBody = 8 << 20
 
@@ -68,7 +71,7 @@ func (c *Caller) do(ctx context.Context, op string, req *http.Request) (*Respons
 	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	client := c.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -84,6 +87,10 @@ func (c *Caller) do(ctx context.Context, op string, req *http.Request) (*Respons
 	}
 	e := &apierror.Error{Platform: c.Platform, Op: op, Status: resp.StatusCode,
 		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if host := redirectTarget(resp); host != "" {
+		e.Message = fmt.Sprintf("the platform redirected the call to host %s; redirects are not followed, so credentials go only to the configured host: set the profile's URL to the address the platform really answers on", host)
+		return nil, e
+	}
 	if c.ParseError != nil {
 		e.Code, e.Message, e.Details = c.ParseError(body)
 	}

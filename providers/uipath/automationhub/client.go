@@ -34,9 +34,9 @@ type Options struct {
 	BaseURL    string
 	TenantID   string
 	Token      string
-	AppKey     string // required by the hub when the token was created with one
-	AllowHTTP  bool   // permit http:// (simulators only)
-	HTTPClient *http.Client
+	AppKey     string           // required by the hub when the token was created with one
+	AllowHTTP  bool             // permit http:// (simulators only)
+	HTTPClient *http.Client     // default: 30 s timeout; redirects are never followed
 	Observer   httpobs.Observer // optional: told about every HTTP call (metrics, tracing)
 }
 
@@ -62,7 +62,7 @@ func New(o Options) (*Client, error) {
 	case strings.TrimSpace(o.Token) == "":
 		return nil, apierror.Invalid("token", "is empty; generate an Open API token in Admin Console > Platform Setup > Open API")
 	}
-	return &Client{base: base, opts: o, caller: httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError, Observe: o.Observer}}, nil
+	return &Client{base: base, opts: o, caller: httpx.Caller{Platform: Platform, Client: httpx.NewClient(o.HTTPClient, httpx.DefaultTimeout), ParseError: ParseError, Observe: o.Observer}}, nil
 }
 
 // Header returns the Open API token-mode headers: Bearer {TenantID}/{Token},

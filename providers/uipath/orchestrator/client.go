@@ -41,8 +41,8 @@ type Options struct {
 	Password    string
 	TenancyName string // ROPC tenancy; defaults to Tenant, else "Default"
 
-	AllowHTTP  bool // permit http:// URLs (simulators only)
-	HTTPClient *http.Client
+	AllowHTTP  bool         // permit http:// URLs (simulators only)
+	HTTPClient *http.Client // default: 30 s timeout; redirects are never followed
 	Now        func() time.Time
 	Observer   httpobs.Observer // optional: told about every HTTP call (metrics, tracing)
 }
@@ -112,7 +112,7 @@ func New(o Options) (*Client, error) {
 		}
 		c.tokenURL = t
 	}
-	c.caller = httpx.Caller{Platform: Platform, Client: o.HTTPClient, ParseError: ParseError, Observe: o.Observer}
+	c.caller = httpx.Caller{Platform: Platform, Client: httpx.NewClient(o.HTTPClient, httpx.DefaultTimeout), ParseError: ParseError, Observe: o.Observer}
 	return c, nil
 }
 

@@ -9,15 +9,17 @@ import (
 // endpointScopes is the reference's per-endpoint scope table: either scope
 // admits the call.
 var endpointScopes = map[string][2]string{
-	"folders":      {"OR.Folders", "OR.Folders.Read"},
-	"releases":     {"OR.Execution", "OR.Execution.Read"},
-	"startJobs":    {"OR.Jobs", "OR.Jobs.Write"},
-	"job.get":      {"OR.Jobs", "OR.Jobs.Read"},
-	"jobs.list":    {"OR.Jobs", "OR.Jobs.Read"},
-	"addQueueItem": {"OR.Queues", "OR.Queues.Write"},
-	"stopJobs":     {"OR.Jobs", "OR.Jobs.Write"},
-	"queueItem":    {"OR.Queues", "OR.Queues.Read"},
-	"queueItems":   {"OR.Queues", "OR.Queues.Read"},
+	"folders":        {"OR.Folders", "OR.Folders.Read"},
+	"releases":       {"OR.Execution", "OR.Execution.Read"},
+	"startJobs":      {"OR.Jobs", "OR.Jobs.Write"},
+	"job.get":        {"OR.Jobs", "OR.Jobs.Read"},
+	"jobs.list":      {"OR.Jobs", "OR.Jobs.Read"},
+	"addQueueItem":   {"OR.Queues", "OR.Queues.Write"},
+	"stopJobs":       {"OR.Jobs", "OR.Jobs.Write"},
+	"queueItem":      {"OR.Queues", "OR.Queues.Read"},
+	"queueItems":     {"OR.Queues", "OR.Queues.Read"},
+	"webhooks.read":  {"OR.Webhooks", "OR.Webhooks.Read"},
+	"webhooks.write": {"OR.Webhooks", "OR.Webhooks.Write"},
 }
 
 // authorize checks the bearer token and its scope for op, answering 401 or

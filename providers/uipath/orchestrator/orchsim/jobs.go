@@ -73,6 +73,7 @@ type jobState struct {
 	reference string
 	softStop  time.Time // when a SoftStop was asked for
 	killed    time.Time // when a Kill was asked for
+	notified  bool      // its end event went out
 }
 
 // started is when the job leaves Pending: after the release's Pending
@@ -321,6 +322,7 @@ func (s *Server) startJobs(req *request) {
 		Value   []jobDTO `json:"value"`
 	}{Context: req.base + "/odata/$metadata#Jobs"}
 	s.mu.Lock()
+	var started []*jobState
 	for range count {
 		s.nextJob++
 		j := &jobState{id: s.nextJob, key: newUUID(), batch: batch, folder: f, release: rel, created: now,
@@ -332,12 +334,16 @@ func (s *Server) startJobs(req *request) {
 			}
 		}
 		s.jobs[j.id] = j
+		started = append(started, j)
 		d := j.dto(now)
 		d.State, d.StartTime, d.EndTime, d.HostMachineName = "Pending", nil, nil, nil // a new job is always Pending
 		d.Info, d.OutputArguments = nil, nil
 		out.Value = append(out.Value, d)
 	}
 	s.mu.Unlock()
+	for _, j := range started {
+		s.watchJob(j)
+	}
 	writeJSON(req.w, http.StatusCreated, out)
 }
 

@@ -90,6 +90,11 @@ type Options struct {
 	// JobReadsPerMinute limits GET /odata/Jobs(id) per tenant (0: no limit).
 	JobReadsPerMinute int
 	Clock             simkit.Clock
+	// Webhooks are the tenant's webhooks at start; /odata/Webhooks edits them.
+	Webhooks []Webhook
+	// WebhookBreaker is how long delivery to a webhook stops after one
+	// failed (default one hour, as Orchestrator; negative: never).
+	WebhookBreaker time.Duration
 }
 
 // Demo credentials of DefaultOptions.
@@ -105,7 +110,7 @@ const (
 func DefaultOptions() Options {
 	return Options{
 		Apps: []App{{ClientID: DemoClientID, ClientSecret: DemoClientSecret,
-			Scopes: []string{"OR.Folders.Read", "OR.Execution.Read", "OR.Jobs", "OR.Queues"}}},
+			Scopes: []string{"OR.Folders.Read", "OR.Execution.Read", "OR.Jobs", "OR.Queues", "OR.Webhooks"}}},
 		Users: []User{{TenancyName: DemoTenancyName, Username: DemoUsername, Password: DemoPassword}},
 		Folders: []Folder{
 			{ID: 1, Path: "Shared",
@@ -154,6 +159,10 @@ type Server struct {
 	nextJob     int64
 	nextItem    int64
 	jobListHits []time.Time
+	webhooks    []*Webhook
+	nextWebhook int64
+	nextEvent   int64
+	deliver     *simkit.Deliverer
 }
 
 // New builds a Server from o, filling defaults.
@@ -182,6 +191,17 @@ func New(o Options) *Server {
 	}
 	for _, a := range o.Apps {
 		s.apps[a.ClientID] = a
+	}
+	breaker := o.WebhookBreaker
+	if breaker == 0 {
+		breaker = time.Hour
+	}
+	s.deliver = &simkit.Deliverer{Clock: s.clock, Breaker: max(breaker, 0)}
+	for _, w := range o.Webhooks {
+		w := w
+		s.nextWebhook++
+		w.ID, w.Key = s.nextWebhook, newUUID()
+		s.webhooks = append(s.webhooks, &w)
 	}
 	s.buildFolders(o.Folders)
 	s.handler = s.faults.Wrap(http.HandlerFunc(s.route), func(w http.ResponseWriter, status int, _, message string) {
@@ -336,6 +356,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(rl, "/odata/queueitems(") && strings.HasSuffix(rl, ")"):
 		req.arg = rest[len("/odata/queueitems(") : len(rest)-1]
 		s.serve(req, http.MethodGet, "queueItem", s.getQueueItem)
+	case rl == "/odata/webhooks":
+		s.serveAny(req, "webhooks", s.webhooksAPI)
+	case strings.HasPrefix(rl, "/odata/webhooks(") && strings.HasSuffix(rl, ")/uipath.server.configuration.odata.ping"):
+		req.arg, req.ping = rest[len("/odata/webhooks("):strings.Index(rest, ")")], true
+		if method(w, r, http.MethodPost) {
+			s.serveAny(req, "webhooks", s.webhooksAPI)
+		}
+	case strings.HasPrefix(rl, "/odata/webhooks(") && strings.HasSuffix(rl, ")"):
+		req.arg = rest[len("/odata/webhooks(") : len(rest)-1]
+		s.serveAny(req, "webhooks", s.webhooksAPI)
 	case rl == "/odata/queues/uipathodatasvc.addqueueitem":
 		s.serve(req, http.MethodPost, "addQueueItem", s.addQueueItem)
 	default:
@@ -351,6 +381,20 @@ type request struct {
 	tenantInURL bool
 	arg         string // path argument, e.g. the job id
 	lastRetry   bool   // GetItemLastRetry on a queue item
+	ping        bool   // Ping on a webhook
+}
+
+// serveAny checks the bearer token and scope for op, whatever the method.
+func (s *Server) serveAny(req *request, op string, h func(*request)) {
+	if req.r.Method == http.MethodGet {
+		op += ".read"
+	} else {
+		op += ".write"
+	}
+	if !s.authorize(req, op) {
+		return
+	}
+	h(req)
 }
 
 // serve checks method, bearer token and scope, counts the call, then runs h.

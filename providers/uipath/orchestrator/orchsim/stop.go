@@ -53,13 +53,20 @@ func (s *Server) stopJobs(req *request) {
 	}
 	now := s.clock.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, id := range body.JobIDs {
 		if j, ok := s.jobs[id]; !ok || j.folder != f {
+			s.mu.Unlock()
 			writeError(req.w, http.StatusNotFound, 1002, "Job does not exist.")
 			return
 		}
 	}
+	var stopped []*jobState
+	defer func() {
+		s.mu.Unlock()
+		for _, j := range stopped {
+			s.watchJob(j)
+		}
+	}()
 	for _, id := range body.JobIDs {
 		j := s.jobs[id]
 		s.counters.Inc("stopJobs." + strategy)
@@ -69,6 +76,7 @@ func (s *Server) stopJobs(req *request) {
 		case strategy == "SoftStop" && j.softStop.IsZero():
 			j.softStop = now
 		}
+		stopped = append(stopped, j)
 	}
 	req.w.WriteHeader(http.StatusOK)
 }

@@ -1,0 +1,173 @@
+package integration
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/providers/simkit"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
+)
+
+const (
+	itWebhookSecret = "it-webhook-secret-0123456789abcdef"
+	itCallbackKey   = "it-callback-key-0123456789abcdef"
+	itReconcile     = 10 * time.Second
+)
+
+// eventsStack is a worker with events on for orch and cr, its receiver on
+// a loopback listener the simulators post to.
+func eventsStack(t *testing.T) *stack {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	oo := orchsim.DefaultOptions()
+	oo.Folders[0].Releases = append(oo.Folders[0].Releases, orchsim.Release{Name: "FiveSeconds", Pending: time.Second, Running: 4 * time.Second})
+	oo.Webhooks = []orchsim.Webhook{{Name: "rpaflow", URL: base + "/events/uipath/orch", Secret: itWebhookSecret, Enabled: true,
+		Events: []string{"job.completed", "job.faulted", "job.stopped"}}}
+	ao := aasim.DefaultOptions()
+	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: map[string]string{
+		"RPAFLOW_ORCH_WEBHOOK_SECRET":     itWebhookSecret,
+		"RPAFLOW_ORCH_RECONCILE_INTERVAL": itReconcile.String(),
+		"RPAFLOW_CR_WEBHOOK_SECRET":       itCallbackKey,
+		"RPAFLOW_CR_CALLBACK_URL":         base,
+		"RPAFLOW_CR_RECONCILE_INTERVAL":   itReconcile.String(),
+	}})
+}
+
+func metric(t *testing.T, s *stack, prefix string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func runJob(t *testing.T, s *stack, id string) (contract.StartJobResult, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue}, contract.StartJobWorkflow,
+		contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "FiveSeconds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res contract.StartJobResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res, time.Since(start)
+}
+
+// StartJob and DeployBot learn their run's end from a signed webhook and a
+// deploy callback through the worker's real receiver, with one status read
+// each; with every delivery dropped, the reconciliation finds the end.
+func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
+	s := eventsStack(t)
+	orch := s.Sims.Orchestrator
+	res, took := runJob(t, s, "it-events-job")
+	if res.State != "Successful" || took > 8*time.Second {
+		t.Fatalf("job %+v took %s; want Successful soon after its 5 s run", res, took)
+	}
+	if got := orch.Counters().Get("job.get"); got < 1 || got > 3 {
+		t.Errorf("job reads = %d for one job ended by its webhook; want 1 (up to 3 if the read side lagged)", got)
+	}
+	if d := orch.Deliveries().Counters(); d.Get("delivered") != 1 {
+		t.Errorf("webhook deliveries %v", d.Snapshot())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-events-bot", TaskQueue: s.TaskQueue}, contract.DeployBotWorkflow,
+		contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var bot contract.DeployBotResult
+	if err := run.Get(ctx, &bot); err != nil || bot.Status != "COMPLETED" {
+		t.Fatalf("bot %+v %v", bot, err)
+	}
+	if took := time.Since(start); took > 7*time.Second {
+		t.Errorf("bot took %s; want soon after its 3 s run", took)
+	}
+	if got := s.Sims.AA.Counters().Get("activity.list"); got < 1 || got > 3 {
+		t.Errorf("activity reads = %d for one deployment ended by its callback; want 1 (up to 3)", got)
+	}
+	if d := s.Sims.AA.Deliveries().Counters(); d.Get("delivered") != 1 {
+		t.Errorf("callback deliveries %v", d.Snapshot())
+	}
+	m := metric(t, s, "rpaflow_events_total")
+	for _, want := range []string{`outcome="delivered",platform="uipath",profile="orch"`, `outcome="delivered",platform="aa",profile="cr"`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s:\n%s", want, m)
+		}
+	}
+
+	// Every delivery lost: the wait finds the end at its reconciliation.
+	orch.Deliveries().SetFaults(simkit.DeliveryFaults{Drop: 1}, 1)
+	before := orch.Counters().Get("job.get")
+	res, took = runJob(t, s, "it-events-job-lost")
+	if res.State != "Successful" || took < itReconcile || took > itReconcile+8*time.Second {
+		t.Fatalf("job %+v took %s; want it found at the %s reconciliation", res, took, itReconcile)
+	}
+	if got := orch.Counters().Get("job.get") - before; got != 1 {
+		t.Errorf("job reads = %d with the webhook lost; want the one reconciliation read", got)
+	}
+}
+
+// The receiver refuses what is not signed by the profile's secret and
+// answers without any secret; nothing reaches Temporal.
+func TestEvents_ReceiverRefusesForgeries(t *testing.T) {
+	s := eventsStack(t)
+	url := s.Config.Profiles[0].CallbackURL
+	for _, p := range s.Config.Profiles {
+		if p.CallbackURL != "" {
+			url = p.CallbackURL
+		}
+	}
+	body := `{"Type":"job.completed","EventId":"1","Timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `","Job":{"Id":1,"State":"Successful"}}`
+	for name, h := range map[string]string{"unsigned": "", "forged": "c2lnbmF0dXJl"} {
+		req, _ := http.NewRequest(http.MethodPost, url+"/events/uipath/orch", strings.NewReader(body))
+		if h != "" {
+			req.Header.Set("X-UiPath-Signature", h)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(b), itWebhookSecret) {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, b)
+		}
+	}
+	if m := metric(t, s, "rpaflow_events_total"); !strings.Contains(m, `reason="bad_signature"`) || !strings.Contains(m, `reason="unsigned"`) {
+		t.Errorf("refusals not counted:\n%s", m)
+	}
+	if strings.Contains(s.Logs.String(), itWebhookSecret) || strings.Contains(s.Logs.String(), itCallbackKey) {
+		t.Error("the worker log holds an events secret")
+	}
+}

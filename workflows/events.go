@@ -1,0 +1,263 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+var ev *activities.Events
+
+// Bounds of a RunEvents workflow.
+const (
+	// unclaimedTTL is how long events wait for a wait to register. Events
+	// of runs rpaflow did not start (a webhook covers the whole tenant)
+	// are dropped after it; a wait that registers later still learns the
+	// end at its next reconciliation.
+	unclaimedTTL = 15 * time.Minute
+	maxPending   = 16 // events held for a wait not registered yet
+	maxSeen      = 64 // event ids remembered to drop duplicates
+)
+
+// RunEvents joins the events of one run with the workflow waiting on it,
+// in whichever order they come: events are held until a wait registers,
+// then forwarded. It ends once it forwarded an event that ends the run,
+// when the registered wait is gone, at the wait's deadline, or unclaimed
+// after unclaimedTTL.
+func RunEvents(ctx workflow.Context, in contract.RunEventsInput) error {
+	events := workflow.GetSignalChannel(ctx, contract.RunEventSignal)
+	waiters := workflow.GetSignalChannel(ctx, contract.RunWaiterSignal)
+	log := workflow.GetLogger(ctx)
+	metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile, "subject": in.Subject})
+	var (
+		waiter  *contract.RunWaiter
+		pending []contract.RunEvent
+		seen    []string
+	)
+	deadline := workflow.Now(ctx).Add(unclaimedTTL)
+	take := func(e contract.RunEvent) {
+		if slices.Contains(seen, e.EventID) {
+			metrics.Counter("rpaflow_run_events_duplicate").Inc(1)
+			return
+		}
+		seen = append(seen, e.EventID)
+		if len(seen) > maxSeen {
+			seen = seen[1:]
+		}
+		pending = append(pending, e)
+		if len(pending) > maxPending {
+			pending = pending[1:]
+			metrics.Counter("rpaflow_run_events_unmatched").Inc(1)
+		}
+	}
+	register := func(w contract.RunWaiter) {
+		waiter = &w
+		deadline = w.Until
+	}
+	drain := func() bool {
+		got := false
+		for {
+			var e contract.RunEvent
+			if !events.ReceiveAsync(&e) {
+				break
+			}
+			take(e)
+			got = true
+		}
+		for {
+			var w contract.RunWaiter
+			if !waiters.ReceiveAsync(&w) {
+				break
+			}
+			register(w)
+			got = true
+		}
+		return got
+	}
+	// forward sends what is pending to the wait; done is true when the
+	// run's end went out or the wait is gone.
+	forward := func() (done bool) {
+		for len(pending) > 0 {
+			e := pending[0]
+			pending = pending[1:]
+			err := workflow.SignalExternalWorkflow(ctx, waiter.WorkflowID, "", contract.RunEventSignal, e).Get(ctx, nil)
+			if err != nil {
+				log.Info("the waiting workflow is gone; events dropped", "waiter", waiter.WorkflowID, "error", err)
+				metrics.Counter("rpaflow_run_events_unmatched").Inc(int64(1 + len(pending)))
+				return true
+			}
+			metrics.Counter("rpaflow_run_events_matched").Inc(1)
+			if e.Terminal {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		expired := false
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+			var e contract.RunEvent
+			c.Receive(ctx, &e)
+			take(e)
+		})
+		sel.AddReceive(waiters, func(c workflow.ReceiveChannel, _ bool) {
+			var w contract.RunWaiter
+			c.Receive(ctx, &w)
+			register(w)
+		})
+		sel.AddFuture(workflow.NewTimer(timerCtx, max(deadline.Sub(workflow.Now(ctx)), time.Second)), func(f workflow.Future) {
+			expired = f.Get(ctx, nil) == nil
+		})
+		sel.Select(ctx)
+		cancelTimer()
+		if expired && drain() {
+			expired = false
+		}
+		if waiter != nil && len(pending) > 0 && forward() {
+			return nil
+		}
+		if expired {
+			if len(pending) > 0 {
+				metrics.Counter("rpaflow_run_events_unmatched").Inc(int64(len(pending)))
+			}
+			return nil
+		}
+	}
+}
+
+// reconcileWait waits for a run whose end events tell: it registers with
+// the run's events workflow, then reads the platform (check) when an event
+// comes and every plan.Reconcile otherwise, until a read finds the run
+// over. An event is only a hint: a read that still finds the run going
+// (the platform's read side may lag its events) is repeated a few times
+// soon after. The future resolves with the Check's Result.
+func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run contract.RunEventsInput, bound time.Duration,
+	check func(workflow.Context) workflow.Future) workflow.Future {
+	if bound <= 0 {
+		bound = 24 * time.Hour
+	}
+	f, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		info := workflow.GetInfo(ctx)
+		log := workflow.GetLogger(ctx)
+		metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": run.Profile, "subject": run.Subject})
+		regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second,
+			ScheduleToCloseTimeout: 5 * time.Minute,
+			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second}})
+		err := workflow.ExecuteActivity(regCtx, ev.RegisterRunWaiter, activities.RegisterWaiterInput{Run: run,
+			Waiter: contract.RunWaiter{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+				Until: workflow.Now(ctx).Add(bound + 10*time.Minute)}}).Get(ctx, nil)
+		if err != nil && ctx.Err() == nil {
+			// Reconciliation still finds the end; only sooner is lost.
+			log.Warn("registering for the run's events failed; the wait reconciles only", "error", err)
+		}
+		signals := workflow.GetSignalChannel(ctx, contract.RunEventSignal)
+		checkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+			ScheduleToCloseTimeout: 10 * time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+				NonRetryableErrorTypes: contract.NonRetryableTypes(true)}})
+		next, rechecks, failures := plan.Reconcile, 0, 0
+		nextAt := workflow.Now(ctx).Add(next)
+		var seen []string
+		// fresh keeps an event the wait has not seen yet (the events
+		// workflow drops duplicates too, but not those sent around it).
+		fresh := func(e contract.RunEvent) bool {
+			if slices.Contains(seen, e.EventID) {
+				return false
+			}
+			seen = append(seen, e.EventID)
+			if len(seen) > maxSeen {
+				seen = seen[1:]
+			}
+			return true
+		}
+		for {
+			var hint *contract.RunEvent
+			fired := false
+			timerCtx, cancelTimer := workflow.WithCancel(ctx)
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(signals, func(c workflow.ReceiveChannel, _ bool) {
+				var e contract.RunEvent
+				c.Receive(ctx, &e)
+				if fresh(e) {
+					hint = &e
+				}
+			})
+			sel.AddFuture(workflow.NewTimer(timerCtx, max(nextAt.Sub(workflow.Now(ctx)), time.Millisecond)), func(workflow.Future) { fired = true })
+			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+			sel.Select(ctx)
+			cancelTimer()
+			if ctx.Err() != nil {
+				set.SetError(temporal.NewCanceledError())
+				return
+			}
+			// Several events at once need one read.
+			for {
+				var e contract.RunEvent
+				if !signals.ReceiveAsync(&e) {
+					break
+				}
+				if fresh(e) && (hint == nil || e.Terminal) {
+					hint = &e
+				}
+			}
+			if hint == nil && !fired {
+				continue
+			}
+			reason := "reconcile"
+			if hint != nil {
+				reason = "event"
+			} else if rechecks > 0 {
+				reason = "recheck"
+			}
+			metrics.WithTags(map[string]string{"reason": reason}).Counter("rpaflow_run_reads").Inc(1)
+			var c activities.Check[R]
+			if err := check(checkCtx).Get(ctx, &c); err != nil {
+				if ctx.Err() != nil {
+					set.SetError(temporal.NewCanceledError())
+					return
+				}
+				failures++
+				if contract.TypeOf(err).Permanent() || failures > 5 {
+					set.SetError(err)
+					return
+				}
+				log.Warn("reading the run failed; trying again at the next reconciliation", "error", err, "failures", failures)
+				nextAt = workflow.Now(ctx).Add(min(plan.Reconcile, time.Minute))
+				continue
+			}
+			failures = 0
+			if c.Done {
+				if !c.End.IsZero() {
+					via := "reconcile"
+					if hint != nil {
+						via = "event"
+					}
+					metrics.WithTags(map[string]string{"via": via}).Timer("rpaflow_run_end_to_known").Record(max(workflow.Now(ctx).Sub(c.End), 0))
+				}
+				set.Set(c.Result, nil)
+				return
+			}
+			switch {
+			case hint != nil && hint.Terminal:
+				rechecks = 1
+				next = 2 * time.Second
+			case rechecks > 0 && rechecks < 4:
+				rechecks++
+				next *= 3
+			default:
+				rechecks = 0
+				next = plan.Reconcile
+			}
+			nextAt = workflow.Now(ctx).Add(next)
+		}
+	})
+	return f
+}

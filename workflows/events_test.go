@@ -1,0 +1,213 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/rpaflow/rpaflow/activities"
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+var runIn = contract.RunEventsInput{Profile: "orch", Subject: contract.SubjectJob, ID: "42"}
+
+func ended(id string) contract.RunEvent {
+	return contract.RunEvent{EventID: id, Type: "job.completed", State: "Successful", RunID: "42", Terminal: true}
+}
+
+// An event that comes before its wait registers is held, then forwarded
+// when the wait registers; the workflow then ends.
+func TestRunEvents_EventBeforeWaiter(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterWorkflow(RunEvents)
+	var forwarded []time.Duration
+	env.OnSignalExternalWorkflow(mock.Anything, "wait-1", "", contract.RunEventSignal, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			if e, ok := arg.(contract.RunEvent); !ok || e.EventID != "e1" {
+				t.Errorf("forwarded %#v", arg)
+			}
+			forwarded = append(forwarded, env.Now().Sub(t0))
+			return nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.RunEventSignal, ended("e1")) }, time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.RunEventSignal, ended("e1")) }, 2*time.Second) // a duplicate
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.RunWaiterSignal, contract.RunWaiter{WorkflowID: "wait-1", RunID: "r", Until: t0.Add(time.Hour)})
+	}, 5*time.Second)
+	env.ExecuteWorkflow(RunEvents, runIn)
+	if err := env.GetWorkflowError(); err != nil || !env.IsWorkflowCompleted() {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), err)
+	}
+	if len(forwarded) != 1 || forwarded[0] != 5*time.Second {
+		t.Fatalf("forwarded at %v, want once at 5s", forwarded)
+	}
+}
+
+// A registered wait gets events as they come; a non-final one does not end
+// the forwarding, a gone wait does.
+func TestRunEvents_WaiterFirst(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterWorkflow(RunEvents)
+	var got []string
+	env.OnSignalExternalWorkflow(mock.Anything, "wait-1", "", contract.RunEventSignal, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			e := arg.(contract.RunEvent)
+			got = append(got, e.EventID)
+			if e.EventID == "e3" {
+				return errors.New("workflow not found")
+			}
+			return nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.RunWaiterSignal, contract.RunWaiter{WorkflowID: "wait-1", Until: t0.Add(time.Hour)})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.RunEventSignal, contract.RunEvent{EventID: "e2", Type: "queueItem.retried"})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.RunEventSignal, contract.RunEvent{EventID: "e3", Type: "queueItem.retried"})
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(RunEvents, runIn)
+	if err := env.GetWorkflowError(); err != nil || !env.IsWorkflowCompleted() {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), err)
+	}
+	if len(got) != 2 || got[0] != "e2" || got[1] != "e3" {
+		t.Fatalf("forwarded %v", got)
+	}
+}
+
+// Events nobody claims (runs rpaflow did not start) are dropped after a
+// while; so is a wait past its deadline.
+func TestRunEvents_Unclaimed(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterWorkflow(RunEvents)
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil).Never()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.RunEventSignal, ended("e1")) }, time.Second)
+	env.ExecuteWorkflow(RunEvents, runIn)
+	if err := env.GetWorkflowError(); err != nil || !env.IsWorkflowCompleted() {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), err)
+	}
+	if d := env.Now().Sub(t0); d < unclaimedTTL || d > unclaimedTTL+time.Minute {
+		t.Fatalf("ended after %s, want %s", d, unclaimedTTL)
+	}
+}
+
+// jobScript mocks a job that ends at end (workflow time) and counts reads.
+type jobScript struct {
+	end      time.Duration
+	readable time.Duration // when reads first show the end (>= end)
+	reads    []time.Duration
+}
+
+func (j *jobScript) mock(t *testing.T, env interface {
+	Now() time.Time
+}) func(context.Context, activities.WaitJobInput) (activities.Check[contract.StartJobResult], error) {
+	return func(_ context.Context, in activities.WaitJobInput) (activities.Check[contract.StartJobResult], error) {
+		at := env.Now().Sub(t0)
+		j.reads = append(j.reads, at)
+		if in.Job.ID != 42 || in.Profile != "orch" {
+			t.Errorf("check input %+v", in)
+		}
+		if at < max(j.end, j.readable) {
+			return activities.Check[contract.StartJobResult]{State: "Running"}, nil
+		}
+		return activities.Check[contract.StartJobResult]{Done: true, State: "Successful", End: t0.Add(j.end),
+			Result: contract.StartJobResult{ID: 42, Key: "k", State: "Successful", OutputArguments: map[string]any{"n": 1.0}}}, nil
+	}
+}
+
+func runStartJobWithEvents(t *testing.T, j *jobScript, eventAt time.Duration) (time.Duration, *activities.RegisterWaiterInput) {
+	t.Helper()
+	env := newEnv(t)
+	env.OnActivity(orch.OrchStartJob, mock.Anything, mock.Anything).Return(activities.JobRef{ID: 42, Key: "k", FolderID: 1,
+		Folder: "Shared", Events: &activities.EventPlan{Reconcile: 10 * time.Minute}}, nil).Once()
+	env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(contract.StartJobResult{}, nil).Never()
+	var reg *activities.RegisterWaiterInput
+	env.OnActivity(ev.RegisterRunWaiter, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RegisterWaiterInput) error {
+		reg = &in
+		return nil
+	}).Once()
+	env.OnActivity(orch.OrchCheckJob, mock.Anything, mock.Anything).Return(j.mock(t, env))
+	if eventAt > 0 {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.RunEventSignal, ended("e1")) }, eventAt)
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.RunEventSignal, ended("e1")) }, eventAt) // a duplicate
+	}
+	env.ExecuteWorkflow(StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
+	var res contract.StartJobResult
+	if err := env.GetWorkflowError(); err != nil || env.GetWorkflowResult(&res) != nil || res.State != "Successful" || res.OutputArguments["n"] != 1.0 {
+		t.Fatalf("result %+v, error %v", res, err)
+	}
+	return env.Now().Sub(t0), reg
+}
+
+// With events on, an event ends the wait with one read, however long the
+// reconcile interval.
+func TestStartJob_EventEndsWait(t *testing.T) {
+	j := &jobScript{end: 3 * time.Minute}
+	took, reg := runStartJobWithEvents(t, j, 3*time.Minute+time.Second)
+	if took != 3*time.Minute+time.Second || len(j.reads) != 1 {
+		t.Fatalf("took %s with reads at %v; want one read at 3m1s", took, j.reads)
+	}
+	if reg == nil || reg.Run != runIn || reg.Waiter.WorkflowID == "" || reg.Waiter.Until.Before(t0.Add(time.Hour)) {
+		t.Fatalf("registration %+v", reg)
+	}
+}
+
+// A lost event costs one reconcile interval, no more, and no reads before.
+func TestStartJob_LostEventReconciled(t *testing.T) {
+	j := &jobScript{end: 3 * time.Minute}
+	took, _ := runStartJobWithEvents(t, j, 0)
+	if took != 10*time.Minute || len(j.reads) != 1 {
+		t.Fatalf("took %s with reads at %v; want one read at the 10m reconciliation", took, j.reads)
+	}
+}
+
+// An event ahead of what the API shows is confirmed by reads soon after,
+// not taken on its word.
+func TestStartJob_EventAheadOfAPI(t *testing.T) {
+	j := &jobScript{end: 3 * time.Minute, readable: 3*time.Minute + 5*time.Second}
+	took, _ := runStartJobWithEvents(t, j, 3*time.Minute)
+	if len(j.reads) != 3 || took != 3*time.Minute+8*time.Second {
+		t.Fatalf("took %s with reads at %v; want reads at 3m, 3m2s, 3m8s", took, j.reads)
+	}
+}
+
+// DeployBot with callbacks: the deploy names its callback id, the wait
+// registers under it and ends on the callback.
+func TestDeployBot_CallbackEndsWait(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(activities.DeployRef{ID: "dep-1", CallbackID: "0123456789abcdef0123456789abcdef",
+		Events: &activities.EventPlan{Reconcile: 10 * time.Minute}}, nil).Once()
+	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(activities.DeploymentResult{}, nil).Never()
+	var reg activities.RegisterWaiterInput
+	env.OnActivity(ev.RegisterRunWaiter, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RegisterWaiterInput) error {
+		reg = in
+		return nil
+	}).Once()
+	reads := 0
+	env.OnActivity(cr.AACheckDeployment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.WaitDeploymentInput) (activities.Check[activities.DeploymentResult], error) {
+		reads++
+		if in.DeploymentID != "dep-1" {
+			t.Errorf("check input %+v", in)
+		}
+		return activities.Check[activities.DeploymentResult]{Done: true, State: "COMPLETED",
+			Result: activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}}, nil
+	})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(contract.RunEventSignal, contract.RunEvent{EventID: "aa:x:COMPLETED", Type: "aa.callback", State: "COMPLETED", Terminal: true})
+	}, 90*time.Second)
+	env.ExecuteWorkflow(DeployBot, contract.DeployBotInput{Profile: "cr", BotID: 7, RunAsUserIDs: []int64{1}})
+	var res contract.DeployBotResult
+	if err := env.GetWorkflowError(); err != nil || env.GetWorkflowResult(&res) != nil || res.Status != "COMPLETED" {
+		t.Fatalf("result %+v, error %v", res, err)
+	}
+	if took := env.Now().Sub(t0); took != 90*time.Second || reads != 1 {
+		t.Fatalf("took %s with %d reads", took, reads)
+	}
+	if reg.Run != (contract.RunEventsInput{Profile: "cr", Subject: contract.SubjectDeployment, ID: "0123456789abcdef0123456789abcdef"}) {
+		t.Fatalf("registered %+v", reg.Run)
+	}
+}
