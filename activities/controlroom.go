@@ -13,12 +13,13 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // ControlRoom holds the Automation Anywhere activities and their dependencies.
 type ControlRoom struct {
 	Registry *Registry
-	Sessions Sessions
+	Sessions session.Source
 	Budget   *Budget
 	// Marks stores the "sent" marks of work items and API Task executions;
 	// nil uses ServerMarks.
@@ -58,11 +59,11 @@ func (in RenewInput) WorkerOnly() bool { return in.Token != "" }
 
 // RenewResult is what changed.
 type RenewResult struct {
-	Credential *Credential                    `json:"credential,omitempty"` // set when the token changed
-	LoggedIn   bool                           `json:"loggedIn,omitempty"`
-	Refreshed  bool                           `json:"refreshed,omitempty"`
-	Details    map[string]contract.CachedPath `json:"details,omitempty"`
-	PathErrors map[string]string              `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
+	Credential *Credential           `json:"credential,omitempty"` // set when the token changed
+	LoggedIn   bool                  `json:"loggedIn,omitempty"`
+	Refreshed  bool                  `json:"refreshed,omitempty"`
+	Details    map[string]CachedPath `json:"details,omitempty"`
+	PathErrors map[string]string     `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
 	// PathsFailed: the access-details call failed (retryably) after a new
 	// token was obtained; the token is kept and the paths are tried again.
 	PathsFailed string `json:"pathsFailed,omitempty"`
@@ -141,9 +142,9 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 		return RenewResult{}, classify(err, callKind{cachedToken: true})
 	}
 	now := activity.GetInfo(ctx).StartedTime
-	res.Details = make(map[string]contract.CachedPath, len(details.Details))
+	res.Details = make(map[string]CachedPath, len(details.Details))
 	for p, d := range details.Details {
-		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
+		res.Details[p] = CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
 	}
 	if len(details.Errors) > 0 {
 		res.PathErrors = details.Errors
@@ -197,7 +198,7 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 	// (AA's refresh advice) or the task token's own expiry less a safety
 	// margin, so details at the end of that may still start an execution;
 	// that keeps fetches to one per path per validity.
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	var out map[string]botvalue.Value
 	err = withAccessDetail(ctx, a.Sessions, ref, in.Path, func(d contract.AccessDetail) error {
 		if !d.FetchedAt.IsZero() {

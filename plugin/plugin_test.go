@@ -105,7 +105,7 @@ func TestEncryptionWrapsTheHostsConverter(t *testing.T) {
 		t.Fatalf("round trip = %q, %v", back, err)
 	}
 	plainByHost, _ := host.ToPayload("token-value-123")
-	sc, _ := secretCodec(p.o.Encryption)
+	sc, _ := p.o.Encryption.Codec()
 	inner, err := sc.Decode([]*commonpb.Payload{pl})
 	if err != nil || !bytes.Equal(inner[0].Data, plainByHost.Data) {
 		t.Errorf("decrypted payload %q, want what the host's converter wrote %q", inner[0].Data, plainByHost.Data)

@@ -136,13 +136,13 @@ func requireAppErr(t *testing.T, err error, typ contract.ErrorType, nonRetryable
 	}
 }
 
-func continueAsNew(t *testing.T, err error) (*workflow.ContinueAsNewError, contract.SessionInput) {
+func continueAsNew(t *testing.T, err error) (*workflow.ContinueAsNewError, sessionInput) {
 	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in contract.SessionInput
+	var in sessionInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}
@@ -237,9 +237,9 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 			continue
 		}
 		if res.Details == nil {
-			res.Details = map[string]contract.CachedPath{}
+			res.Details = map[string]activities.CachedPath{}
 		}
-		res.Details[p] = contract.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
+		res.Details[p] = activities.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
 			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now,
 			Lifetime: contract.Duration(f.taskLife)}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/plugin"
 	"github.com/rpaflow/rpaflow/profile"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // WorkerOptions are the knobs tests need beyond the configuration.
@@ -247,29 +248,18 @@ type temporalSink struct {
 }
 
 func (s temporalSink) Deliver(ctx context.Context, profile string, r events.Routed) error {
-	return activities.SignalRunEvents(ctx, s.c, activities.Names{}, s.taskQueue,
+	return activities.SignalRunEvents(ctx, s.c, session.Names{}, s.taskQueue,
 		contract.RunEventsInput{Profile: profile, Subject: r.Subject, ID: r.ID}, contract.RunEventSignal, r.Event)
 }
 
-// minWorkflowPollers is the floor of the workflow pollers' autoscaling.
-// Session renewals arrive in bursts on each worker's sticky queue; with the
-// SDK's floor of one, pollers scale down to about three between bursts and
-// renewals then wait in matching until they scale up again (bench row 4 on
-// the PostgreSQL cluster, 500 sessions: 104 workflow tasks waited over
-// 0.5 s and p99 renewal lag was 3.5 % of the token's life; with this floor,
-// p99 1.0 % in two runs). An idle long poll costs the server almost nothing.
-const minWorkflowPollers = 10
-
-// workerOptions: pollers scale with the task rate (a fixed two workflow
-// pollers, one of them sticky, queue a session's timer task behind every
-// query and update once sessions number in the thousands); heartbeats reach
-// the server at least every 10 s so a poll's progress is visible.
+// workerOptions: the plugin's workflow poller floor, activity pollers that
+// scale with the task rate (a fixed two queue every task behind the others
+// once sessions number in the thousands); heartbeats reach the server at
+// least every 10 s so a poll's progress is visible.
 func workerOptions() worker.Options {
-	return worker.Options{
+	return plugin.WorkerOptions(worker.Options{
 		WorkerStopTimeout:            30 * time.Second,
 		MaxHeartbeatThrottleInterval: 10 * time.Second,
-		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
-			InitialNumberOfPollers: minWorkflowPollers, MinimumNumberOfPollers: minWorkflowPollers}),
-		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-	}
+		ActivityTaskPollerBehavior:   worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/rpaflow/rpaflow/profile"
+
+	"github.com/rpaflow/rpaflow/internal/codec"
 )
 
 // Kind and Profile are the public profile types; the aliases keep this
@@ -66,7 +68,7 @@ type Config struct {
 type Codec struct {
 	Key               []byte
 	KeyID             string
-	OldKeys           []Key
+	OldKeys           []codec.Key
 	InsecurePlaintext bool
 	// AuthToken is the static bearer token of the codec endpoint.
 	AuthToken string
@@ -92,6 +94,20 @@ type Codec struct {
 	encoded []string
 }
 
+// Encryption is the payload encryption these settings describe (Key is
+// empty in plaintext mode and for a client that uses a codec endpoint).
+func (c Codec) Encryption() codec.Encryption {
+	e := codec.Encryption{Key: codec.Key{ID: c.KeyID, Key: c.Key}, OldKeys: c.OldKeys}
+	if len(c.NexusKey) > 0 {
+		e.BoundaryKey = &codec.Key{ID: c.NexusKeyID, Key: c.NexusKey}
+	}
+	if len(c.SealKey) > 0 {
+		e.SealKey = &codec.Key{ID: c.SealKeyID, Key: c.SealKey}
+	}
+	e.OldSealKeys = c.SealOldKeys
+	return e
+}
+
 // OIDC configures the codec endpoint's access-token verification.
 type OIDC struct {
 	Issuer, Audience string
@@ -100,11 +116,8 @@ type OIDC struct {
 	Claim, Value string
 }
 
-// Key is a retired codec key still accepted for decryption.
-type Key struct {
-	ID  string
-	Key []byte
-}
+// Key is a codec key (the one key type: codec.Key).
+type Key = codec.Key
 
 // Load reads the configuration from the process environment.
 func Load() (*Config, error) {

@@ -19,10 +19,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Client is the part of client.Client the starter uses; a client.Client
@@ -551,13 +551,6 @@ var sessionKinds = map[string]string{
 	"uipath": contract.OrchestratorSessionWorkflow,
 }
 
-func sessionID(workflowType, profile string) string {
-	if workflowType == contract.OrchestratorSessionWorkflow {
-		return contract.OrchestratorSessionID(profile)
-	}
-	return contract.AASessionID(profile)
-}
-
 func sessionUsage() string {
 	return "Usage: starter session status|token|logout --profile NAME [--kind aa|uipath] [flags]\n\n" +
 		"  status   query the session's status (no secrets)\n" +
@@ -622,7 +615,7 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	if action == "token" && minValidity < 0 {
 		return r.finish(out, usageErrorf("--min-validity must not be negative"), c.json)
 	}
-	out.WorkflowID = sessionID(wfType, profile)
+	out.WorkflowID = session.Ref{WorkflowType: wfType, Profile: profile}.ID()
 
 	ctx, cancel := withTimeout(ctx, c.timeout, defaultTimeout)
 	defer cancel()
@@ -693,25 +686,14 @@ func (r *Runner) queryStatus(ctx context.Context, conn Conn, out *Output, notFou
 }
 
 func (r *Runner) sessionToken(ctx context.Context, conn Conn, out *Output, profile string, minValidity time.Duration) error {
-	if tok, ok := activities.QueryToken(ctx, conn.Client, out.WorkflowID, minValidity); ok {
+	if tok, ok := session.QueryToken(ctx, conn.Client, out.WorkflowID, minValidity); ok {
 		raw, err := json.Marshal(tok) // the current token serves: read without writing history
 		out.Result = raw
 		return err
 	}
-	start := conn.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       out.WorkflowID,
-		TaskQueue:                out.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, out.WorkflowType, contract.SessionInput{Profile: profile})
-	handle, err := conn.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   contract.UpdateToken,
-			Args:         []any{contract.TokenRequest{MinValidity: contract.Duration(minValidity)}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	sessions := &session.Temporal{Client: conn.Client, TaskQueue: out.TaskQueue}
+	handle, err := sessions.Update(ctx, session.Ref{WorkflowType: out.WorkflowType, Profile: profile},
+		contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)})
 	if err != nil {
 		return err
 	}

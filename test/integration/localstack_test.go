@@ -17,6 +17,8 @@ import (
 
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/test/devserver"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // localStack is scripts/localstack.sh (what `make run` runs) on free
@@ -267,7 +269,7 @@ func contains(want string) func(string) error {
 // bash to drop).
 func readmeStarterBlocks(t *testing.T) [][]string {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
+	raw, err := guide.Read("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

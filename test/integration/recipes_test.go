@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,13 +11,15 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // readmeRecipes returns the commands of README.md's recipe blocks: a
 // `<!-- recipe: NAME -->` line followed by a ```sh block.
 func readmeRecipes(t *testing.T) map[string][]string {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
+	raw, err := guide.Read("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Token reads that the current token satisfies are answered by the token
@@ -17,8 +17,8 @@ func TestTokenReadsWriteNoHistory(t *testing.T) {
 	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: time.Minute}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
-	ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	sess := &session.Temporal{Client: s.Client, TaskQueue: s.TaskQueue}
+	ref := session.ControlRoom("cr")
 	read := func(minValidity time.Duration) contract.TokenResult {
 		t.Helper()
 		res, err := sess.Token(ctx, ref, minValidity)
