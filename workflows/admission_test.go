@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
@@ -203,6 +204,34 @@ func TestCapacityRefusal(t *testing.T) {
 	} {
 		if got := capacityRefusal(c.err); got != c.want {
 			t.Errorf("capacityRefusal(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// A Nexus call's fairness key defaults to the endpoint's queue it came
+// through; an explicit key wins.
+func TestAdmissionKeyDefaultsToNexusCaller(t *testing.T) {
+	for _, c := range []struct {
+		adm  *contract.Admission
+		want string
+	}{{nil, "rpaflow-orders"}, {&contract.Admission{FairnessKey: "mine"}, "mine"}} {
+		env := newEnv(t)
+		f := newFakePool(env, func(int) bool { return true })
+		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil)
+		// The test environment ignores a start's memo: write it as the
+		// Nexus handler's start would have.
+		viaNexus := func(ctx workflow.Context, in contract.DeployAPITaskInput) (contract.DeployAPITaskResult, error) {
+			if err := workflow.UpsertMemo(ctx, map[string]any{contract.NexusQueueMemo + "rpaflow-orders": true}); err != nil {
+				return contract.DeployAPITaskResult{}, err
+			}
+			return crPools.DeployAPITask(ctx, in)
+		}
+		env.ExecuteWorkflow(viaNexus, apiTask(c.adm))
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.acquires[0].Key; got != c.want {
+			t.Errorf("admission %+v: key %q, want %q", c.adm, got, c.want)
 		}
 	}
 }

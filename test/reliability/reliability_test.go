@@ -48,6 +48,7 @@ func TestReliability(t *testing.T) {
 			{"PoolWorkerKilled", testPoolWorkerKilled},
 			{"EventsWorkerKilled", testEventsWorkerKilled},
 			{"Hostile", testHostile},
+			{"HostileCodec", testHostileCodec},
 		} {
 			wg.Add(1)
 			go func() {
