@@ -165,7 +165,6 @@ func mainUsage() string {
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  pool status      query a capacity pool's status: limit, in use, waiting per key\n")
-	b.WriteString("  webhook ensure   create or update the Orchestrator webhook of rpaflow's events receiver\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
 	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
@@ -198,8 +197,6 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		return r.session(ctx, args[1:])
 	case "pool":
 		return r.pool(ctx, args[1:])
-	case "webhook":
-		return r.webhook(ctx, args[1:])
 	case "result":
 		return r.result(ctx, args[1:])
 	case "schedule":
