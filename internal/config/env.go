@@ -83,7 +83,7 @@ type profileEnv struct {
 	Token          string `env:"TOKEN" secret:"true" doc:"UiPath Automation Hub: Open API token."`
 	AppKey         string `env:"APP_KEY" secret:"true" doc:"UiPath Automation Hub: app key, if one was defined on the token."`
 	TokenExpires   string `env:"TOKEN_EXPIRES" doc:"UiPath Automation Hub: token expiry, YYYY-MM-DD (midnight UTC) or RFC 3339; alerts are raised before it."`
-	WebhookSecret  string `env:"WEBHOOK_SECRET" secret:"true" doc:"Events: UiPath Orchestrator, the webhook's secret (at most 100 characters; starter webhook ensure sets it in Orchestrator), which turns events on; Automation Anywhere, the key each deploy's callback token is derived from (with _CALLBACK_URL). 16 to 100 characters; see docs/events.md."`
+	WebhookSecret  string `env:"WEBHOOK_SECRET" secret:"true" doc:"Events: UiPath Orchestrator, the webhook's secret (at most 100 characters; the same as the webhook's in Orchestrator), which turns events on; Automation Anywhere, the key each deploy's callback token is derived from (with _CALLBACK_URL). 16 to 100 characters; see docs/events.md."`
 	CallbackURL    string `env:"CALLBACK_URL" doc:"Automation Anywhere events: public https base URL of the events receiver as the Control Room reaches it (through your ingress), e.g. https://rpa-events.example.com; each deploy asks for a callback to <url>/events/aa/<profile>."`
 	ReconcileInt   string `env:"RECONCILE_INTERVAL" envDefault:"10m" doc:"With events on: how often a wait reads the platform when no event arrives (a lost event costs at most this), e.g. 10m."`
 }
