@@ -35,6 +35,9 @@ ENTRYPOINT ["/usr/local/bin/starter"]
 CMD ["--help"]
 
 FROM runtime AS worker
-# /healthz, /metrics and /codec (set RPAFLOW_HTTP_ADDR=0.0.0.0:8081 in a container).
-EXPOSE 8081
+# /healthz and /metrics on 8081, /codec on 8082 (in a container set
+# RPAFLOW_HTTP_ADDR=0.0.0.0:8081 and RPAFLOW_CODEC_ADDR=0.0.0.0:8082 with
+# RPAFLOW_CODEC_AUTH_TOKEN_FILE or RPAFLOW_CODEC_OIDC_ISSUER: off loopback the
+# worker refuses to serve the codec without authentication).
+EXPOSE 8081 8082
 ENTRYPOINT ["/usr/local/bin/worker"]

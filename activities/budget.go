@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // TenantBudgets lease status-call permits from each profile's budget
@@ -19,7 +20,7 @@ import (
 type TenantBudgets struct {
 	// Client reaches the budgets; nil uses the client of the activity.
 	Client client.Client
-	Names  Names
+	Names  session.Names
 	mu     sync.Mutex
 	stock  map[string]*permits
 }

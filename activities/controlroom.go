@@ -13,12 +13,13 @@ import (
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // ControlRoom holds the Automation Anywhere activities and their dependencies.
 type ControlRoom struct {
 	Registry *Registry
-	Sessions Sessions
+	Sessions session.Source
 	Budget   *Budget
 	// Marks stores the "sent" marks of work items and API Task executions;
 	// nil uses ServerMarks.
@@ -31,6 +32,9 @@ type Credential struct {
 	IssuedAt time.Time `json:"issuedAt"`
 	Expiry   time.Time `json:"expiry"`
 }
+
+// WorkerOnly: sealed with the worker-only key (see codec.WorkerOnly).
+func (Credential) WorkerOnly() bool { return true }
 
 // Renewal actions a session asks for.
 const (
@@ -50,17 +54,23 @@ type RenewInput struct {
 	Paths   []string `json:"paths,omitempty"`
 }
 
+// WorkerOnly: a renewal that carries a token is sealed.
+func (in RenewInput) WorkerOnly() bool { return in.Token != "" }
+
 // RenewResult is what changed.
 type RenewResult struct {
-	Credential *Credential                    `json:"credential,omitempty"` // set when the token changed
-	LoggedIn   bool                           `json:"loggedIn,omitempty"`
-	Refreshed  bool                           `json:"refreshed,omitempty"`
-	Details    map[string]contract.CachedPath `json:"details,omitempty"`
-	PathErrors map[string]string              `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
+	Credential *Credential           `json:"credential,omitempty"` // set when the token changed
+	LoggedIn   bool                  `json:"loggedIn,omitempty"`
+	Refreshed  bool                  `json:"refreshed,omitempty"`
+	Details    map[string]CachedPath `json:"details,omitempty"`
+	PathErrors map[string]string     `json:"pathErrors,omitempty"` // per path, permanent (no allocation, bad path)
 	// PathsFailed: the access-details call failed (retryably) after a new
 	// token was obtained; the token is kept and the paths are tried again.
 	PathsFailed string `json:"pathsFailed,omitempty"`
 }
+
+// WorkerOnly: a result with a new token or access details is sealed.
+func (r RenewResult) WorkerOnly() bool { return r.Credential != nil || len(r.Details) > 0 }
 
 // AARenewSession logs in, refreshes or validates, then fetches access details.
 // A refresh the Control Room refuses (expired or revoked token) falls back to
@@ -132,9 +142,9 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 		return RenewResult{}, classify(err, callKind{cachedToken: true})
 	}
 	now := activity.GetInfo(ctx).StartedTime
-	res.Details = make(map[string]contract.CachedPath, len(details.Details))
+	res.Details = make(map[string]CachedPath, len(details.Details))
 	for p, d := range details.Details {
-		res.Details[p] = contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
+		res.Details[p] = CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: now, Lifetime: contract.Duration(d.Lifetime)}
 	}
 	if len(details.Errors) > 0 {
 		res.PathErrors = details.Errors
@@ -142,13 +152,20 @@ func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewR
 	return res, nil
 }
 
+// LogoutToken is AALogout's token argument, sealed like every token in
+// the history (its JSON is a plain string, as the argument was before).
+type LogoutToken string
+
+// WorkerOnly: always sealed.
+func (LogoutToken) WorkerOnly() bool { return true }
+
 // AALogout ends the Control Room session of token.
-func (a *ControlRoom) AALogout(ctx context.Context, profile, token string) error {
+func (a *ControlRoom) AALogout(ctx context.Context, profile string, token LogoutToken) error {
 	c, err := a.Registry.AA(profile)
 	if err != nil {
 		return err
 	}
-	return classify(c.Logout(ctx, token), callKind{cachedToken: true})
+	return classify(c.Logout(ctx, string(token)), callKind{cachedToken: true})
 }
 
 // ExecuteInput runs one API Task.
@@ -181,7 +198,7 @@ func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (Ex
 	// (AA's refresh advice) or the task token's own expiry less a safety
 	// margin, so details at the end of that may still start an execution;
 	// that keeps fetches to one per path per validity.
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	var out map[string]botvalue.Value
 	err = withAccessDetail(ctx, a.Sessions, ref, in.Path, func(d contract.AccessDetail) error {
 		if !d.FetchedAt.IsZero() {

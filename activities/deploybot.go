@@ -12,6 +12,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // DeployInput is AADeployBot's input: the deployment as the workflow took it.
@@ -112,7 +113,7 @@ func (a *ControlRoom) deploy(ctx context.Context, in DeployInput, cb *callbackRe
 	key := startKey(ctx)
 	req.AutomationName = key.AutomationName(req.AutomationName)
 	earlier, lookUp := earlierMark(ctx)
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	var dep Deployment
 	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error {
 		if lookUp {
@@ -184,7 +185,7 @@ type DeploymentResult struct {
 func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInput) (DeploymentResult, error) {
 	// The wait keeps its token between polls while it serves, whatever
 	// sits behind a.Sessions.
-	read, err := a.deploymentReader(in, &CachedSessions{Next: a.Sessions})
+	read, err := a.deploymentReader(in, &session.Cache{Next: a.Sessions})
 	if err != nil {
 		return DeploymentResult{}, err
 	}
@@ -213,12 +214,12 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 
 // deploymentReader reads the deployment's activity (nil while it is not
 // listed yet), with errors classified.
-func (a *ControlRoom) deploymentReader(in WaitDeploymentInput, ss Sessions) (func(context.Context) (*aa.Activity, error), error) {
+func (a *ControlRoom) deploymentReader(in WaitDeploymentInput, ss session.Source) (func(context.Context) (*aa.Activity, error), error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return nil, err
 	}
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: in.Profile}
+	ref := session.ControlRoom(in.Profile)
 	return func(ctx context.Context) (*aa.Activity, error) {
 		var act *aa.Activity
 		err := withToken(ctx, ss, ref, func(tok contract.TokenResult) (err error) {

@@ -5,7 +5,7 @@
 // one of contract's error types (classify), which decides what Temporal
 // retries.
 //
-// Activities get credentials only from session workflows (Sessions): a
+// Activities get credentials only from session workflows (package session): a
 // token or API Task access details for one call, with a 401 reported back
 // so the session renews once. They may import contract, the providers and
 // the Temporal SDK; they know nothing of the workflows that call them.

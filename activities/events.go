@@ -14,6 +14,7 @@ import (
 	"github.com/rpaflow/rpaflow/internal/events"
 	"github.com/rpaflow/rpaflow/profile"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // EventPlan tells a wait that its profile learns of ended runs from events:
@@ -61,7 +62,7 @@ type Check[R any] struct {
 
 // Events holds the activities that join a wait with its run's events.
 type Events struct {
-	Names Names
+	Names session.Names
 }
 
 // RegisterWaiterInput registers a wait with its run's events workflow.
@@ -79,7 +80,7 @@ func (a *Events) RegisterRunWaiter(ctx context.Context, in RegisterWaiterInput) 
 // SignalRunEvents sends signal with arg to the events workflow of run,
 // starting it if none runs: the receiver and the wait both use it, so
 // whichever comes first creates the workflow.
-func SignalRunEvents(ctx context.Context, c client.Client, n Names, taskQueue string, run contract.RunEventsInput, signal string, arg any) error {
+func SignalRunEvents(ctx context.Context, c client.Client, n session.Names, taskQueue string, run contract.RunEventsInput, signal string, arg any) error {
 	id := n.IDPrefix + contract.RunEventsID(run.Profile, run.Subject, run.ID)
 	_, err := c.SignalWithStartWorkflow(ctx, id, signal, arg, client.StartWorkflowOptions{
 		ID: id, TaskQueue: taskQueue,

@@ -23,6 +23,7 @@ import (
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // newFakeClock starts at the real time so token expiries the activities
@@ -48,7 +49,7 @@ type fakeSessions struct {
 	cache       map[string]contract.AccessDetail
 	calls       map[string]int
 	invalidated []int64
-	refs        []activities.SessionRef
+	refs        []session.Ref
 }
 
 func (f *fakeSessions) count(update string) int {
@@ -79,7 +80,7 @@ func (f *fakeSessions) ensure(ctx context.Context) error {
 }
 
 // record counts a request; the caller holds f.mu.
-func (f *fakeSessions) record(s activities.SessionRef, update string) {
+func (f *fakeSessions) record(s session.Ref, update string) {
 	if f.calls == nil {
 		f.calls = map[string]int{}
 	}
@@ -87,7 +88,7 @@ func (f *fakeSessions) record(s activities.SessionRef, update string) {
 	f.refs = append(f.refs, s)
 }
 
-func (f *fakeSessions) Token(ctx context.Context, s activities.SessionRef, _ time.Duration) (contract.TokenResult, error) {
+func (f *fakeSessions) Token(ctx context.Context, s session.Ref, _ time.Duration) (contract.TokenResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record(s, contract.UpdateToken)
@@ -97,7 +98,7 @@ func (f *fakeSessions) Token(ctx context.Context, s activities.SessionRef, _ tim
 	return contract.TokenResult{Token: f.token, Expiry: f.expiry, UsableUntil: f.expiry.Add(-5 * time.Second), Generation: f.gen}, nil
 }
 
-func (f *fakeSessions) AccessDetails(ctx context.Context, s activities.SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+func (f *fakeSessions) AccessDetails(ctx context.Context, s session.Ref, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record(s, contract.UpdateAccessDetails)
@@ -131,7 +132,7 @@ func (f *fakeSessions) AccessDetails(ctx context.Context, s activities.SessionRe
 	return out, nil
 }
 
-func (f *fakeSessions) Invalidate(ctx context.Context, s activities.SessionRef, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
+func (f *fakeSessions) Invalidate(ctx context.Context, s session.Ref, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record(s, contract.UpdateInvalidate)
@@ -201,7 +202,7 @@ func newAAEnv(t *testing.T, s aaSetup) *aaEnv {
 // warm makes the fake session log in and cache the zip task's details.
 func (e *aaEnv) warm(t *testing.T) {
 	t.Helper()
-	if _, err := e.sessions.AccessDetails(context.Background(), activities.SessionRef{Profile: "cr"},
+	if _, err := e.sessions.AccessDetails(context.Background(), session.Ref{Profile: "cr"},
 		contract.AccessDetailsRequest{Paths: []string{aasim.ZipCodeTaskPath}}); err != nil {
 		t.Fatal(err)
 	}

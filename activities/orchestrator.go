@@ -11,12 +11,13 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Orchestrator holds the UiPath Orchestrator activities.
 type Orchestrator struct {
 	Registry *Registry
-	Sessions Sessions
+	Sessions session.Source
 	Budget   *Budget
 }
 
@@ -36,7 +37,7 @@ func (a *Orchestrator) OrchAuthenticate(ctx context.Context, profile string) (Cr
 
 // withToken runs call with a token of profile's Orchestrator session.
 func (a *Orchestrator) withToken(ctx context.Context, profile string, call func(token string) error) error {
-	ref := SessionRef{WorkflowType: contract.OrchestratorSessionWorkflow, Profile: profile}
+	ref := session.Orchestrator(profile)
 	return withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error { return call(tok.Token) })
 }
 

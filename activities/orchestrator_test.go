@@ -13,6 +13,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 func orchActivityEnv(o *orchEnv) *testsuite.TestActivityEnvironment {
@@ -103,7 +104,7 @@ func TestMissingFolderIsNotFound(t *testing.T) {
 func TestOrchestratorRevokedTokenIsRenewedOnce(t *testing.T) {
 	o := newOrchEnv(t, time.Second, nil)
 	env := orchActivityEnv(o)
-	if _, err := o.sessions.Token(context.Background(), activities.SessionRef{Profile: "orch"}, 0); err != nil {
+	if _, err := o.sessions.Token(context.Background(), session.Ref{Profile: "orch"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// The session's cached token expires (1 h lifetime) without the session noticing.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Pools joins deployments to their capacity pool workflows.
@@ -19,7 +20,7 @@ type Pools struct {
 	// Client reaches the pools; nil uses the client of the worker that
 	// runs the activity.
 	Client client.Client
-	Names  Names
+	Names  session.Names
 }
 
 // PoolAcquireInput asks for slots of a profile's pool for the calling run.
@@ -113,7 +114,7 @@ func (p *Pools) PoolEndedHolders(ctx context.Context, holders []contract.PoolHol
 
 // QueryPool asks a pool for its status. A pool that has not started yet
 // (no deployment drew from it) is NotFound naming the pool field.
-func QueryPool(ctx context.Context, c Querier, n Names, profile, pool string) (contract.PoolStatus, error) {
+func QueryPool(ctx context.Context, c session.Querier, n session.Names, profile, pool string) (contract.PoolStatus, error) {
 	id := n.IDPrefix + contract.PoolID(profile, pool)
 	v, err := c.QueryWorkflow(ctx, id, "", contract.QueryStatus)
 	var nf *serviceerror.NotFound

@@ -14,6 +14,7 @@ import (
 	"github.com/rpaflow/rpaflow/providers/httpobs"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // HubProfile is an Automation Hub client with the token expiry date the admin set.
@@ -167,14 +168,14 @@ func (r *Registry) Kind(name string) (profile.Kind, bool) {
 
 // SessionRef is the session of the named profile: a Control Room or an
 // Orchestrator session; any other profile is InvalidInput.
-func (r *Registry) SessionRef(name string) (SessionRef, error) {
+func (r *Registry) SessionRef(name string) (session.Ref, error) {
 	switch k, _ := r.Kind(name); k {
 	case profile.KindAA:
-		return SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: name}, nil
+		return session.ControlRoom(name), nil
 	case profile.KindOrchestrator:
-		return SessionRef{WorkflowType: contract.OrchestratorSessionWorkflow, Profile: name}, nil
+		return session.Orchestrator(name), nil
 	case profile.KindHub:
-		return SessionRef{}, contract.InvalidInputError("profile", "%q is an Automation Hub profile, whose token has no session; ask its token watch (%s) instead", name, contract.HubWatchID(name))
+		return session.Ref{}, contract.InvalidInputError("profile", "%q is an Automation Hub profile, whose token has no session; ask its token watch (%s) instead", name, contract.HubWatchID(name))
 	}
-	return SessionRef{}, r.check(name, profile.KindAA)
+	return session.Ref{}, r.check(name, profile.KindAA)
 }

@@ -12,11 +12,12 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // withToken runs call with a token of profile's Control Room session.
 func (a *ControlRoom) withToken(ctx context.Context, profile string, call func(token string) error) error {
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: profile}
+	ref := session.ControlRoom(profile)
 	return withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error { return call(tok.Token) })
 }
 

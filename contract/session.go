@@ -21,59 +21,6 @@ type SessionInput struct {
 	// CyclesPerRun bounds one run's history: the session continues as new
 	// after this many renewals even if the server has not suggested it (default 200).
 	CyclesPerRun int `json:"cyclesPerRun,omitempty"`
-	// State is carried across continue-as-new; callers leave it empty.
-	State *SessionState `json:"state,omitempty"`
-}
-
-// SessionState is what a session carries into its next run.
-type SessionState struct {
-	Token       string                 `json:"token,omitempty"`
-	IssuedAt    time.Time              `json:"issuedAt"`
-	Expiry      time.Time              `json:"expiry"`
-	Generation  int64                  `json:"generation"`
-	PathSeq     int64                  `json:"pathSeq"`
-	LastRefresh time.Time              `json:"lastRefresh"`
-	Logins      int64                  `json:"logins"`
-	Refreshes   int64                  `json:"refreshes"`
-	Paths       map[string]*CachedPath `json:"paths,omitempty"`
-	// Failure state, so a run that continues as new while backing off (or
-	// in AuthFailed) keeps its backoff instead of hammering the platform.
-	Failures      int       `json:"failures,omitempty"`
-	AuthFailed    bool      `json:"authFailed,omitempty"`
-	BackoffUntil  time.Time `json:"backoffUntil,omitzero"`
-	LastError     string    `json:"lastError,omitempty"`
-	LastErrorType ErrorType `json:"lastErrorType,omitempty"`
-}
-
-// CachedPath is one cached set of API Task access details.
-type CachedPath struct {
-	URL        string            `json:"url"`
-	Headers    map[string]string `json:"headers"`
-	FetchedAt  time.Time         `json:"fetchedAt"`
-	LastUsed   time.Time         `json:"lastUsed"`
-	Generation int64             `json:"generation"`
-	// Lifetime is the task token's own lifetime when the token states it
-	// (a JWT's exp − iat), counted from FetchedAt; 0 when unknown.
-	Lifetime Duration `json:"lifetime,omitempty"`
-}
-
-// ValidUntil is the one validity rule for access details: maxAge after
-// they were fetched or, when the task token's lifetime is known, its
-// expiry less the safety margin, whichever comes first.
-func (p CachedPath) ValidUntil(maxAge time.Duration) time.Time {
-	until := p.FetchedAt.Add(maxAge)
-	if life := p.Lifetime.D(); life > 0 {
-		if exp := p.FetchedAt.Add(life - SafetyMargin(life)); exp.Before(until) {
-			until = exp
-		}
-	}
-	return until
-}
-
-// Detail is what a consumer is handed for p under maxAge.
-func (p CachedPath) Detail(maxAge time.Duration) AccessDetail {
-	return AccessDetail{URL: p.URL, Headers: p.Headers, Generation: p.Generation,
-		FetchedAt: p.FetchedAt, ValidUntil: p.ValidUntil(maxAge)}
 }
 
 // SafetyMargin is how long before a token's expiry rpaflow stops handing it
@@ -107,6 +54,10 @@ type TokenResult struct {
 	UsableUntil time.Time `json:"usableUntil,omitzero"`
 }
 
+// WorkerOnly: a token answer is sealed with the worker-only key, which the
+// codec endpoint does not hold.
+func (TokenResult) WorkerOnly() bool { return true }
+
 // Serves reports whether t can be handed to a caller needing minValidity at now.
 func (t TokenResult) Serves(now time.Time, minValidity time.Duration) bool {
 	return t.Token != "" && !now.After(t.UsableUntil) && t.Expiry.Sub(now) >= minValidity
@@ -137,6 +88,9 @@ func (d AccessDetail) Serves(now time.Time, minValidity time.Duration) bool {
 type AccessDetailsResult struct {
 	Details map[string]AccessDetail `json:"details"`
 }
+
+// WorkerOnly: access details carry the API Task token in their headers.
+func (AccessDetailsResult) WorkerOnly() bool { return true }
 
 // InvalidateRequest reports that a consumer saw 401 with the token (or, when
 // Path is set, the access details) of Generation.
@@ -175,7 +129,7 @@ type PathStatus struct {
 	AgeSeconds float64   `json:"ageSeconds"`
 	LastUsed   time.Time `json:"lastUsed"`
 	Generation int64     `json:"generation"`
-	// ValidUntil: the session hands these details out until then (see CachedPath.ValidUntil).
+	// ValidUntil: the session hands these details out until then (the session's one validity rule for access details).
 	ValidUntil time.Time `json:"validUntil,omitzero"`
 	// TokenLifetime is the task token's own lifetime, when it states one.
 	TokenLifetime Duration `json:"tokenLifetime,omitempty"`

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // The README's Go examples (a `<!-- example: NAME -->` line before a
@@ -15,7 +17,7 @@ func TestREADMEExamplesCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds each example with the go command")
 	}
-	raw, err := os.ReadFile("../README.md")
+	raw, err := guide.Read("..")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,9 +36,9 @@ import (
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
-	"github.com/rpaflow/rpaflow/internal/logging"
 	"github.com/rpaflow/rpaflow/profile"
 	"github.com/rpaflow/rpaflow/providers/httpobs"
+	"github.com/rpaflow/rpaflow/session"
 	"github.com/rpaflow/rpaflow/workflows"
 )
 
@@ -90,31 +90,29 @@ type Options struct {
 	TaskQueue string
 }
 
-// Key is an AES-256 key and the id written into the payloads it encrypts.
-type Key struct {
-	ID  string
-	Key []byte // 32 bytes
-}
+// Key is an AES-256 key (Key, 32 bytes) and the id (ID) written into the
+// payloads it encrypts.
+type Key = codec.Key
 
-// Encryption configures payload encryption.
-type Encryption struct {
-	Key     Key
-	OldKeys []Key // retired keys still accepted for decryption
-	// BoundaryKey, if set, encrypts what crosses to Nexus callers (inputs,
-	// results and failures of the operations) with a key the callers share;
-	// without it, those payloads are written so that a caller's default
-	// data converter reads them. Session payloads stay under Key either way.
-	BoundaryKey *Key
-}
+// Encryption configures payload encryption: Key encrypts, OldKeys (retired
+// keys) still decrypt, and BoundaryKey, if set, encrypts what crosses to
+// Nexus callers (inputs, results and failures of the operations) with a key
+// the callers share; without it, those payloads are written so that a
+// caller's default data converter reads them. Session payloads stay under
+// Key either way. SealKey, if set, seals the values that carry platform
+// tokens (session state, token answers, access details) inside the
+// encryption, instead of a key derived from Key; a codec endpoint serving Key
+// never opens them. OldSealKeys still open.
+type Encryption = codec.Encryption
 
 // Plugin is rpaflow as a Temporal client and worker plugin.
 type Plugin struct {
 	*temporal.SimplePlugin
 	o        Options
 	registry *activities.Registry
-	sessions activities.Sessions
+	sessions session.Source
 	budget   *activities.Budget
-	names    activities.Names
+	names    session.Names
 	warnOnce sync.Once
 	// queues maps a worker's instance key to its task queue (ConfigureWorker
 	// knows the queue, RunContextBefore only the key).
@@ -145,11 +143,11 @@ func New(o Options) (*Plugin, error) {
 		}
 	}
 	if o.Encryption != nil {
-		if _, err := secretCodec(o.Encryption); err != nil {
+		if _, err := o.Encryption.Codec(); err != nil {
 			return nil, fmt.Errorf("plugin: Encryption: %w", err)
 		}
 	}
-	names := activities.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
+	names := session.Names{TypePrefix: o.NamePrefix, IDPrefix: o.IDPrefix}
 	tenants := map[string]int{}
 	for _, pr := range o.Profiles {
 		if pr.TenantBudgetPerMinute > 0 {
@@ -158,7 +156,7 @@ func New(o Options) (*Plugin, error) {
 	}
 	p := &Plugin{o: o, registry: reg, names: names, budget: &activities.Budget{PerMinute: o.PollBudgetPerMinute, Observe: o.PollBudgetObserver,
 		Tenant: &activities.TenantBudgets{Names: names}, TenantPerMinute: tenants},
-		sessions: &activities.CachedSessions{Next: &activities.TemporalSessions{Names: names}}}
+		sessions: &session.Cache{Next: &session.Temporal{Names: names}}}
 	simple, err := temporal.NewSimplePlugin(temporal.SimplePluginOptions{
 		Name:               Name,
 		ConfigureClient:    p.configureClient,
@@ -187,15 +185,13 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 		}
 		return nil
 	}
-	secret, err := secretCodec(p.o.Encryption)
+	secret, err := p.o.Encryption.Codec()
 	if err != nil {
 		return err
 	}
-	var boundaryCodec converter.PayloadCodec
-	if k := p.o.Encryption.BoundaryKey; k != nil {
-		if boundaryCodec, err = codec.New(codec.Key(*k)); err != nil {
-			return fmt.Errorf("plugin: Encryption.BoundaryKey: %w", err)
-		}
+	boundaryCodec, err := p.o.Encryption.BoundaryCodec()
+	if err != nil {
+		return fmt.Errorf("plugin: Encryption: %w", err)
 	}
 	base := co.DataConverter
 	if base == nil {
@@ -218,16 +214,7 @@ func (p *Plugin) boundary(c converter.PayloadCodec) codec.Boundary {
 	for _, pr := range p.o.Profiles {
 		secrets = append(secrets, pr.Secrets()...)
 	}
-	return codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: p.o.IDPrefix + contract.NexusWorkflowIDPrefix,
-		Codec: c, Redact: logging.NewRedactor(secrets).Redact}
-}
-
-func secretCodec(e *Encryption) (*codec.Codec, error) {
-	old := make([]codec.Key, len(e.OldKeys))
-	for i, k := range e.OldKeys {
-		old[i] = codec.Key(k)
-	}
-	return codec.New(codec.Key(e.Key), old...)
+	return codec.NexusBoundary(p.o.IDPrefix, c, secrets)
 }
 
 func logger(co *client.Options) log.Logger {

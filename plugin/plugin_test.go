@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/profile"
 )
@@ -104,13 +105,43 @@ func TestEncryptionWrapsTheHostsConverter(t *testing.T) {
 		t.Fatalf("round trip = %q, %v", back, err)
 	}
 	plainByHost, _ := host.ToPayload("token-value-123")
-	sc, _ := secretCodec(p.o.Encryption)
+	sc, _ := p.o.Encryption.Codec()
 	inner, err := sc.Decode([]*commonpb.Payload{pl})
 	if err != nil || !bytes.Equal(inner[0].Data, plainByHost.Data) {
 		t.Errorf("decrypted payload %q, want what the host's converter wrote %q", inner[0].Data, plainByHost.Data)
 	}
 	if opts.FailureConverter == nil {
 		t.Error("no failure converter: failure messages would stay in clear")
+	}
+}
+
+// A host's token answers are sealed inside the encryption with
+// Encryption.SealKey: the codec key alone does not open them.
+func TestEncryptionSealsTokens(t *testing.T) {
+	seal := Key{ID: "seal", Key: bytes.Repeat([]byte{6}, 32)}
+	p, err := New(Options{Encryption: &Encryption{Key: testKey, SealKey: &seal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &client.Options{}
+	if err := p.ConfigureClient(context.Background(), client.PluginConfigureClientOptions{ClientOptions: opts}); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := opts.DataConverter.ToPayload(contract.TokenResult{Token: "token-value-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, _ := codec.New(codec.Key(testKey))
+	inner, err := outer.Decode([]*commonpb.Payload{pl})
+	if err != nil || string(inner[0].Metadata[converter.MetadataEncoding]) != codec.EncodingSealed || bytes.Contains(inner[0].Data, []byte("token-value-123")) {
+		t.Fatalf("under the codec key: %v %v", inner[0].GetMetadata(), err)
+	}
+	var back contract.TokenResult
+	if err := opts.DataConverter.FromPayload(pl, &back); err != nil || back.Token != "token-value-123" {
+		t.Fatalf("round trip = %+v, %v", back, err)
+	}
+	if _, err := New(Options{Encryption: &Encryption{Key: testKey, SealKey: &Key{ID: "s", Key: []byte("short")}}}); err == nil {
+		t.Error("a short seal key was accepted")
 	}
 }
 

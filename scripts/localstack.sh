@@ -11,7 +11,8 @@ TEMPORAL_ADDR=127.0.0.1:${RPAFLOW_LOCAL_TEMPORAL_PORT:-7233}
 UI_PORT=${RPAFLOW_LOCAL_UI_PORT:-8233}
 SIM_ADDR=127.0.0.1:${RPAFLOW_LOCAL_SIM_PORT:-8090}
 HTTP_ADDR=127.0.0.1:${RPAFLOW_LOCAL_HTTP_PORT:-8081}
-CODEC=http://$HTTP_ADDR/codec
+CODEC_ADDR=127.0.0.1:${RPAFLOW_LOCAL_CODEC_PORT:-8082}
+CODEC=http://$CODEC_ADDR/codec
 mkdir -p "$STATE"
 pids=()
 cleanup() {
@@ -42,20 +43,23 @@ wait_for "simulator" bash -c "exec 3<>/dev/tcp/${SIM_ADDR%:*}/${SIM_ADDR##*:}"
 # A dev codec key, generated once and kept so the local history stays readable.
 # Only the worker holds it: the starter below works through the codec endpoint.
 [ -s "$STATE/codec.key" ] || head -c 32 /dev/urandom | base64 >"$STATE/codec.key"
-echo "starting worker (health, metrics and codec on http://$HTTP_ADDR)"
+echo "starting worker (health and metrics on http://$HTTP_ADDR, codec on $CODEC)"
 (
   set -a
   while IFS= read -r line; do export "$line"; done < <("$BIN/simulator" -addr "$SIM_ADDR" -print-env)
   RPAFLOW_CODEC_KEY_FILE=$STATE/codec.key
   RPAFLOW_CODEC_KEY_ID=local-dev
   RPAFLOW_HTTP_ADDR=$HTTP_ADDR
+  # Loopback: no authentication needed; the UI's pages may call it.
+  RPAFLOW_CODEC_ADDR=$CODEC_ADDR
+  RPAFLOW_CODEC_CORS_ORIGINS=http://127.0.0.1:$UI_PORT,http://localhost:$UI_PORT
   TEMPORAL_ADDRESS=$TEMPORAL_ADDR
   RPAFLOW_LOG_FORMAT=console
   set +a
   exec "$BIN/worker"
 ) >"$STATE/worker.log" 2>&1 &
 pids+=($!)
-wait_for "worker" bash -c "exec 3<>/dev/tcp/${HTTP_ADDR%:*}/${HTTP_ADDR##*:}"
+wait_for "worker" bash -c "exec 3<>/dev/tcp/${CODEC_ADDR%:*}/${CODEC_ADDR##*:}"
 
 # What a shell needs for the starter and the Temporal CLI: `. $STATE/env`.
 cat >"$STATE/env" <<ENV
@@ -76,6 +80,8 @@ starter session status --profile cr
 cat <<MSG
 
 Temporal UI:  http://127.0.0.1:$UI_PORT   (payloads decrypt through the worker's codec endpoint)
+Codec:        $CODEC   (loopback only; platform tokens stay sealed)
+Metrics:      http://$HTTP_ADDR/metrics
 Logs:         $STATE/{temporal,simulator,worker}.log
 Shell setup:  . $STATE/env   (TEMPORAL_ADDRESS and RPAFLOW_CODEC_ENDPOINT: the starter needs no key)
 Try:

@@ -1,6 +1,7 @@
 // Command worker runs rpaflow's Temporal worker: configuration from the
 // environment, one client per profile, every workflow and activity
-// registered, and /healthz, /metrics and /codec on RPAFLOW_HTTP_ADDR.
+// registered, /healthz and /metrics on RPAFLOW_HTTP_ADDR and /codec on
+// RPAFLOW_CODEC_ADDR.
 package main
 
 import (

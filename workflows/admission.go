@@ -38,7 +38,8 @@ type admitRequest struct {
 	admission    *contract.Admission
 	folder       string // StartJob
 	slots        int
-	headless     bool // DeployBot as an on-demand API Task
+	headless     bool   // DeployBot as an on-demand API Task
+	nexusCaller  string // the calling endpoint's task queue, for Nexus calls
 }
 
 // admissionPlan is the pool a deployment draws from, decided from the
@@ -93,9 +94,14 @@ func (d *Deployments) plan(r admitRequest) admissionPlan {
 	if pool == nil {
 		return admissionPlan{}
 	}
+	// The fairness key: the caller's, else the Nexus endpoint the call
+	// came through (one per calling team), else the profile.
 	key := r.profile
-	if r.admission != nil && r.admission.FairnessKey != "" {
+	switch {
+	case r.admission != nil && r.admission.FairnessKey != "":
 		key = r.admission.FairnessKey
+	case r.nexusCaller != "":
+		key = r.nexusCaller
 	}
 	return admissionPlan{Pool: pool, Priority: r.admission.PriorityOr(), Key: key, Slots: max(r.slots, 1)}
 }
@@ -128,6 +134,7 @@ func (d *Deployments) admit(ctx workflow.Context, r admitRequest) (l *lease, err
 	if workflow.GetVersion(ctx, admissionVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil, nil
 	}
+	r.nexusCaller = NexusCaller(ctx)
 	var plan admissionPlan
 	if err = workflow.SideEffect(ctx, func(workflow.Context) any { return d.plan(r) }).Get(&plan); err != nil {
 		return nil, err

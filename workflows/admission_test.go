@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
@@ -21,6 +22,9 @@ type fakePool struct {
 	acquires []activities.PoolAcquireInput
 	releases []contract.PoolRelease
 	granted  func(n int) bool // whether acquire n (0-based) is granted at once
+	// releasedTo and releasedAt: the pool workflow and time of the last release.
+	releasedTo string
+	releasedAt time.Time
 }
 
 func newFakePool(env *testsuite.TestWorkflowEnvironment, granted func(n int) bool) *fakePool {
@@ -35,11 +39,12 @@ func newFakePool(env *testsuite.TestWorkflowEnvironment, granted func(n int) boo
 			return activities.PoolAcquireResult{PoolAcquireResult: contract.PoolAcquireResult{Granted: f.granted(n), Position: 3},
 				PoolWorkflowID: contract.PoolID(in.Profile, in.Pool.Name)}, nil
 		})
-	env.OnSignalExternalWorkflow(mock.Anything, contract.PoolID("cr", "apitask"), "", contract.SignalPoolRelease, mock.Anything).Return(
-		func(_, _, _, _ string, arg any) error {
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", contract.SignalPoolRelease, mock.Anything).Return(
+		func(_, id, _, _ string, arg any) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.releases = append(f.releases, arg.(contract.PoolRelease))
+			f.releasedTo, f.releasedAt = id, env.Now()
 			return nil
 		})
 	return f
@@ -204,5 +209,64 @@ func TestCapacityRefusal(t *testing.T) {
 		if got := capacityRefusal(c.err); got != c.want {
 			t.Errorf("capacityRefusal(%v) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// A Nexus call's fairness key defaults to the endpoint's queue it came
+// through; an explicit key wins.
+func TestAdmissionKeyDefaultsToNexusCaller(t *testing.T) {
+	for _, c := range []struct {
+		adm  *contract.Admission
+		want string
+	}{{nil, "rpaflow-orders"}, {&contract.Admission{FairnessKey: "mine"}, "mine"}} {
+		env := newEnv(t)
+		f := newFakePool(env, func(int) bool { return true })
+		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil)
+		// The test environment ignores a start's memo: write it as the
+		// Nexus handler's start would have.
+		viaNexus := func(ctx workflow.Context, in contract.DeployAPITaskInput) (contract.DeployAPITaskResult, error) {
+			if err := workflow.UpsertMemo(ctx, map[string]any{contract.NexusQueueMemo + "rpaflow-orders": true}); err != nil {
+				return contract.DeployAPITaskResult{}, err
+			}
+			return crPools.DeployAPITask(ctx, in)
+		}
+		env.ExecuteWorkflow(viaNexus, apiTask(c.adm))
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.acquires[0].Key; got != c.want {
+			t.Errorf("admission %+v: key %q, want %q", c.adm, got, c.want)
+		}
+	}
+}
+
+// A DeployBot takes one slot per run-as user of the profile's runner pool
+// and, cancelled while it runs, gives them back only once the stop is
+// confirmed.
+func TestDeployBotRunnerPoolReleasesAfterStop(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return true })
+	env.OnActivity(cr.AADeploy, mock.Anything, mock.Anything).Return(activities.DeployRef{ID: "dep-1"}, nil)
+	env.OnActivity(cr.AAWaitDeployment, mock.Anything, mock.Anything).Return(
+		activities.DeploymentResult{DeploymentID: "dep-1", Status: "COMPLETED"}, nil).After(100 * time.Hour).Maybe()
+	var stoppedAt time.Time
+	env.OnActivity(cr.AAStopDeployment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.StopDeploymentInput) (contract.RunStop, error) {
+			stoppedAt = env.Now()
+			return contract.RunStop{Reason: in.Reason, RunID: in.DeploymentID, FinalStatus: "RUN_ABORTED", Terminal: true}, nil
+		}).After(30 * time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	d := &Deployments{Pools: map[string][]contract.PoolConfig{"cr": {{Name: "apitask", Limit: 2}, {Name: "runners", Limit: 4}}}}
+	in := deployIn()
+	in.RunAsUserIDs = []int64{3, 4}
+	env.ExecuteWorkflow(d.DeployBot, in)
+	if !temporal.IsCanceledError(env.GetWorkflowError()) {
+		t.Fatalf("want cancelled, got %v", env.GetWorkflowError())
+	}
+	if a := f.acquires[0]; a.Pool.Name != "runners" || a.Slots != 2 {
+		t.Fatalf("acquire %+v, want 2 slots of runners", a)
+	}
+	if len(f.releases) != 1 || f.releasedTo != contract.PoolID("cr", "runners") || stoppedAt.IsZero() || f.releasedAt.Before(stoppedAt) {
+		t.Fatalf("releases %+v to %s at %s, stop confirmed at %s: want one release after the stop", f.releases, f.releasedTo, f.releasedAt, stoppedAt)
 	}
 }

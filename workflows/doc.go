@@ -1,8 +1,9 @@
 // Package workflows holds rpaflow's Temporal workflows: the session
 // workflows that keep a platform credential fresh (ControlRoomSession,
-// OrchestratorSession), the token watch (AutomationHubTokenWatch) and the
+// OrchestratorSession), the token watch (AutomationHubTokenWatch), the
 // deployments that use them (DeployAPITask, DeployBot, StartJob,
-// AddQueueItem).
+// AddQueueItem, AddWorkItem) and what paces the deployments (CapacityPool,
+// TenantBudget).
 //
 // Workflow code is deterministic: no I/O, no time.Now, no goroutines, no
 // map iteration order. It imports package contract (inputs, results, error

@@ -136,13 +136,13 @@ func requireAppErr(t *testing.T, err error, typ contract.ErrorType, nonRetryable
 	}
 }
 
-func continueAsNew(t *testing.T, err error) (*workflow.ContinueAsNewError, contract.SessionInput) {
+func continueAsNew(t *testing.T, err error) (*workflow.ContinueAsNewError, sessionInput) {
 	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in contract.SessionInput
+	var in sessionInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}
@@ -184,10 +184,10 @@ func newFakeCR(env *testsuite.TestWorkflowEnvironment, lifetime time.Duration) *
 	env.OnActivity(cr.AARenewSession, mock.Anything, mock.Anything).Return(f.renew).
 		AfterFn(func() time.Duration { f.mu.Lock(); defer f.mu.Unlock(); return f.delay })
 	env.OnActivity(cr.AALogout, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, profile, token string) error {
+		func(_ context.Context, profile string, token activities.LogoutToken) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.logouts = append(f.logouts, profile+"/"+token)
+			f.logouts = append(f.logouts, profile+"/"+string(token))
 			return nil
 		}).AfterFn(func() time.Duration { f.mu.Lock(); defer f.mu.Unlock(); return f.logoutDelay })
 	return f
@@ -237,9 +237,9 @@ func (f *fakeCR) renew(_ context.Context, in activities.RenewInput) (activities.
 			continue
 		}
 		if res.Details == nil {
-			res.Details = map[string]contract.CachedPath{}
+			res.Details = map[string]activities.CachedPath{}
 		}
-		res.Details[p] = contract.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
+		res.Details[p] = activities.CachedPath{URL: "https://exec.example.automationanywhere.digital/" + p,
 			Headers: map[string]string{"X-Authorization": fmt.Sprintf("task-%d", n)}, FetchedAt: now,
 			Lifetime: contract.Duration(f.taskLife)}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 )
 
@@ -146,7 +147,7 @@ func (s *session) accessDetails(ctx workflow.Context, req contract.AccessDetails
 	// tooShort: details fetched for this request cannot serve minV even
 	// fresh (their token lives less); fetching again would loop.
 	startSeq := s.st.PathSeq
-	tooShort := func(p string) *contract.CachedPath {
+	tooShort := func(p string) *activities.CachedPath {
 		if e := s.st.Paths[p]; e != nil && e.Generation > startSeq && e.ValidUntil(s.maxAge()).Sub(e.FetchedAt) < minV {
 			return e
 		}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,12 +19,12 @@ import (
 
 const aaLife = 20 * time.Minute
 
-func crIn() contract.SessionInput { return contract.SessionInput{Profile: "cr"} }
+func crIn() sessionInput { return sessionInput{SessionInput: contract.SessionInput{Profile: "cr"}} }
 
 func TestSessionRejectsBadProfile(t *testing.T) {
 	for _, fn := range []any{ControlRoomSession, OrchestratorSession} {
 		env := newEnv(t)
-		env.ExecuteWorkflow(fn, contract.SessionInput{Profile: "Bad Name"})
+		env.ExecuteWorkflow(fn, sessionInput{SessionInput: contract.SessionInput{Profile: "Bad Name"}})
 		requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "Bad Name")
 	}
 }
@@ -227,7 +228,7 @@ func TestControlRoomSession_AuthFailedBackoffWithoutCallers(t *testing.T) {
 	f := newFakeCR(env, aaLife)
 	f.fail = func(int, activities.RenewInput, time.Time) error { return authFailed("401") }
 	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Minute)
-	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr", AuthFailedBackoff: contract.Duration(10 * time.Minute)})
+	env.ExecuteWorkflow(ControlRoomSession, sessionInput{SessionInput: contract.SessionInput{Profile: "cr", AuthFailedBackoff: contract.Duration(10 * time.Minute)}})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("want canceled, got %v", err)
 	}
@@ -418,7 +419,7 @@ func TestControlRoomSession_AccessDetails(t *testing.T) {
 func TestControlRoomSession_AccessDetailsKeepWarmAndDrop(t *testing.T) {
 	env := newEnv(t)
 	f := newFakeCR(env, aaLife)
-	in := contract.SessionInput{Profile: "cr", AccessDetailsMaxAge: contract.Duration(5 * time.Minute), KeepWarm: contract.Duration(15 * time.Minute)}
+	in := sessionInput{SessionInput: contract.SessionInput{Profile: "cr", AccessDetailsMaxAge: contract.Duration(5 * time.Minute), KeepWarm: contract.Duration(15 * time.Minute)}}
 	var uses []*outcome[contract.AccessDetailsResult]
 	for _, at := range []time.Duration{time.Minute, 3 * time.Minute, 5*time.Minute + 30*time.Second, 12 * time.Minute} {
 		uses = append(uses, sendUpdate[contract.AccessDetailsResult](env, at, contract.UpdateAccessDetails,
@@ -751,7 +752,7 @@ func TestOrchestratorSession_Renews(t *testing.T) {
 	first := tokenAt(env, time.Second, 0)
 	inv := sendUpdate[contract.InvalidateResult](env, 10*time.Hour, contract.UpdateInvalidate, contract.InvalidateRequest{Generation: 13})
 	logoutAt(env, 10*time.Hour+time.Minute)
-	env.ExecuteWorkflow(OrchestratorSession, contract.SessionInput{Profile: "orch"})
+	env.ExecuteWorkflow(OrchestratorSession, sessionInput{SessionInput: contract.SessionInput{Profile: "orch"}})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -792,7 +793,7 @@ func TestOrchestratorSession_NoAccessDetails(t *testing.T) {
 		})
 	ad := sendUpdate[contract.AccessDetailsResult](env, time.Second, contract.UpdateAccessDetails, contract.AccessDetailsRequest{Paths: []string{"x"}})
 	logoutAt(env, time.Minute)
-	env.ExecuteWorkflow(OrchestratorSession, contract.SessionInput{Profile: "orch"})
+	env.ExecuteWorkflow(OrchestratorSession, sessionInput{SessionInput: contract.SessionInput{Profile: "orch"}})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -965,8 +966,8 @@ func TestControlRoomSession_ContinueAsNewKeepsAuthFailedBackoff(t *testing.T) {
 	env := newEnv(t)
 	f := newFakeCR(env, aaLife)
 	f.fail = func(int, activities.RenewInput, time.Time) error { return authFailed("401") }
-	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr", CyclesPerRun: 3,
-		AuthFailedBackoff: contract.Duration(10 * time.Minute)})
+	env.ExecuteWorkflow(ControlRoomSession, sessionInput{SessionInput: contract.SessionInput{Profile: "cr", CyclesPerRun: 3,
+		AuthFailedBackoff: contract.Duration(10 * time.Minute)}})
 	_, next := continueAsNew(t, env.GetWorkflowError())
 	st := next.State
 	if st == nil || !st.AuthFailed || st.Failures != 3 || st.LastErrorType != contract.ErrAuthFailed {
@@ -999,7 +1000,7 @@ func TestControlRoomSession_PathsFailedKeepsTokenAndRetries(t *testing.T) {
 				return activities.RenewResult{LoggedIn: true, PathsFailed: "HTTP 503",
 					Credential: &activities.Credential{Token: "tok-1", IssuedAt: now, Expiry: now.Add(aaLife)}}, nil
 			}
-			return activities.RenewResult{Details: map[string]contract.CachedPath{
+			return activities.RenewResult{Details: map[string]activities.CachedPath{
 				"Bots\\A": {URL: "https://x.automationanywhere.digital/e", Headers: map[string]string{"X-Authorization": "task"}, FetchedAt: now}}}, nil
 		})
 	env.OnActivity(cr.AALogout, mock.Anything, mock.Anything, mock.Anything).Return(nil)
@@ -1109,7 +1110,7 @@ func TestControlRoomSession_RenewalLagMetric(t *testing.T) {
 func TestSessionRefusesNexusWorkflowID(t *testing.T) {
 	env := newEnv(t)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "nexus:deployApiTask:r1"})
-	env.ExecuteWorkflow(ControlRoomSession, contract.SessionInput{Profile: "cr"})
+	env.ExecuteWorkflow(ControlRoomSession, sessionInput{SessionInput: contract.SessionInput{Profile: "cr"}})
 	requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "nexus:")
 }
 
@@ -1213,5 +1214,31 @@ func TestControlRoomSession_ValidatedTokenKeepsItsExpiry(t *testing.T) {
 	if len(calls) != 3 || calls[2].in.Action != activities.RenewRefresh ||
 		calls[2].at.Before(t0.Add(15*time.Minute)) || calls[2].at.After(t0.Add(16*time.Minute)) {
 		t.Fatalf("activities %v, want login, validate, then a refresh at 15–16m", acts)
+	}
+}
+
+// A run continued as new by earlier versions carried its state inside the
+// public input's "state" field: the session still reads it, and what it
+// continues with has the same shape.
+func TestSessionInputKeepsTheContinueAsNewWireShape(t *testing.T) {
+	old := []byte(`{"profile":"cr","cyclesPerRun":3,"state":{"token":"tok-7","issuedAt":"2026-11-22T10:00:00Z","expiry":"2026-11-22T10:20:00Z","generation":7,"pathSeq":2,"lastRefresh":"2026-11-22T10:00:00Z","logins":1,"refreshes":6,"paths":{"p":{"url":"u","headers":{"h":"v"},"fetchedAt":"2026-11-22T10:00:00Z","lastUsed":"2026-11-22T10:00:00Z","generation":2}},"failures":1,"lastError":"e","lastErrorType":"Unavailable"}}`)
+	var in sessionInput
+	if err := json.Unmarshal(old, &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Profile != "cr" || in.CyclesPerRun != 3 || in.State == nil || in.State.Token != "tok-7" || in.State.Generation != 7 ||
+		in.State.Paths["p"] == nil || in.State.Paths["p"].Headers["h"] != "v" || in.State.Failures != 1 || in.State.LastErrorType != contract.ErrUnavailable {
+		t.Fatalf("decoded %+v (state %+v)", in, in.State)
+	}
+	back, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again map[string]any
+	if err := json.Unmarshal(back, &again); err != nil || again["profile"] != "cr" || again["state"] == nil {
+		t.Fatalf("re-encoded %s", back)
+	}
+	if pub, _ := json.Marshal(contract.SessionInput{Profile: "cr"}); strings.Contains(string(pub), "state") {
+		t.Errorf("the public input still carries state: %s", pub)
 	}
 }

@@ -1,5 +1,5 @@
 // Package prometheus holds rpaflow's alert rules; its test checks that each
-// alert has a runbook row in README.md and a promtool test file of its own
+// alert has a runbook row in docs/operations.md and a promtool test file of its own
 // (`make alert-rules` runs promtool itself).
 package prometheus
 
@@ -24,10 +24,10 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
-// The alerts README.md's Observability section promises.
+// The alerts docs/operations.md's Observability section promises.
 var wantAlerts = []string{
 	"RpaflowCredentialsRefused", "RpaflowSessionTokenExpiring", "RpaflowRenewalLagHigh",
-	"RpaflowHubTokenExpiring", "RpaflowDeploymentFailuresRising", "RpaflowPollBudgetSaturated",
+	"RpaflowHubTokenExpiring", "RpaflowDeploymentFailuresRising", "RpaflowPollBudgetSaturated", "RpaflowEventsSilent",
 }
 
 func loadRules(t *testing.T) ruleFile {
@@ -44,13 +44,13 @@ func loadRules(t *testing.T) ruleFile {
 }
 
 func TestEveryAlertHasRunbookRowAndTestFile(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, trouble, ok := strings.Cut(string(readme), "\n## Troubleshooting\n")
 	if !ok {
-		t.Fatal("README.md has no Troubleshooting section")
+		t.Fatal("docs/operations.md has no Troubleshooting section")
 	}
 	trouble, _, _ = strings.Cut(trouble, "\n## ")
 	tests, err := filepath.Glob("tests/*.test.yml")
@@ -88,11 +88,11 @@ func TestEveryAlertHasRunbookRowAndTestFile(t *testing.T) {
 			}
 			seen[r.Alert] = true
 			row := "| alert " + r.Alert + " |"
-			if want := "README.md#troubleshooting, row: alert " + r.Alert; r.Annotations["runbook"] != want {
+			if want := "docs/operations.md#troubleshooting, row: alert " + r.Alert; r.Annotations["runbook"] != want {
 				t.Errorf("%s: runbook annotation %q, want %q", r.Alert, r.Annotations["runbook"], want)
 			}
 			if !strings.Contains(trouble, "\n"+row) {
-				t.Errorf("%s: README.md's Troubleshooting table has no row starting %q", r.Alert, row)
+				t.Errorf("%s: docs/operations.md's Troubleshooting table has no row starting %q", r.Alert, row)
 			}
 			if r.Annotations["summary"] == "" || r.For == "" {
 				t.Errorf("%s: needs a summary annotation and an explicit for", r.Alert)

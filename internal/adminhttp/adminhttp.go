@@ -1,5 +1,5 @@
-// Package adminhttp is the worker's HTTP side: health, metrics and the
-// payload codec endpoint.
+// Package adminhttp is the worker's HTTP side: health and metrics on one
+// listener, the payload codec endpoint on its own.
 package adminhttp
 
 import (
@@ -16,13 +16,12 @@ const healthTimeout = 5 * time.Second
 type Options struct {
 	// Metrics serves GET /metrics.
 	Metrics http.Handler
-	// Codec serves everything under /codec/ (nil in plaintext mode).
-	Codec http.Handler
 	// Health reports whether the worker is healthy; nil means always.
 	Health func(context.Context) error
 }
 
-// Handler routes GET /healthz, GET /metrics and /codec/.
+// Handler routes GET /healthz and GET /metrics. /codec answers 404 here:
+// whoever may scrape metrics may not decrypt.
 func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -42,15 +41,39 @@ func Handler(o Options) http.Handler {
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
 	}
-	codec := o.Codec
+	moved := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no codec here: the codec endpoint listens on RPAFLOW_CODEC_ADDR (default 127.0.0.1:8082), not on RPAFLOW_HTTP_ADDR", http.StatusNotFound)
+	})
+	mux.Handle("/codec/", moved)
+	mux.Handle("/codec", moved)
+	return mux
+}
+
+// CodecHandler routes /codec and /codec/ to codec (nil: plaintext mode,
+// 404); everything else is 404.
+func CodecHandler(codec http.Handler) http.Handler {
 	if codec == nil {
 		codec = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no codec: the worker runs in plaintext mode (RPAFLOW_INSECURE_PLAINTEXT=true), payloads are not encrypted", http.StatusNotFound)
 		})
 	}
+	mux := http.NewServeMux()
 	mux.Handle("/codec/", codec)
 	// `temporal --codec-endpoint http://host/codec` posts to /codec/encode;
 	// the bare /codec would otherwise be redirected, which POST clients drop.
 	mux.Handle("/codec", codec)
 	return mux
+}
+
+// Server returns an http.Server for h with timeouts, so a slow or idle
+// client cannot hold a connection open.
+func Server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }

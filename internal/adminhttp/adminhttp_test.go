@@ -42,10 +42,11 @@ func TestHandler(t *testing.T) {
 	var healthErr error
 	srv := httptest.NewServer(Handler(Options{
 		Metrics: m.Handler(),
-		Codec:   codec.Handler(c, ""),
 		Health:  func(context.Context) error { return healthErr },
 	}))
 	defer srv.Close()
+	codecSrv := httptest.NewServer(CodecHandler(codec.Handler(c, codec.HandlerOptions{})))
+	defer codecSrv.Close()
 
 	if code, body := get(t, srv, http.MethodGet, "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("healthz = %d %q", code, body)
@@ -64,8 +65,18 @@ func TestHandler(t *testing.T) {
 		t.Errorf("/nope = %d", code)
 	}
 
+	// whoever may scrape metrics may not decrypt
+	for _, path := range []string{"/codec/decode", "/codec", "/codec/encode"} {
+		if code, body := get(t, srv, http.MethodPost, path); code != 404 || !strings.Contains(body, "RPAFLOW_CODEC_ADDR") {
+			t.Errorf("%s on the metrics listener = %d %q", path, code, body)
+		}
+	}
+	if code, _ := get(t, codecSrv, http.MethodGet, "/metrics"); code != 404 {
+		t.Errorf("/metrics on the codec listener = %d", code)
+	}
+
 	// the codec answers as the CLI calls it: --codec-endpoint http://host/codec
-	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{Endpoint: srv.URL + "/codec"})
+	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{Endpoint: codecSrv.URL + "/codec"})
 	in := []*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"secret"`)}}
 	enc, err := remote.Encode(in)
 	if err != nil {
@@ -83,7 +94,9 @@ func TestHandler(t *testing.T) {
 func TestHandlerPlaintextAndNoHealth(t *testing.T) {
 	srv := httptest.NewServer(Handler(Options{}))
 	defer srv.Close()
-	if code, body := get(t, srv, http.MethodPost, "/codec/decode"); code != 404 || !strings.Contains(body, "plaintext") {
+	codecSrv := httptest.NewServer(CodecHandler(nil))
+	defer codecSrv.Close()
+	if code, body := get(t, codecSrv, http.MethodPost, "/codec/decode"); code != 404 || !strings.Contains(body, "plaintext") {
 		t.Errorf("codec in plaintext mode = %d %q", code, body)
 	}
 	if code, _ := get(t, srv, http.MethodGet, "/healthz"); code != 200 {

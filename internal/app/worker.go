@@ -27,21 +27,31 @@ import (
 	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/plugin"
 	"github.com/rpaflow/rpaflow/profile"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // WorkerOptions are the knobs tests need beyond the configuration.
 type WorkerOptions struct {
-	// HTTPListener, if set, serves /healthz, /metrics and /codec instead of
+	// HTTPListener, if set, serves /healthz and /metrics instead of
 	// listening on cfg.HTTPAddr (tests pass a listener on 127.0.0.1:0).
 	HTTPListener net.Listener
+	// CodecListener, if set, serves /codec instead of listening on
+	// cfg.Codec.Addr.
+	CodecListener net.Listener
 	// EventsListener, if set, serves the events receiver instead of
 	// listening on cfg.EventsAddr.
 	EventsListener net.Listener
 	// Ready, if set, is called once the worker polls its task queue.
-	Ready func(c client.Client, httpAddr string)
+	Ready func(c client.Client, addrs Addrs)
 	// SpanProcessor, if set with RPAFLOW_TRACING, receives every span (tests
 	// pass a tracetest.SpanRecorder).
 	SpanProcessor sdktrace.SpanProcessor
+}
+
+// Addrs are where a running worker listens.
+type Addrs struct {
+	HTTP  string // /healthz, /metrics
+	Codec string // /codec
 }
 
 // RunWorker connects to Temporal, registers everything and runs until ctx
@@ -98,37 +108,30 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	opts.Plugins = append(opts.Plugins, p)
 
 	var connected atomic.Bool
+	admin := adminhttp.Server(adminhttp.Handler(adminhttp.Options{Metrics: m.Handler(),
+		Health: func(context.Context) error {
+			if !connected.Load() {
+				return errors.New("not connected to Temporal yet")
+			}
+			return nil
+		}}))
+	ln, stopAdmin, err := serve(admin, o.HTTPListener, "RPAFLOW_HTTP_ADDR", cfg.HTTPAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	var codecHandler http.Handler
 	if pc != nil {
-		codecHandler = codec.Handler(pc, cfg.Codec.AuthToken)
+		codecHandler = codec.Handler(pc, codecOptions(cfg.Codec))
 	}
-	srv := &http.Server{
-		Handler: adminhttp.Handler(adminhttp.Options{Metrics: m.Handler(), Codec: codecHandler,
-			Health: func(context.Context) error {
-				if !connected.Load() {
-					return errors.New("not connected to Temporal yet")
-				}
-				return nil
-			}}),
-		ReadHeaderTimeout: 10 * time.Second,
+	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler)), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
+	if err != nil {
+		return err
 	}
-	ln := o.HTTPListener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("RPAFLOW_HTTP_ADDR=%s: %w (choose a free address)", cfg.HTTPAddr, err)
-		}
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error().Err(err).Msg("HTTP server stopped")
-		}
-	}()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	logger.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz, /metrics and /codec")
+	defer stopCodec()
+	logger.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz and /metrics")
+	logger.Info().Str("addr", codecLn.Addr().String()).Bool("auth", codecOptions(cfg.Codec).RequiresAuth()).
+		Strs("corsOrigins", cfg.Codec.CORSOrigins).Msg("serving /codec")
 
 	c, err := temporalclient.Dial(ctx, opts, logger)
 	if err != nil {
@@ -166,7 +169,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	mainNexus := len(cfg.NexusQueues) == 0 || slices.ContainsFunc(cfg.NexusQueues, func(q profile.NexusQueue) bool { return q.TaskQueue == cfg.TaskQueue })
 	logger.Info().Str("taskQueue", cfg.TaskQueue).Strs("profiles", cfg.ProfileNames()).Bool("nexus", mainNexus).Msg("worker running")
 	if o.Ready != nil {
-		o.Ready(c, ln.Addr().String())
+		o.Ready(c, Addrs{HTTP: ln.Addr().String(), Codec: codecLn.Addr().String()})
 	}
 	<-ctx.Done()
 	logger.Info().Msg("stopping worker")
@@ -201,19 +204,37 @@ func serveEvents(cfg *config.Config, c client.Client, m *metrics.Metrics, logger
 		Logger: logger, Observe: func(pl events.Platform, profile, outcome, reason string) {
 			observe(string(pl), profile, outcome, reason)
 		}})
+	ln, stop, err = serve(events.Server(rc), ln, "RPAFLOW_EVENTS_ADDR", cfg.EventsAddr, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info().Str("addr", ln.Addr().String()).Int("profiles", len(profiles)).Msg("receiving events on /events/uipath/<profile> and /events/aa/<profile>")
+	return stop, nil
+}
+
+// codecOptions: who may use the codec endpoint.
+func codecOptions(c config.Codec) codec.HandlerOptions {
+	o := codec.HandlerOptions{AuthToken: c.AuthToken, CORSOrigins: c.CORSOrigins}
+	if c.OIDC.Issuer != "" {
+		o.OIDC = codec.NewOIDC(codec.OIDCOptions{Issuer: c.OIDC.Issuer, Audience: c.OIDC.Audience, Claim: c.OIDC.Claim, Value: c.OIDC.Value})
+	}
+	return o
+}
+
+// serve runs srv on ln (or a new listener on addr) until stop.
+func serve(srv *http.Server, ln net.Listener, name, addr string, logger zerolog.Logger) (_ net.Listener, stop func(), _ error) {
 	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.EventsAddr); err != nil {
-			return nil, fmt.Errorf("RPAFLOW_EVENTS_ADDR=%s: %w (choose a free address)", cfg.EventsAddr, err)
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("%s=%s: %w (choose a free address)", name, addr, err)
 		}
 	}
-	srv := events.Server(rc)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error().Err(err).Msg("events receiver stopped")
+			logger.Error().Err(err).Str("listener", name).Msg("HTTP server stopped")
 		}
 	}()
-	logger.Info().Str("addr", ln.Addr().String()).Int("profiles", len(profiles)).Msg("receiving events on /events/uipath/<profile> and /events/aa/<profile>")
-	return func() {
+	return ln, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
@@ -227,29 +248,18 @@ type temporalSink struct {
 }
 
 func (s temporalSink) Deliver(ctx context.Context, profile string, r events.Routed) error {
-	return activities.SignalRunEvents(ctx, s.c, activities.Names{}, s.taskQueue,
+	return activities.SignalRunEvents(ctx, s.c, session.Names{}, s.taskQueue,
 		contract.RunEventsInput{Profile: profile, Subject: r.Subject, ID: r.ID}, contract.RunEventSignal, r.Event)
 }
 
-// minWorkflowPollers is the floor of the workflow pollers' autoscaling.
-// Session renewals arrive in bursts on each worker's sticky queue; with the
-// SDK's floor of one, pollers scale down to about three between bursts and
-// renewals then wait in matching until they scale up again (bench row 4 on
-// the PostgreSQL cluster, 500 sessions: 104 workflow tasks waited over
-// 0.5 s and p99 renewal lag was 3.5 % of the token's life; with this floor,
-// p99 1.0 % in two runs). An idle long poll costs the server almost nothing.
-const minWorkflowPollers = 10
-
-// workerOptions: pollers scale with the task rate (a fixed two workflow
-// pollers, one of them sticky, queue a session's timer task behind every
-// query and update once sessions number in the thousands); heartbeats reach
-// the server at least every 10 s so a poll's progress is visible.
+// workerOptions: the plugin's workflow poller floor, activity pollers that
+// scale with the task rate (a fixed two queue every task behind the others
+// once sessions number in the thousands); heartbeats reach the server at
+// least every 10 s so a poll's progress is visible.
 func workerOptions() worker.Options {
-	return worker.Options{
+	return plugin.WorkerOptions(worker.Options{
 		WorkerStopTimeout:            30 * time.Second,
 		MaxHeartbeatThrottleInterval: 10 * time.Second,
-		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
-			InitialNumberOfPollers: minWorkflowPollers, MinimumNumberOfPollers: minWorkflowPollers}),
-		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-	}
+		ActivityTaskPollerBehavior:   worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
 }

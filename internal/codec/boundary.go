@@ -49,7 +49,7 @@ func Converters(base converter.DataConverter, secret *Codec, b Boundary) (conver
 		secret = secret.alsoDecoding(b.Codec)
 	}
 	crossing := &crossingCodec{enc: b.Codec, dec: secret}
-	dc := converter.NewCodecDataConverter(base, &contextCodec{PayloadCodec: secret, boundary: b, crossing: crossing})
+	dc := converter.NewCodecDataConverter(Sealing(base, secret.sealer), &contextCodec{PayloadCodec: secret, boundary: b, crossing: crossing})
 	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 	return dc, &contextFailureConverter{FailureConverter: fc, boundary: b, secretDC: dc, crossing: crossing}
 }
@@ -165,7 +165,7 @@ func (c *Codec) alsoDecoding(other converter.PayloadCodec) *Codec {
 	if !ok {
 		return c
 	}
-	merged := &Codec{activeID: c.activeID, aeads: map[string]cipher.AEAD{}}
+	merged := &Codec{encoding: c.encoding, activeID: c.activeID, aeads: map[string]cipher.AEAD{}, sealer: c.sealer}
 	for id, a := range o.aeads {
 		merged.aeads[id] = a
 	}

@@ -32,37 +32,59 @@ type Key struct {
 // Codec is a converter.PayloadCodec: it encrypts with the active key and
 // decrypts with whichever configured key the payload names.
 type Codec struct {
+	encoding string // EncodingEncrypted, or EncodingSealed for a sealer
 	activeID string
 	aeads    map[string]cipher.AEAD
+	// sealer seals worker-only values (see Converters); derived from the
+	// codec's keys unless WithSealKeys configures its own.
+	sealer *Codec
 }
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
 // New returns a codec that encrypts with active and also decrypts payloads
-// written with any of the old keys (key rotation).
+// written with any of the old keys (key rotation). Its sealer uses keys
+// derived from the same ones (see WithSealKeys); Encode and Decode never
+// touch sealed payloads, so a codec endpoint serving it leaves them sealed.
 func New(active Key, old ...Key) (*Codec, error) {
-	c := &Codec{activeID: active.ID, aeads: map[string]cipher.AEAD{}}
+	c, err := newAEADs(EncodingEncrypted, "codec", active, old...)
+	if err != nil {
+		return nil, err
+	}
+	derived := make([]Key, 0, len(old))
+	for _, k := range old {
+		derived = append(derived, deriveSealKey(k))
+	}
+	if c.sealer, err = newAEADs(EncodingSealed, "seal", deriveSealKey(active), derived...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newAEADs builds a codec of encoding; role names it in errors.
+func newAEADs(encoding, role string, active Key, old ...Key) (*Codec, error) {
+	c := &Codec{encoding: encoding, activeID: active.ID, aeads: map[string]cipher.AEAD{}}
 	for i, k := range append([]Key{active}, old...) {
 		what := "active key"
 		if i > 0 {
 			what = fmt.Sprintf("old key %d", i)
 		}
 		if k.ID == "" {
-			return nil, fmt.Errorf("codec: %s has an empty id; give every key a name", what)
+			return nil, fmt.Errorf("%s: %s has an empty id; give every key a name", role, what)
 		}
 		if _, dup := c.aeads[k.ID]; dup {
-			return nil, fmt.Errorf("codec: %s reuses key id %q; every key needs its own id", what, k.ID)
+			return nil, fmt.Errorf("%s: %s reuses key id %q; every key needs its own id", role, what, k.ID)
 		}
 		if len(k.Key) != KeySize {
-			return nil, fmt.Errorf("codec: %s %q is %d bytes; AES-256 needs exactly %d", what, k.ID, len(k.Key), KeySize)
+			return nil, fmt.Errorf("%s: %s %q is %d bytes; AES-256 needs exactly %d", role, what, k.ID, len(k.Key), KeySize)
 		}
 		block, err := aes.NewCipher(k.Key)
 		if err != nil {
-			return nil, fmt.Errorf("codec: %s %q: %w", what, k.ID, err)
+			return nil, fmt.Errorf("%s: %s %q: %w", role, what, k.ID, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("codec: %s %q: %w", what, k.ID, err)
+			return nil, fmt.Errorf("%s: %s %q: %w", role, what, k.ID, err)
 		}
 		c.aeads[k.ID] = aead
 	}
@@ -99,7 +121,7 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		}
 		out[i] = &commonpb.Payload{
 			Metadata: map[string][]byte{
-				converter.MetadataEncoding: []byte(EncodingEncrypted),
+				converter.MetadataEncoding: []byte(c.encoding),
 				MetadataKeyID:              []byte(c.activeID),
 			},
 			Data: aead.Seal(nonce, nonce, plain, nil),
@@ -114,7 +136,7 @@ var ErrUnknownKey = errors.New("unknown encryption key id")
 
 // ours reports whether p is encrypted with one of this codec's keys.
 func (c *Codec) ours(p *commonpb.Payload) bool {
-	if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
+	if string(p.GetMetadata()[converter.MetadataEncoding]) != c.encoding {
 		return false
 	}
 	_, ok := c.aeads[string(p.GetMetadata()[MetadataKeyID])]
@@ -130,7 +152,7 @@ const maxLayers = 8
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		for layer := 0; string(p.GetMetadata()[converter.MetadataEncoding]) == EncodingEncrypted; layer++ {
+		for layer := 0; string(p.GetMetadata()[converter.MetadataEncoding]) == c.encoding; layer++ {
 			if layer == maxLayers {
 				return nil, fmt.Errorf("codec: payload %d is encrypted more than %d times over; it was not written by rpaflow", i, maxLayers)
 			}
@@ -148,6 +170,9 @@ func (c *Codec) decrypt(i int, p *commonpb.Payload) (*commonpb.Payload, error) {
 	id := string(p.GetMetadata()[MetadataKeyID])
 	aead, ok := c.aeads[id]
 	if !ok {
+		if c.encoding == EncodingSealed {
+			return nil, fmt.Errorf("codec: sealed payload %d names seal key id %q, which is not configured (active seal key %q); add that key to RPAFLOW_SEAL_OLD_KEYS, or the codec key it was derived from to RPAFLOW_CODEC_OLD_KEYS: %w", i, id, c.activeID, ErrUnknownKey)
+		}
 		return nil, fmt.Errorf("codec: payload %d was encrypted with key id %q, which is not configured (active key %q); add that key to RPAFLOW_CODEC_OLD_KEYS: %w", i, id, c.activeID, ErrUnknownKey)
 	}
 	data := p.GetData()

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -154,94 +152,6 @@ func TestGenerateKey(t *testing.T) {
 	}
 	if _, err := New(Key{ID: "dev", Key: a}); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestHandlerRoundTripThroughHTTP(t *testing.T) {
-	c := mustNew(t, k1)
-	mux := http.NewServeMux()
-	mux.Handle("/codec/", Handler(c, "tok-123456"))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	// The SDK's own remote codec client speaks the protocol the CLI and UI use.
-	remote := converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
-		Endpoint: srv.URL + "/codec",
-		ModifyRequest: func(r *http.Request) error {
-			r.Header.Set("Authorization", "Bearer tok-123456")
-			return nil
-		},
-	})
-	in := payloads(t)
-	enc, err := remote.Encode(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(enc[0].Metadata[converter.MetadataEncoding]) != EncodingEncrypted {
-		t.Fatalf("remote encode did not encrypt: %v", enc[0].Metadata)
-	}
-	// what the server encrypted, the local codec decrypts, and vice versa
-	if dec, err := c.Decode(enc); err != nil || !proto.Equal(dec[0], in[0]) {
-		t.Fatalf("local decode: %v %v", dec, err)
-	}
-	localEnc, _ := c.Encode(in)
-	dec, err := remote.Decode(localEnc)
-	if err != nil || !proto.Equal(dec[0], in[0]) {
-		t.Fatalf("remote decode: %v %v", dec, err)
-	}
-}
-
-func TestHandlerCORSAndAuth(t *testing.T) {
-	c := mustNew(t, k1)
-	h := Handler(c, "tok-123456")
-	body := `{"payloads":[]}`
-	do := func(method, path, auth, origin string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
-		if auth != "" {
-			r.Header.Set("Authorization", auth)
-		}
-		if origin != "" {
-			r.Header.Set("Origin", origin)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
-
-	pre := do(http.MethodOptions, "/codec/decode", "", "http://localhost:8233")
-	if pre.Code != http.StatusNoContent {
-		t.Errorf("preflight status = %d", pre.Code)
-	}
-	if got := pre.Header().Get("Access-Control-Allow-Origin"); got != "http://localhost:8233" {
-		t.Errorf("Allow-Origin = %q", got)
-	}
-	for _, want := range []string{"Content-Type", "Authorization", "X-Namespace"} {
-		if !strings.Contains(pre.Header().Get("Access-Control-Allow-Headers"), want) {
-			t.Errorf("Allow-Headers misses %s", want)
-		}
-	}
-	if !strings.Contains(pre.Header().Get("Access-Control-Allow-Methods"), "POST") {
-		t.Errorf("Allow-Methods = %q", pre.Header().Get("Access-Control-Allow-Methods"))
-	}
-
-	for _, auth := range []string{"", "Bearer wrong", "tok-123456", "Bearer tok-1234567"} {
-		if w := do(http.MethodPost, "/codec/decode", auth, ""); w.Code != http.StatusUnauthorized {
-			t.Errorf("auth %q: status %d", auth, w.Code)
-		}
-	}
-	ok := do(http.MethodPost, "/codec/decode", "Bearer tok-123456", "http://localhost:8233")
-	if ok.Code != http.StatusOK || ok.Header().Get("Access-Control-Allow-Origin") != "http://localhost:8233" {
-		t.Errorf("authorized: %d %v %s", ok.Code, ok.Header(), ok.Body)
-	}
-	if w := do(http.MethodGet, "/codec/decode", "Bearer tok-123456", ""); w.Code != http.StatusNotFound {
-		t.Errorf("GET: status %d", w.Code)
-	}
-
-	open := Handler(c, "")
-	w := httptest.NewRecorder()
-	open.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/codec/encode", strings.NewReader(body)))
-	if w.Code != http.StatusOK {
-		t.Errorf("no auth configured: status %d", w.Code)
 	}
 }
 

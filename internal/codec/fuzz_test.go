@@ -66,7 +66,7 @@ func FuzzDecode(f *testing.F) {
 // answer is a success or a client error (never a 5xx or a panic), and an
 // error never echoes a request's token.
 func FuzzHandler(f *testing.F) {
-	h := Handler(fuzzCodec(f), "fuzz-codec-token-0123456789abcdef")
+	h := Handler(fuzzCodec(f), HandlerOptions{AuthToken: "fuzz-codec-token-0123456789abcdef"})
 	f.Add("decode", []byte(`{"payloads":[{"metadata":{"encoding":"YmluYXJ5L2VuY3J5cHRlZA=="},"data":"AAAA"}]}`))
 	f.Add("encode", []byte(`{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"e30="}]}`))
 	f.Add("decode", []byte(`{"payloads":[`))

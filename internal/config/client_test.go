@@ -45,7 +45,7 @@ func TestLoadClientIgnoresProfiles(t *testing.T) {
 				}
 			}
 			// The client still needs what it shares with the worker.
-			if cfg.TaskQueue != "rpaflow" || string(cfg.Codec.Key) != string(activeKey) || cfg.Codec.AuthToken != "codec-auth-token-1" || cfg.TemporalAPIKey != "temporal-api-key-1" {
+			if cfg.TaskQueue != "rpaflow" || string(cfg.Codec.Key) != string(activeKey) || cfg.Codec.AuthToken != "codec-auth-token-1-0123456789abcdef" || cfg.TemporalAPIKey != "temporal-api-key-1" {
 				t.Errorf("%s: queue %q, codec key %d bytes, auth token set %v, API key set %v", name, cfg.TaskQueue, len(cfg.Codec.Key), cfg.Codec.AuthToken != "", cfg.TemporalAPIKey != "")
 			}
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/rpaflow/rpaflow/profile"
+
+	"github.com/rpaflow/rpaflow/internal/codec"
 )
 
 // Kind and Profile are the public profile types; the aliases keep this
@@ -66,9 +68,21 @@ type Config struct {
 type Codec struct {
 	Key               []byte
 	KeyID             string
-	OldKeys           []Key
+	OldKeys           []codec.Key
 	InsecurePlaintext bool
-	AuthToken         string
+	// AuthToken is the static bearer token of the codec endpoint.
+	AuthToken string
+	// Addr is the codec endpoint's listen address (the worker's).
+	Addr string
+	// OIDC, if Issuer is set, verifies the Temporal UI users' access tokens.
+	OIDC OIDC
+	// CORSOrigins may call the codec endpoint from a browser.
+	CORSOrigins []string
+	// SealKey, if set, seals platform tokens instead of the key derived
+	// from Key; SealOldKeys still open.
+	SealKey     []byte
+	SealKeyID   string
+	SealOldKeys []Key
 	// NexusKey, if set, encrypts what crosses to Nexus callers.
 	NexusKey   []byte
 	NexusKeyID string
@@ -80,11 +94,30 @@ type Codec struct {
 	encoded []string
 }
 
-// Key is a retired codec key still accepted for decryption.
-type Key struct {
-	ID  string
-	Key []byte
+// Encryption is the payload encryption these settings describe (Key is
+// empty in plaintext mode and for a client that uses a codec endpoint).
+func (c Codec) Encryption() codec.Encryption {
+	e := codec.Encryption{Key: codec.Key{ID: c.KeyID, Key: c.Key}, OldKeys: c.OldKeys}
+	if len(c.NexusKey) > 0 {
+		e.BoundaryKey = &codec.Key{ID: c.NexusKeyID, Key: c.NexusKey}
+	}
+	if len(c.SealKey) > 0 {
+		e.SealKey = &codec.Key{ID: c.SealKeyID, Key: c.SealKey}
+	}
+	e.OldSealKeys = c.SealOldKeys
+	return e
 }
+
+// OIDC configures the codec endpoint's access-token verification.
+type OIDC struct {
+	Issuer, Audience string
+	// Claim and Value: a claim the token must carry (Value, or a list
+	// containing it); Claim empty for none.
+	Claim, Value string
+}
+
+// Key is a codec key (the one key type: codec.Key).
+type Key = codec.Key
 
 // Load reads the configuration from the process environment.
 func Load() (*Config, error) {
@@ -159,6 +192,9 @@ func LoadFrom(env map[string]string, opts ...LoadOption) (*Config, error) {
 		cfg.PollBudgetPerMinute = n
 	}
 	cfg.Codec = loadCodec(&p, g, o.withoutProfiles)
+	if !o.withoutProfiles {
+		loadCodecServer(&p, g, &cfg.Codec)
+	}
 
 	if !o.withoutProfiles {
 		for _, name := range profileNames(&p, g.Profiles) {

@@ -21,7 +21,7 @@ var (
 )
 
 // secret values used in validEnv; none may ever appear in an error message.
-var testSecrets = []string{"aa-api-key-secret-1", "aa-password-secret-1", "orch-client-secret-1", "hub-token-secret-1", "hub-app-key-secret-1", "codec-auth-token-1", "temporal-api-key-1", activeB64, oldB64}
+var testSecrets = []string{"aa-api-key-secret-1", "aa-password-secret-1", "orch-client-secret-1", "hub-token-secret-1", "hub-app-key-secret-1", "codec-auth-token-1-0123456789abcdef", "temporal-api-key-1", activeB64, oldB64}
 
 func validEnv() map[string]string {
 	return map[string]string{
@@ -29,7 +29,7 @@ func validEnv() map[string]string {
 		"RPAFLOW_CODEC_KEY":             activeB64,
 		"RPAFLOW_CODEC_KEY_ID":          "k2",
 		"RPAFLOW_CODEC_OLD_KEYS":        "k1=" + oldB64,
-		"RPAFLOW_CODEC_AUTH_TOKEN":      "codec-auth-token-1",
+		"RPAFLOW_CODEC_AUTH_TOKEN":      "codec-auth-token-1-0123456789abcdef",
 		"TEMPORAL_API_KEY":              "temporal-api-key-1",
 		"RPAFLOW_CR_KIND":               "automationanywhere",
 		"RPAFLOW_CR_URL":                "https://cr.example.com",
@@ -64,7 +64,7 @@ func TestLoadFromValid(t *testing.T) {
 	if got := cfg.ProfileNames(); !slices.Equal(got, []string{"cr", "orch", "hub"}) {
 		t.Errorf("ProfileNames = %v", got)
 	}
-	if !bytes.Equal(cfg.Codec.Key, activeKey) || cfg.Codec.KeyID != "k2" || cfg.Codec.AuthToken != "codec-auth-token-1" {
+	if !bytes.Equal(cfg.Codec.Key, activeKey) || cfg.Codec.KeyID != "k2" || cfg.Codec.AuthToken != "codec-auth-token-1-0123456789abcdef" {
 		t.Errorf("codec = %+v", cfg.Codec)
 	}
 	if len(cfg.Codec.OldKeys) != 1 || cfg.Codec.OldKeys[0].ID != "k1" || !bytes.Equal(cfg.Codec.OldKeys[0].Key, oldKey) {
@@ -337,9 +337,9 @@ func TestErrorMessage(t *testing.T) {
 // breaks users' deployments, so it must be a deliberate change here too.
 func TestVariables(t *testing.T) {
 	want := []string{
-		"RPAFLOW_TASK_QUEUE", "RPAFLOW_HTTP_ADDR", "RPAFLOW_LOG_LEVEL", "RPAFLOW_LOG_FORMAT", "RPAFLOW_PROFILES",
+		"RPAFLOW_TASK_QUEUE", "RPAFLOW_HTTP_ADDR", "RPAFLOW_CODEC_ADDR", "RPAFLOW_LOG_LEVEL", "RPAFLOW_LOG_FORMAT", "RPAFLOW_PROFILES",
 		"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_KEY_FILE", "RPAFLOW_CODEC_KEY_ID", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_CODEC_OLD_KEYS_FILE",
-		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_NEXUS_CODEC_KEY_FILE", "RPAFLOW_NEXUS_CODEC_KEY_ID", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_CODEC_ENDPOINT", "RPAFLOW_EVENTS_ADDR", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_NEXUS_QUEUES", "RPAFLOW_TRACING",
+		"RPAFLOW_INSECURE_PLAINTEXT", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_NEXUS_CODEC_KEY_FILE", "RPAFLOW_NEXUS_CODEC_KEY_ID", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_CODEC_AUTH_TOKEN_FILE", "RPAFLOW_CODEC_OIDC_ISSUER", "RPAFLOW_CODEC_OIDC_AUDIENCE", "RPAFLOW_CODEC_OIDC_REQUIRED_CLAIM", "RPAFLOW_CODEC_CORS_ORIGINS", "RPAFLOW_SEAL_KEY", "RPAFLOW_SEAL_KEY_FILE", "RPAFLOW_SEAL_KEY_ID", "RPAFLOW_SEAL_OLD_KEYS", "RPAFLOW_SEAL_OLD_KEYS_FILE", "RPAFLOW_CODEC_ENDPOINT", "RPAFLOW_EVENTS_ADDR", "RPAFLOW_POLL_BUDGET_PER_MINUTE", "RPAFLOW_NEXUS_QUEUES", "RPAFLOW_TRACING",
 		"RPAFLOW_<NAME>_KIND", "RPAFLOW_<NAME>_URL", "RPAFLOW_<NAME>_ALLOW_HTTP", "RPAFLOW_<NAME>_USERNAME",
 		"RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_PASSWORD_FILE", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_API_KEY_FILE",
 		"RPAFLOW_<NAME>_MULTIPLE_LOGIN", "RPAFLOW_<NAME>_MFA_SECRET", "RPAFLOW_<NAME>_MFA_SECRET_FILE", "RPAFLOW_<NAME>_MFA_DIGITS",
@@ -365,7 +365,7 @@ func TestVariables(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Variables() names =\n%q\nwant\n%q", got, want)
 	}
-	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "RPAFLOW_<NAME>_MFA_SECRET", "RPAFLOW_<NAME>_WEBHOOK_SECRET", "TEMPORAL_API_KEY"}
+	secret := []string{"RPAFLOW_CODEC_KEY", "RPAFLOW_CODEC_OLD_KEYS", "RPAFLOW_NEXUS_CODEC_KEY", "RPAFLOW_CODEC_AUTH_TOKEN", "RPAFLOW_SEAL_KEY", "RPAFLOW_SEAL_OLD_KEYS", "RPAFLOW_<NAME>_PASSWORD", "RPAFLOW_<NAME>_API_KEY", "RPAFLOW_<NAME>_CLIENT_SECRET", "RPAFLOW_<NAME>_TOKEN", "RPAFLOW_<NAME>_APP_KEY", "RPAFLOW_<NAME>_MFA_SECRET", "RPAFLOW_<NAME>_WEBHOOK_SECRET", "TEMPORAL_API_KEY"}
 	for _, v := range vars {
 		if v.Secret != slices.Contains(secret, v.Name) {
 			t.Errorf("%s: Secret = %v", v.Name, v.Secret)

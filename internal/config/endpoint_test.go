@@ -22,7 +22,7 @@ func TestCodecEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client with endpoint, no key: %v", err)
 	}
-	if cfg.Codec.Endpoint != "http://127.0.0.1:8081/codec" || cfg.Codec.Key != nil || cfg.Codec.AuthToken != "codec-auth-token-1" {
+	if cfg.Codec.Endpoint != "http://127.0.0.1:8081/codec" || cfg.Codec.Key != nil || cfg.Codec.AuthToken != "codec-auth-token-1-0123456789abcdef" {
 		t.Errorf("codec = endpoint %q, key %d bytes, auth token set %v", cfg.Codec.Endpoint, len(cfg.Codec.Key), cfg.Codec.AuthToken != "")
 	}
 

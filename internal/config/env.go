@@ -14,7 +14,8 @@ import (
 // globalEnv holds the process-wide variables.
 type globalEnv struct {
 	TaskQueue         string `env:"RPAFLOW_TASK_QUEUE" envDefault:"rpaflow" doc:"Temporal task queue the worker polls and the starter uses."`
-	HTTPAddr          string `env:"RPAFLOW_HTTP_ADDR" envDefault:"127.0.0.1:8081" doc:"Listen address of the worker's HTTP side: /healthz, /metrics and the codec endpoint /codec."`
+	HTTPAddr          string `env:"RPAFLOW_HTTP_ADDR" envDefault:"127.0.0.1:8081" doc:"Listen address of the worker's /healthz and /metrics (no codec here)."`
+	CodecAddr         string `env:"RPAFLOW_CODEC_ADDR" envDefault:"127.0.0.1:8082" doc:"Listen address of the worker's codec endpoint /codec (temporal --codec-endpoint http://127.0.0.1:8082/codec). Off loopback the worker requires RPAFLOW_CODEC_AUTH_TOKEN or RPAFLOW_CODEC_OIDC_ISSUER."`
 	LogLevel          string `env:"RPAFLOW_LOG_LEVEL" envDefault:"info" doc:"Log level: debug, info, warn or error."`
 	LogFormat         string `env:"RPAFLOW_LOG_FORMAT" envDefault:"json" doc:"Log format: json or console."`
 	Profiles          string `env:"RPAFLOW_PROFILES" doc:"Comma-separated platform profile names (lower case letters, digits and '-'), e.g. cr,orch,hub. Required by the worker; the starter ignores the profiles."`
@@ -24,9 +25,16 @@ type globalEnv struct {
 	InsecurePlaintext string `env:"RPAFLOW_INSECURE_PLAINTEXT" envDefault:"false" doc:"Set to true to run without payload encryption (development only); the only way to run without RPAFLOW_CODEC_KEY."`
 	NexusKey          string `env:"RPAFLOW_NEXUS_CODEC_KEY" secret:"true" doc:"Optional AES-256 key (standard base64 of 32 bytes) for what crosses to Nexus callers: operation inputs, results and failures. Callers then decode with this key; unset, those payloads are readable by a caller's default converter. Session payloads always stay under RPAFLOW_CODEC_KEY."`
 	NexusKeyID        string `env:"RPAFLOW_NEXUS_CODEC_KEY_ID" envDefault:"nexus" doc:"Key id written into payloads encrypted with RPAFLOW_NEXUS_CODEC_KEY; it must differ from RPAFLOW_CODEC_KEY_ID."`
-	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Bearer token required by the /codec endpoint (Authorization: Bearer <token>); unset means no authentication."`
-	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8081/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
-	EventsAddr        string `env:"RPAFLOW_EVENTS_ADDR" doc:"Listen address of the events receiver (UiPath webhooks, AA deploy callbacks), e.g. 127.0.0.1:8082 behind your HTTPS ingress; unset: no receiver."`
+	CodecAuthToken    string `env:"RPAFLOW_CODEC_AUTH_TOKEN" secret:"true" doc:"Static bearer token (at least 32 characters) the codec endpoint accepts from the CLI and scripts (Authorization: Bearer <token>); the starter sends it to RPAFLOW_CODEC_ENDPOINT."`
+	CodecOIDCIssuer   string `env:"RPAFLOW_CODEC_OIDC_ISSUER" doc:"OIDC issuer URL whose access tokens the codec endpoint accepts (the Temporal UI forwards its user's with codec passAccessToken); https, or http on loopback only."`
+	CodecOIDCAudience string `env:"RPAFLOW_CODEC_OIDC_AUDIENCE" doc:"Audience (aud) an access token must carry; required with RPAFLOW_CODEC_OIDC_ISSUER."`
+	CodecOIDCClaim    string `env:"RPAFLOW_CODEC_OIDC_REQUIRED_CLAIM" doc:"Optional claim=value an access token must carry, e.g. groups=rpaflow-readers (a list claim must contain the value)."`
+	CodecCORSOrigins  string `env:"RPAFLOW_CODEC_CORS_ORIGINS" doc:"Comma-separated browser origins allowed to call the codec endpoint, e.g. the Temporal UI's http://localhost:8080; none by default (browsers are refused)."`
+	SealKey           string `env:"RPAFLOW_SEAL_KEY" secret:"true" doc:"Optional worker-only key (standard base64 of 32 bytes) that seals platform tokens inside the encrypted payloads; the codec endpoint never opens them. Default: derived from RPAFLOW_CODEC_KEY."`
+	SealKeyID         string `env:"RPAFLOW_SEAL_KEY_ID" envDefault:"seal" doc:"Key id of RPAFLOW_SEAL_KEY; it must differ from the codec key ids."`
+	SealOldKeys       string `env:"RPAFLOW_SEAL_OLD_KEYS" secret:"true" doc:"Retired seal keys still accepted for opening: comma-separated id=base64key pairs."`
+	CodecEndpoint     string `env:"RPAFLOW_CODEC_ENDPOINT" doc:"Starter only: URL of a worker's codec endpoint (e.g. http://127.0.0.1:8082/codec) to encode and decode payloads through instead of holding RPAFLOW_CODEC_KEY; sends RPAFLOW_CODEC_AUTH_TOKEN as the bearer token when set. A key, when also set, wins; the worker ignores this variable."`
+	EventsAddr        string `env:"RPAFLOW_EVENTS_ADDR" doc:"Listen address of the events receiver (UiPath webhooks, AA deploy callbacks), e.g. 127.0.0.1:8083 behind your HTTPS ingress; unset: no receiver."`
 	PollBudget        string `env:"RPAFLOW_POLL_BUDGET_PER_MINUTE" envDefault:"60" doc:"Status calls (job, deployment and activity status) per minute per profile across every wait on this worker; UiPath allows 100 job reads per minute per tenant."`
 	NexusQueues       string `env:"RPAFLOW_NEXUS_QUEUES" doc:"Nexus callers by endpoint: queue=profile|profile entries separated by ';', e.g. rpaflow-orders=cr|orch;rpaflow-billing=orch. Each listed queue (one Nexus endpoint per calling team) serves only its profiles; RPAFLOW_TASK_QUEUE then serves Nexus only if listed. Unset: Nexus on RPAFLOW_TASK_QUEUE with every profile."`
 	Tracing           string `env:"RPAFLOW_TRACING" envDefault:"false" doc:"Set to true to add the OpenTelemetry tracing interceptor to the Temporal client."`
@@ -75,7 +83,7 @@ type profileEnv struct {
 	Token          string `env:"TOKEN" secret:"true" doc:"UiPath Automation Hub: Open API token."`
 	AppKey         string `env:"APP_KEY" secret:"true" doc:"UiPath Automation Hub: app key, if one was defined on the token."`
 	TokenExpires   string `env:"TOKEN_EXPIRES" doc:"UiPath Automation Hub: token expiry, YYYY-MM-DD (midnight UTC) or RFC 3339; alerts are raised before it."`
-	WebhookSecret  string `env:"WEBHOOK_SECRET" secret:"true" doc:"Events: UiPath Orchestrator, the webhook's secret (at most 100 characters; starter webhook ensure sets it in Orchestrator), which turns events on; Automation Anywhere, the key each deploy's callback token is derived from (with _CALLBACK_URL). 16 to 100 characters; see docs/events.md."`
+	WebhookSecret  string `env:"WEBHOOK_SECRET" secret:"true" doc:"Events: UiPath Orchestrator, the webhook's secret (at most 100 characters; the same as the webhook's in Orchestrator), which turns events on; Automation Anywhere, the key each deploy's callback token is derived from (with _CALLBACK_URL). 16 to 100 characters; see docs/events.md."`
 	CallbackURL    string `env:"CALLBACK_URL" doc:"Automation Anywhere events: public https base URL of the events receiver as the Control Room reaches it (through your ingress), e.g. https://rpa-events.example.com; each deploy asks for a callback to <url>/events/aa/<profile>."`
 	ReconcileInt   string `env:"RECONCILE_INTERVAL" envDefault:"10m" doc:"With events on: how often a wait reads the platform when no event arrives (a lost event costs at most this), e.g. 10m."`
 }

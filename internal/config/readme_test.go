@@ -8,15 +8,15 @@ import (
 	"testing"
 )
 
-var updateREADME = flag.Bool("update-readme", false, "rewrite README.md's configuration table from Variables()")
+var updateREADME = flag.Bool("update-readme", false, "rewrite the configuration table in docs/configuration.md from Variables()")
 
 const (
-	readmePath       = "../../README.md"
+	readmePath       = "../../docs/configuration.md"
 	readmeTableBegin = "<!-- BEGIN configuration table: generated from config.Variables(); `go test ./internal/config -run TestREADMEConfigTable -update-readme` -->"
 	readmeTableEnd   = "<!-- END configuration table -->"
 )
 
-// configTable renders Variables() as the README's Markdown table.
+// configTable renders Variables() as the reference's Markdown table.
 func configTable() string {
 	var b strings.Builder
 	b.WriteString("| Variable | Default | Secret | Description |\n|---|---|---|---|\n")
@@ -34,18 +34,18 @@ func configTable() string {
 	return b.String()
 }
 
-// TestREADMEConfigTable fails when README.md's configuration reference and
+// TestREADMEConfigTable fails when docs/configuration.md's table and
 // the variables the loader reads differ.
 func TestREADMEConfigTable(t *testing.T) {
 	raw, err := os.ReadFile(readmePath)
 	if err != nil {
-		t.Fatalf("reading README.md: %v", err)
+		t.Fatalf("reading docs/configuration.md: %v", err)
 	}
 	readme := string(raw)
 	before, rest, ok := strings.Cut(readme, readmeTableBegin+"\n")
 	table, after, ok2 := strings.Cut(rest, readmeTableEnd)
 	if !ok || !ok2 {
-		t.Fatalf("README.md lacks the configuration table markers:\n%s\n...\n%s", readmeTableBegin, readmeTableEnd)
+		t.Fatalf("docs/configuration.md lacks the configuration table markers:\n%s\n...\n%s", readmeTableBegin, readmeTableEnd)
 	}
 	want := configTable()
 	if table == want {
@@ -55,7 +55,7 @@ func TestREADMEConfigTable(t *testing.T) {
 		if err := os.WriteFile(readmePath, []byte(before+readmeTableBegin+"\n"+want+readmeTableEnd+after), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Log("README.md configuration table rewritten")
+		t.Log("docs/configuration.md configuration table rewritten")
 		return
 	}
 	got := strings.Split(table, "\n")
@@ -69,7 +69,7 @@ func TestREADMEConfigTable(t *testing.T) {
 			e = exp[i]
 		}
 		if g != e {
-			t.Fatalf("README.md's configuration table differs from config.Variables() at row %d:\n README: %s\n want:   %s\nregenerate it: go test ./internal/config -run TestREADMEConfigTable -update-readme", i+1, g, e)
+			t.Fatalf("docs/configuration.md's configuration table differs from config.Variables() at row %d:\n README: %s\n want:   %s\nregenerate it: go test ./internal/config -run TestREADMEConfigTable -update-readme", i+1, g, e)
 		}
 	}
 }

@@ -31,6 +31,11 @@ type UiPathEvent struct {
 	Runs []Routed
 }
 
+// UiPathSubscriptions are the webhook events a wait can use: the ends of
+// jobs and of queue items' transactions.
+var UiPathSubscriptions = []string{"job.completed", "job.faulted", "job.stopped",
+	"queueItem.transactionCompleted", "queueItem.transactionFailed", "queueItem.transactionAbandoned"}
+
 // UiPath event types that end a run rpaflow waits on. Others (job.started,
 // ping, …) are acknowledged and dropped.
 var uipathEnds = map[string]string{

@@ -25,6 +25,12 @@
 //	rpaflow_poll_budget_per_minute                                 RPAFLOW_POLL_BUDGET_PER_MINUTE of this worker
 //	rpaflow_poll_budget_calls_total{profile}                       status calls the budget let through
 //	rpaflow_poll_budget_wait_seconds{profile}                      how long each waited for the budget (histogram)
+//	rpaflow_events_total{platform,profile,outcome,reason}          events receiver: received | verified | refused (reason) | duplicate | ignored | delivered
+//	rpaflow_run_events_matched_total{profile,subject}              events forwarded to a waiting workflow (RunEvents workflows)
+//	rpaflow_run_events_unmatched_total{profile,subject}            events no wait claimed
+//	rpaflow_run_events_duplicate_total{profile,subject}            events dropped as seen before
+//	rpaflow_run_reads_total{profile,subject,reason}                reads of event-driven waits: event | reconcile | recheck
+//	rpaflow_run_end_to_known_seconds{profile,subject,via}          platform's end of a run to the wait knowing it, via event | reconcile (histogram)
 //
 // Seconds until a session token expires is a query, not a series:
 //

@@ -2,6 +2,7 @@ package temporalclient
 
 import (
 	"bytes"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
 )
@@ -22,10 +24,10 @@ func TestRemoteCodecThroughWorkerHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(codec.Handler(worker, "codec-token-1"))
+	srv := httptest.NewServer(codec.Handler(worker, codec.HandlerOptions{AuthToken: "codec-token-1-0123456789abcdef-0123"}))
 	defer srv.Close()
 
-	remote, err := CodecFromConfig(config.Codec{Endpoint: srv.URL + "/codec", AuthToken: "codec-token-1", KeyID: "default"})
+	remote, err := CodecFromConfig(config.Codec{Endpoint: srv.URL + "/codec", AuthToken: "codec-token-1-0123456789abcdef-0123", KeyID: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestRemoteCodecThroughWorkerHandler(t *testing.T) {
 	wrong := DataConverter(RemoteCodec(srv.URL+"/codec", "wrong"))
 	if _, err := wrong.ToPayload("x"); err == nil || !strings.Contains(err.Error(), "RPAFLOW_CODEC_ENDPOINT") || !strings.Contains(err.Error(), "Unauthorized") {
 		t.Errorf("wrong token: %v", err)
-	} else if strings.Contains(err.Error(), "codec-token-1") {
+	} else if strings.Contains(err.Error(), "codec-token-1-0123456789abcdef-0123") {
 		t.Errorf("the error echoes the token: %v", err)
 	}
 
@@ -58,5 +60,40 @@ func TestRemoteCodecThroughWorkerHandler(t *testing.T) {
 	gone.Close()
 	if _, err := DataConverter(RemoteCodec(gone.URL+"/codec", "")).ToPayload("x"); err == nil || !strings.Contains(err.Error(), "RPAFLOW_CODEC_ENDPOINT="+gone.URL+"/codec") {
 		t.Errorf("no worker: %v", err)
+	}
+}
+
+// RPAFLOW_SEAL_KEY seals token answers under its own id; a client with only
+// the codec key cannot open them, one with both can, and through the codec
+// endpoint a client gets ErrSealed rather than a blob.
+func TestSealKeyFromConfig(t *testing.T) {
+	base := config.Codec{KeyID: "w", Key: bytes.Repeat([]byte{7}, 32)}
+	withSeal := base
+	withSeal.SealKeyID, withSeal.SealKey = "seal", bytes.Repeat([]byte{8}, 32)
+	worker, err := CodecFromConfig(withSeal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := DataConverter(worker).ToPayload(contract.TokenResult{Token: "tok-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := worker.Decode([]*commonpb.Payload{p})
+	if err != nil || string(inner[0].Metadata[converter.MetadataEncoding]) != codec.EncodingSealed || string(inner[0].Metadata[codec.MetadataKeyID]) != "seal" {
+		t.Fatalf("inner payload %v, %v", inner[0].GetMetadata(), err)
+	}
+	var got contract.TokenResult
+	if err := DataConverter(worker).FromPayload(p, &got); err != nil || got.Token != "tok-secret" {
+		t.Errorf("worker: %+v %v", got, err)
+	}
+	codecOnly, _ := CodecFromConfig(base)
+	if err := DataConverter(codecOnly).FromPayload(p, &got); !errors.Is(err, codec.ErrUnknownKey) {
+		t.Errorf("codec key only: %v", err)
+	}
+	srv := httptest.NewServer(codec.Handler(worker, codec.HandlerOptions{}))
+	defer srv.Close()
+	got = contract.TokenResult{}
+	if err := DataConverter(RemoteCodec(srv.URL+"/codec", "")).FromPayload(p, &got); !errors.Is(err, codec.ErrSealed) || got.Token != "" {
+		t.Errorf("through the endpoint: %v %+v", err, got)
 	}
 }

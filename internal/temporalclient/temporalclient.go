@@ -16,10 +16,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/internal/config"
-	"github.com/rpaflow/rpaflow/internal/logging"
 )
 
 // Defaults applied when neither the environment nor a Temporal config file
@@ -49,7 +47,9 @@ func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConve
 	case *codec.Codec:
 		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	// Without the key, sealed values (platform tokens) cannot be opened: the
+	// endpoint leaves them sealed and this converter refuses them clearly.
+	dc := converter.NewCodecDataConverter(codec.Sealing(converter.GetDefaultDataConverter(), nil), c)
 	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
 }
 
@@ -58,16 +58,11 @@ func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConve
 // RPAFLOW_NEXUS_CODEC_KEY), failure messages redacted with the configured
 // secrets.
 func Boundary(cfg *config.Config) (codec.Boundary, error) {
-	b := codec.Boundary{Service: contract.NexusService, WorkflowIDPrefix: contract.NexusWorkflowIDPrefix,
-		Redact: logging.NewRedactor(cfg.Secrets()).Redact}
-	if len(cfg.Codec.NexusKey) > 0 {
-		c, err := codec.New(codec.Key{ID: cfg.Codec.NexusKeyID, Key: cfg.Codec.NexusKey})
-		if err != nil {
-			return b, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
-		}
-		b.Codec = c
+	c, err := cfg.Codec.Encryption().BoundaryCodec()
+	if err != nil {
+		return codec.Boundary{}, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
 	}
-	return b, nil
+	return codec.NexusBoundary("", c, cfg.Secrets()), nil
 }
 
 // CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
@@ -83,11 +78,7 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	if len(c.Key) == 0 {
 		return nil, errors.New("no payload encryption key: set RPAFLOW_CODEC_KEY (generate one with: head -c 32 /dev/urandom | base64), or RPAFLOW_INSECURE_PLAINTEXT=true for local development only")
 	}
-	old := make([]codec.Key, len(c.OldKeys))
-	for i, k := range c.OldKeys {
-		old[i] = codec.Key{ID: k.ID, Key: k.Key}
-	}
-	return codec.New(codec.Key{ID: c.KeyID, Key: c.Key}, old...)
+	return c.Encryption().Codec()
 }
 
 // Options builds client options: the connection from Temporal's standard
@@ -133,10 +124,8 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	}
 	co.DataConverter, co.FailureConverter = Converters(pc, b)
 	co.Logger = logger
-	// No gRPC gzip: payloads are encrypted by the codec before they leave the
-	// process, so gzip finds little to shrink, while compressing every request
-	// took 13 % of the worker's CPU and left renewals late (bench row 4,
-	// README "Benchmarks").
+	// No gRPC gzip: payloads are already encrypted, so compressing them costs
+	// CPU that session renewals need (docs/benchmarks.md).
 	co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	co.MetricsHandler = metrics
 	if cfg.Tracing {

@@ -92,7 +92,7 @@ func TestCodecFromConfig(t *testing.T) {
 	old := bytes.Repeat([]byte{1}, 32)
 	oldCodec, _ := codec.New(codec.Key{ID: "old", Key: old})
 	enc, _ := oldCodec.Encode([]*commonpb.Payload{{Data: []byte("x")}})
-	c, err := CodecFromConfig(config.Codec{KeyID: "new", Key: bytes.Repeat([]byte{2}, 32), OldKeys: []config.Key{{ID: "old", Key: old}}})
+	c, err := CodecFromConfig(config.Codec{KeyID: "new", Key: bytes.Repeat([]byte{2}, 32), OldKeys: []codec.Key{{ID: "old", Key: old}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,9 @@ func (c *Client) CheckExecutionURL(raw string) error {
 	return nil
 }
 
+// ExecuteTimeout is how long Execute waits for an API Task's answer.
+func (c *Client) ExecuteTimeout() time.Duration { return c.o.ExecuteTimeout }
+
 // Execute runs a real-time API Task synchronously and returns its
 // botOutput. It is not idempotent: a TransportError with Sent=true means the
 // task may have run.

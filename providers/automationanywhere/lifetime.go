@@ -7,9 +7,6 @@ import (
 	"github.com/rpaflow/rpaflow/providers/internal/jwt"
 )
 
-// ExecuteTimeout is how long Execute waits for an API Task's answer.
-func (c *Client) ExecuteTimeout() time.Duration { return c.o.ExecuteTimeout }
-
 // TokenTimes describes a token received at received: it expires its
 // exp − iat later, else the default lifetime later.
 func TokenTimes(token string, received time.Time) Token {

@@ -19,10 +19,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/logging"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Client is the part of client.Client the starter uses; a client.Client
@@ -149,7 +149,8 @@ const exitCodesHelp = `Exit codes:
 const environmentHelp = `Environment (the worker's): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_* (or TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE), RPAFLOW_TASK_QUEUE (default
 rpaflow), RPAFLOW_CODEC_KEY, or RPAFLOW_CODEC_ENDPOINT (the worker's codec endpoint, with
-RPAFLOW_CODEC_AUTH_TOKEN if it asks for one; no key needed), or RPAFLOW_INSECURE_PLAINTEXT=true;
+RPAFLOW_CODEC_AUTH_TOKEN if it asks for one; no key needed, but session token then refuses:
+tokens are sealed with the worker-only key), or RPAFLOW_INSECURE_PLAINTEXT=true;
 RPAFLOW_LOG_LEVEL.
 Platform profiles (RPAFLOW_PROFILES, RPAFLOW_<NAME>_*) are not needed here.
 `
@@ -550,18 +551,12 @@ var sessionKinds = map[string]string{
 	"uipath": contract.OrchestratorSessionWorkflow,
 }
 
-func sessionID(workflowType, profile string) string {
-	if workflowType == contract.OrchestratorSessionWorkflow {
-		return contract.OrchestratorSessionID(profile)
-	}
-	return contract.AASessionID(profile)
-}
-
 func sessionUsage() string {
 	return "Usage: starter session status|token|logout --profile NAME [--kind aa|uipath] [flags]\n\n" +
 		"  status   query the session's status (no secrets)\n" +
 		"  token    get a token valid for at least --min-validity; starts the session if none runs\n" +
 		"           (Update-With-Start, as the activities do). The token is a secret: handle with care.\n" +
+		"           Needs RPAFLOW_CODEC_KEY: the codec endpoint never opens sealed tokens.\n" +
 		"  logout   end the session cleanly\n\n" +
 		"Run 'starter session <action> --help' for the flags.\n\n" + exitCodesHelp
 }
@@ -620,7 +615,7 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	if action == "token" && minValidity < 0 {
 		return r.finish(out, usageErrorf("--min-validity must not be negative"), c.json)
 	}
-	out.WorkflowID = sessionID(wfType, profile)
+	out.WorkflowID = session.Ref{WorkflowType: wfType, Profile: profile}.ID()
 
 	ctx, cancel := withTimeout(ctx, c.timeout, defaultTimeout)
 	defer cancel()
@@ -635,6 +630,11 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	case "status":
 		err = r.sessionStatus(ctx, conn, out)
 	case "token":
+		if cfg.Codec.Endpoint != "" {
+			// Asking would start or renew a session only to receive a sealed answer.
+			err = withCode(ExitUsage, errors.New("starter session token needs the worker-only key: platform tokens are sealed, and the codec endpoint (RPAFLOW_CODEC_ENDPOINT) never opens them; run it where the worker's RPAFLOW_CODEC_KEY (and RPAFLOW_SEAL_KEY, if the worker sets one) is set"))
+			break
+		}
 		err = r.sessionToken(ctx, conn, out, profile, minValidity)
 	case "logout":
 		err = r.sessionLogout(ctx, conn, out)
@@ -686,25 +686,14 @@ func (r *Runner) queryStatus(ctx context.Context, conn Conn, out *Output, notFou
 }
 
 func (r *Runner) sessionToken(ctx context.Context, conn Conn, out *Output, profile string, minValidity time.Duration) error {
-	if tok, ok := activities.QueryToken(ctx, conn.Client, out.WorkflowID, minValidity); ok {
+	if tok, ok := session.QueryToken(ctx, conn.Client, out.WorkflowID, minValidity); ok {
 		raw, err := json.Marshal(tok) // the current token serves: read without writing history
 		out.Result = raw
 		return err
 	}
-	start := conn.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       out.WorkflowID,
-		TaskQueue:                out.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, out.WorkflowType, contract.SessionInput{Profile: profile})
-	handle, err := conn.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   contract.UpdateToken,
-			Args:         []any{contract.TokenRequest{MinValidity: contract.Duration(minValidity)}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	sessions := &session.Temporal{Client: conn.Client, TaskQueue: out.TaskQueue}
+	handle, err := sessions.Update(ctx, session.Ref{WorkflowType: out.WorkflowType, Profile: profile},
+		contract.UpdateToken, contract.TokenRequest{MinValidity: contract.Duration(minValidity)})
 	if err != nil {
 		return err
 	}

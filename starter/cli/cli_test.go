@@ -510,6 +510,22 @@ func TestSessionToken(t *testing.T) {
 	}
 }
 
+// Through the codec endpoint alone the token cannot be read: the starter
+// refuses before it starts or renews anything.
+func TestSessionTokenNeedsTheWorkerOnlyKey(t *testing.T) {
+	fc := &fakeClient{updateValue: contract.TokenResult{Token: "tok"}}
+	h := newHarness(t, fc)
+	delete(h.env, "RPAFLOW_INSECURE_PLAINTEXT")
+	h.env["RPAFLOW_CODEC_ENDPOINT"] = "http://127.0.0.1:8082/codec"
+	code, stdout, stderr := h.run("session", "token", "--profile", "cr")
+	if code != ExitUsage || !strings.Contains(stderr, "worker-only key") || !strings.Contains(stderr, "RPAFLOW_CODEC_KEY") || strings.Contains(stdout, "tok") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if len(fc.withStart)+len(fc.uws) != 0 {
+		t.Error("the refused command still asked the session")
+	}
+}
+
 func TestSessionStatusAndLogout(t *testing.T) {
 	fc := &fakeClient{queryResult: contract.SessionStatus{Profile: "cr", State: "active", Generation: 2}}
 	h := newHarness(t, fc)

@@ -16,6 +16,8 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/test/badinput"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 const schemaDir = "../../contract/schema"
@@ -104,8 +106,10 @@ type docInput struct {
 // workflow, in the README, the docs and the starter's help examples.
 func docInputs(t *testing.T) []docInput {
 	t.Helper()
-	files, _ := filepath.Glob("../../docs/*.md")
-	files = append([]string{"../../README.md"}, files...)
+	files, err := guide.Files("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []docInput
 	for _, f := range files {
 		raw, err := os.ReadFile(f)

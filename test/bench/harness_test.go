@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,8 @@ const simURLPlaceholder = teststack.SimURLPlaceholder
 type stackOptions struct {
 	Sims  simenv.Options
 	Extra map[string]string
+	// EventsListener serves the worker's events receiver.
+	EventsListener net.Listener
 }
 
 func startStack(r *runner, name string, o stackOptions) (*stack, error) {
@@ -55,7 +58,7 @@ func startStack(r *runner, name string, o stackOptions) (*stack, error) {
 	queue := "rpaflow-bench-" + name
 	logs := &tailBuffer{max: 64 << 10}
 	st, err := teststack.Start(teststack.Options{HostPort: r.hostPort, Namespace: namespace, TaskQueue: queue,
-		KeyID: "bench", LogLevel: "warn", Extra: o.Extra, Sims: o.Sims, Logs: logs})
+		KeyID: "bench", LogLevel: "warn", Extra: o.Extra, Sims: o.Sims, Logs: logs, EventsListener: o.EventsListener})
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}

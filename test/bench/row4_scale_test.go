@@ -13,11 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/session"
 	"github.com/rpaflow/rpaflow/test/promtext"
 )
 
@@ -65,15 +65,15 @@ func (r *runner) scale(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = s.Stop() }() // a worker slow to stop only delays the next row
-	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
-	ref := func(i int) activities.SessionRef {
-		return activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: fmt.Sprintf("s%04d", i)}
+	sess := &session.Temporal{Client: s.Client, TaskQueue: s.TaskQueue}
+	ref := func(i int) session.Ref {
+		return session.ControlRoom(fmt.Sprintf("s%04d", i))
 	}
 	// Consumers read as the worker's deployments do: through the worker's
 	// cache, which asks the session only when its token no longer serves.
 	// RPAFLOW_BENCH_CONSUMERS=direct sends every read to the session.
-	asked := &countedSessions{Sessions: sess}
-	var reader activities.Sessions = &activities.CachedSessions{Next: asked}
+	asked := &countedSessions{Source: sess}
+	var reader session.Source = &session.Cache{Next: asked}
 	consumers := envStr("RPAFLOW_BENCH_CONSUMERS", "cached")
 	if consumers == "direct" {
 		reader = asked
@@ -278,13 +278,13 @@ func (r *runner) scale(ctx context.Context) error {
 
 // countedSessions counts the token reads that reach the session workflows.
 type countedSessions struct {
-	activities.Sessions
+	session.Source
 	n atomic.Int64
 }
 
-func (c *countedSessions) Token(ctx context.Context, s activities.SessionRef, minValidity time.Duration) (contract.TokenResult, error) {
+func (c *countedSessions) Token(ctx context.Context, s session.Ref, minValidity time.Duration) (contract.TokenResult, error) {
 	c.n.Add(1)
-	return c.Sessions.Token(ctx, s, minValidity)
+	return c.Source.Token(ctx, s, minValidity)
 }
 
 // withURLs marks the extra profiles' URLs to be filled in by startStack.

@@ -24,7 +24,7 @@ import (
 // callers' shares of the runs that ended during the backlog, the wait for
 // a slot by priority, and the cost of admission when slots are free.
 func (r *runner) capacity(ctx context.Context) error {
-	n := envInt("RPAFLOW_BENCH_POOL_N", 1000)
+	n := envInt("RPAFLOW_BENCH_POOL_N", 200)
 	limit := envInt("RPAFLOW_BENCH_POOL_LIMIT", 10)
 	run := envDur("RPAFLOW_BENCH_POOL_RUN", 2*time.Second)
 	r.rep.Params["RPAFLOW_BENCH_POOL_N"] = fmt.Sprint(n)
@@ -66,7 +66,7 @@ func (r *runner) capacity(ctx context.Context) error {
 
 	// Admission overhead with free slots: one at a time, alternating.
 	overhead := map[string][]time.Duration{}
-	for i := range 30 {
+	for i := range 15 {
 		for _, p := range []string{"cr", "cr2"} {
 			t := time.Now()
 			if err := deploy(ctx, fmt.Sprintf("bench-cap-free-%s-%d", p, i), p, nil); err != nil {
@@ -176,9 +176,9 @@ func (r *runner) capacity(ctx context.Context) error {
 		minShare, maxShare = min(minShare, share[c]), max(maxShare, share[c])
 	}
 	refused := sim.Counters().Get("execute.rejected") - rejectedBefore
-	p1 := Percentile(Millis(waits[1]), 0.5)
-	p3 := Percentile(Millis(waits[3]), 0.5)
-	withPool, without := Percentile(Millis(overhead["cr"]), 0.5), Percentile(Millis(overhead["cr2"]), 0.5)
+	p1 := Percentile(Millis(waits[1]), 50)
+	p3 := Percentile(Millis(waits[3]), 50)
+	withPool, without := Percentile(Millis(overhead["cr"]), 50), Percentile(Millis(overhead["cr2"]), 50)
 	yes := func(ok bool) *bool { return &ok }
 	row := "8 capacity"
 	r.rep.Add(Line{Row: row, Metric: "executions refused for capacity", Rpaflow: float64(refused), Target: "0", Met: yes(refused == 0)})

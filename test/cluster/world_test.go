@@ -19,13 +19,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/rpaflow/rpaflow/activities"
-	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/session"
 	"github.com/rpaflow/rpaflow/test/gate"
 	"github.com/rpaflow/rpaflow/test/proc"
 	"github.com/rpaflow/rpaflow/test/teststack"
@@ -55,7 +54,7 @@ type world struct {
 	Gate    *gate.Gate
 	SimURL  string
 	Client  client.Client
-	Reads   *activities.TemporalSessions
+	Reads   *session.Temporal
 	env     map[string]string
 	mu      sync.Mutex
 	workers [workers]*proc.Worker
@@ -94,7 +93,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Client.Close)
-	w.Reads = &activities.TemporalSessions{Client: w.Client, TaskQueue: queue}
+	w.Reads = &session.Temporal{Client: w.Client, TaskQueue: queue}
 	for i := range workers {
 		w.startWorker(i)
 	}
@@ -137,7 +136,7 @@ func (w *world) startWorker(i int) {
 func (w *world) codecEndpoint() string {
 	for i := range workers {
 		if p := w.worker(i); p != nil && !p.Exited() {
-			return "http://" + p.HTTPAddr + "/codec"
+			return "http://" + p.CodecAddr + "/codec"
 		}
 	}
 	w.t.Fatal("no live worker for the codec endpoint")
@@ -215,7 +214,7 @@ func (w *world) startConsumers(ctx context.Context) *consumers {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: aaProfile(i)}
+		ref := session.ControlRoom(aaProfile(i))
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()

@@ -112,7 +112,7 @@ func imageTag(image string) string {
 
 func TestPorts(t *testing.T) {
 	p := load(t, "tools")
-	want := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "codec-proxy": 8081, "simulator": 8090, "prometheus": 9090, "grafana": 3000}
+	want := map[string]uint32{"temporal": 7233, "temporal-ui": 8080, "codec-proxy": 8082, "simulator": 8090, "prometheus": 9090, "grafana": 3000}
 	for name, port := range want {
 		s := service(t, p, name)
 		i := slices.IndexFunc(s.Ports, func(pc types.ServicePortConfig) bool {
@@ -122,7 +122,7 @@ func TestPorts(t *testing.T) {
 			t.Errorf("%s does not publish %d:%d (ports %+v)", name, port, port, s.Ports)
 			continue
 		}
-		// The codec decrypts without authentication and the simulators take demo credentials.
+		// The codec proxy adds the codec's token and the simulators take demo credentials.
 		if ip := s.Ports[i].HostIP; ip != "127.0.0.1" {
 			t.Errorf("%s publishes %d on %q; bind it to 127.0.0.1", name, port, ip)
 		}

@@ -112,6 +112,17 @@ func TestWorkerEnvironment(t *testing.T) {
 	if cfg.Codec.InsecurePlaintext || cfg.Codec.Key == nil {
 		t.Error("the compose workers must encrypt payloads with the codec key secret")
 	}
+	// The codec listens on the network for the proxy, so it must
+	// authenticate (the loader refuses otherwise), with a secret file.
+	if cfg.Codec.Addr != "0.0.0.0:8082" || cfg.Codec.AuthToken == "" {
+		t.Errorf("codec on %q with auth token %v, want 0.0.0.0:8082 with RPAFLOW_CODEC_AUTH_TOKEN_FILE", cfg.Codec.Addr, cfg.Codec.AuthToken != "")
+	}
+	if got := ev(w, "RPAFLOW_CODEC_AUTH_TOKEN_FILE"); !strings.HasPrefix(got, "/run/secrets/") {
+		t.Errorf("RPAFLOW_CODEC_AUTH_TOKEN_FILE = %q; it should point at a Docker secret", got)
+	}
+	if !slices.Contains(cfg.Codec.CORSOrigins, "http://localhost:8080") {
+		t.Errorf("RPAFLOW_CODEC_CORS_ORIGINS = %v lacks the UI's origin http://localhost:8080", cfg.Codec.CORSOrigins)
+	}
 	if got := ev(w, "RPAFLOW_CODEC_KEY_FILE"); !strings.HasPrefix(got, "/run/secrets/") {
 		t.Errorf("RPAFLOW_CODEC_KEY_FILE = %q; it should point at a Docker secret", got)
 	}
@@ -168,8 +179,8 @@ func TestStarterEnvironment(t *testing.T) {
 			t.Errorf("%s differs: starter %q, worker %q", k, ev(st, k), ev(w, k))
 		}
 	}
-	if !slices.Equal(secretNames(st), secretNames(w)) {
-		t.Errorf("starter secrets %v, worker secrets %v; both need the codec key", secretNames(st), secretNames(w))
+	if !slices.Equal(secretNames(st), []string{"codec_key"}) || !slices.Contains(secretNames(w), "codec_key") {
+		t.Errorf("starter secrets %v, worker secrets %v; both need the codec key, the starter nothing else", secretNames(st), secretNames(w))
 	}
 	if len(st.EnvFiles) > 0 {
 		t.Errorf("starter reads %v; platform credentials belong to the workers only", st.EnvFiles)
@@ -278,10 +289,11 @@ func TestCodecReachableFromBrowser(t *testing.T) {
 		t.Errorf("codec endpoint port %s is not published by codec-proxy (%+v)", u.Port(), proxy.Ports)
 	}
 
-	// The proxy forwards /codec to the worker service's HTTP port.
+	// The proxy forwards /codec to the worker service's codec port, with the
+	// codec's token from the secret both mount.
 	conf := ""
 	for _, v := range proxy.Volumes {
-		if strings.HasPrefix(v.Target, "/etc/nginx/") {
+		if strings.HasPrefix(v.Target, "/etc/nginx/templates/") {
 			b, err := os.ReadFile(v.Source)
 			if err != nil {
 				t.Fatal(err)
@@ -289,8 +301,12 @@ func TestCodecReachableFromBrowser(t *testing.T) {
 			conf = string(b)
 		}
 	}
-	_, port, _ := strings.Cut(ev(service(t, p, "worker"), "RPAFLOW_HTTP_ADDR"), ":")
-	for _, want := range []string{"listen " + u.Port() + ";", "location /codec", "worker:" + port, "resolver 127.0.0.11"} {
+	_, port, _ := strings.Cut(ev(service(t, p, "worker"), "RPAFLOW_CODEC_ADDR"), ":")
+	if !slices.Contains(secretNames(proxy), "codec_auth_token") || !slices.Contains(secretNames(service(t, p, "worker")), "codec_auth_token") {
+		t.Errorf("codec-proxy and worker must both mount the codec_auth_token secret")
+	}
+	for _, want := range []string{"listen " + u.Port() + ";", "location /codec", "worker:" + port, "resolver 127.0.0.11",
+		`proxy_set_header Authorization "Bearer ${CODEC_AUTH_TOKEN}"`} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("codec-proxy config lacks %q", want)
 		}

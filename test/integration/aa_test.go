@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/test/secretscan"
 )
 
@@ -159,13 +161,32 @@ func TestSessionQueryAndTokenUpdateFromCLI(t *testing.T) {
 			t.Error("status query result contains a secret")
 		}
 	}
+	// The token answer is sealed with the worker-only key: through the codec
+	// endpoint the CLI gets it still sealed, refuses to show it, and no
+	// token leaks.
 	upd, err := s.cli("workflow", "update", "execute", "--workflow-id", contract.AASessionID("cr"), "--name", contract.UpdateToken,
 		"--input", `{"minValidity":"30s"}`, "--codec-endpoint", s.codecEndpoint(), "-o", "json")
+	requireSealed(t, "token update through the codec endpoint", upd, err, s.Sims.AA.IssuedSecrets())
+}
+
+// sealedMarks are how a sealed payload's encoding shows, in clear or as the
+// base64 of its metadata value.
+var sealedMarks = []string{codec.EncodingSealed, base64.StdEncoding.EncodeToString([]byte(codec.EncodingSealed))}
+
+// requireSealed checks that the CLI's answer (out, or its refusal err)
+// names a sealed payload and shows none of secrets.
+func requireSealed(t *testing.T, what, out string, err error, secrets []string) {
+	t.Helper()
 	if err != nil {
-		t.Fatal(err)
+		out += "\n" + err.Error()
 	}
-	if !strings.Contains(upd, "eyJ") {
-		t.Errorf("token update through the codec endpoint did not return a token:\n%s", upd)
+	if !slices.ContainsFunc(sealedMarks, func(m string) bool { return strings.Contains(out, m) }) {
+		t.Errorf("%s shows no sealed payload:\n%s", what, out)
+	}
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(out, sec) {
+			t.Errorf("%s shows a token the Control Room issued", what)
+		}
 	}
 }
 

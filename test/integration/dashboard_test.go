@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 	"github.com/rpaflow/rpaflow/test/promtext"
 )
 
@@ -134,7 +136,16 @@ func TestDashboardQueriesNameExportedMetrics(t *testing.T) {
 	}
 	// Short AA tokens, so a scheduled renewal (and its lag) happens here.
 	// The API Task goes through a pool, so the pool's series exist too.
-	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 8 * time.Second}, Extra: map[string]string{"RPAFLOW_CR_POOLS": "apitask=2"}})
+	// The job ends by webhook, so the events series exist too.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oo := orchsim.DefaultOptions()
+	oo.Webhooks = []orchsim.Webhook{{Name: "rpaflow", URL: "http://" + ln.Addr().String() + "/events/uipath/orch", Secret: itWebhookSecret,
+		Enabled: true, Events: []string{"job.completed", "job.faulted", "job.stopped"}}}
+	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: 8 * time.Second, Orchestrator: &oo}, EventsListener: ln,
+		Extra: map[string]string{"RPAFLOW_CR_POOLS": "apitask=2", "RPAFLOW_ORCH_WEBHOOK_SECRET": itWebhookSecret}})
 	for _, args := range [][]string{
 		{"--type", contract.DeployAPITaskWorkflow, "--workflow-id", "it-dash-zip", "--input", zipInput("95134")},
 		{"--type", contract.StartJobWorkflow, "--workflow-id", "it-dash-job", "--input", `{"profile":"orch","folder":"Shared","process":"Invoices"}`},
@@ -160,7 +171,7 @@ func TestDashboardQueriesNameExportedMetrics(t *testing.T) {
 	documented := documentedSeries(t)
 
 	// Series that appear only when something goes wrong.
-	onlyOnTrouble := map[string]bool{"rpaflow_session_auth_failed_total": true}
+	onlyOnTrouble := map[string]bool{"rpaflow_session_auth_failed_total": true, "rpaflow_run_events_unmatched_total": true}
 	for title, exprs := range queries {
 		for _, expr := range exprs {
 			names, err := metricNames(expr)

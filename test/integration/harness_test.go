@@ -123,7 +123,7 @@ func (s *stack) cli(args ...string) (string, error) {
 	return out.String(), nil
 }
 
-func (s *stack) codecEndpoint() string { return "http://" + s.HTTPAddr + "/codec" }
+func (s *stack) codecEndpoint() string { return "http://" + s.CodecAddr + "/codec" }
 
 // startHubWatch starts the Automation Hub token watch of profile hub through
 // the CLI, as an operator would, and terminates it when the test ends.

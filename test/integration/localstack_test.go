@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpaflow/rpaflow/internal/codec"
 	"github.com/rpaflow/rpaflow/test/devserver"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // localStack is scripts/localstack.sh (what `make run` runs) on free
@@ -38,7 +41,7 @@ func startLocalStack(t *testing.T) *localStack {
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TEMPORAL=" + temporalCLI,
 		"RPAFLOW_LOCAL_STATE=" + ls.state, "RPAFLOW_LOCAL_BIN=" + ls.bin}
-	for _, name := range []string{"TEMPORAL", "UI", "SIM", "HTTP"} {
+	for _, name := range []string{"TEMPORAL", "UI", "SIM", "HTTP", "CODEC"} {
 		addr, err := devserver.FreeAddr()
 		if err != nil {
 			t.Fatal(err)
@@ -159,8 +162,12 @@ func TestLocalStackPrintedCommands(t *testing.T) {
 		}
 	}
 
-	// A token, to check that the encrypted history does not show it.
-	tokOut, err := ls.sh(t, ". "+ls.state+"/env && ", "starter session token --profile cr --json")
+	// A token, to check that the histories do not show it: only a holder of
+	// the worker's key reads it; through the codec endpoint the starter refuses.
+	if out, err := ls.sh(t, ". "+ls.state+"/env && ", "starter session token --profile cr --json"); err == nil || !strings.Contains(out+err.Error(), "worker-only key") {
+		t.Errorf("starter session token through the codec endpoint: %v\n%s", err, tail(out, 500))
+	}
+	tokOut, err := ls.sh(t, ". "+ls.state+"/env && RPAFLOW_CODEC_KEY_ID=local-dev RPAFLOW_CODEC_KEY_FILE="+ls.state+"/codec.key ", "starter session token --profile cr --json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +193,16 @@ func TestLocalStackPrintedCommands(t *testing.T) {
 			}},
 		{func(c string) bool {
 			return strings.Contains(c, "workflow show") && strings.Contains(c, "--codec-endpoint")
-		}, contains("loggedIn: true")},
+		},
+			func(out string) error {
+				if strings.Contains(out, token[1]) {
+					return fmt.Errorf("the history through the codec shows the session token")
+				}
+				if err := contains("ControlRoomSession")(out); err != nil {
+					return err
+				}
+				return contains(base64.StdEncoding.EncodeToString([]byte(codec.EncodingSealed)))(out)
+			}},
 		{func(c string) bool { return strings.Contains(c, "starter start-job") }, contains("Successful")},
 		{func(c string) bool { return strings.Contains(c, "starter session status") }, contains(`"state"`)},
 	}
@@ -253,7 +269,7 @@ func contains(want string) func(string) error {
 // bash to drop).
 func readmeStarterBlocks(t *testing.T) [][]string {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
+	raw, err := guide.Read("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

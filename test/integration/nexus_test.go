@@ -99,13 +99,21 @@ func (cs *callerSide) run(t *testing.T, id string, step caller.Step) caller.Outc
 // arrive readable, failures keep their error types, and no token, API key
 // or client secret lands in either namespace's history or the worker log.
 func TestNexusCallerInAnotherNamespace(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	s := newStack(t, stackOptions{Extra: map[string]string{"RPAFLOW_CR_POOLS": "apitask=2"}})
 	cs := newCaller(t, s)
 
 	task := cs.run(t, "caller-api-task", caller.Step{APITask: &contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: zipTask,
-		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)}}})
+		BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)}, Admission: &contract.Admission{Priority: 2, FairnessKey: "team-a"}}})
 	if task.ErrorType != "" || task.APITask == nil || task.APITask.BotOutput["State"] != "California" {
 		t.Errorf("deployApiTask: %+v", task)
+	}
+	pool := cs.run(t, "caller-pool-status", caller.Step{Pool: &contract.PoolStatusInput{Profile: "cr", Pool: contract.PoolAPITask}})
+	if pool.ErrorType != "" || pool.Pool == nil || pool.Pool.Limit != 2 || pool.Pool.Counts.Granted != 1 || pool.Pool.InUse != 0 {
+		t.Errorf("poolStatus after one pooled deployment: %+v", pool)
+	}
+	noPool := cs.run(t, "caller-pool-status-unknown", caller.Step{Pool: &contract.PoolStatusInput{Profile: "cr", Pool: "runners"}})
+	if noPool.ErrorType != contract.ErrInvalidInput || noPool.Field != "pool" {
+		t.Errorf("poolStatus of an unknown pool: %+v, want InvalidInput naming pool", noPool)
 	}
 
 	job := cs.run(t, "caller-job", caller.Step{Job: &contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices",

@@ -160,3 +160,47 @@ func TestTenantBudgetTwoWorkers(t *testing.T) {
 	}
 	_ = a.Client.TerminateWorkflow(context.Background(), contract.BudgetID("orch"), "", "test done")
 }
+
+// TestFolderPoolStartJobs: the folder has two robots and the pool
+// Shared=2, so six jobs at once never wait Pending for a robot at
+// Orchestrator: they wait in the pool, in order, and all succeed.
+func TestFolderPoolStartJobs(t *testing.T) {
+	oo := orchsim.DefaultOptions()
+	oo.Folders[0].Robots = 2
+	s := newStack(t, stackOptions{Sims: simenv.Options{Orchestrator: &oo}, Extra: map[string]string{"RPAFLOW_ORCH_POOLS": "Shared=2"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("folder-pool-%d", i), TaskQueue: s.TaskQueue},
+				contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("job %d: %v", i, err)
+		}
+	}
+	c := s.Sims.Orchestrator.Counters()
+	if p := c.Get("jobs.pending.norobot"); p != 0 || c.Get("startJobs") != n {
+		t.Errorf("%d of %d jobs waited Pending for a robot at Orchestrator (want 0); %d starts", p, n, c.Get("startJobs"))
+	}
+	st, err := queryPool(ctx, s.Client, "orch", "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counts.Granted != n || st.InUse != 0 {
+		t.Errorf("pool status %+v, want %d granted and none in use", st, n)
+	}
+	_ = s.Client.TerminateWorkflow(context.Background(), contract.PoolID("orch", "Shared"), "", "test done")
+}

@@ -2,13 +2,12 @@ package integration
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 // Token reads that the current token satisfies are answered by the token
@@ -18,8 +17,8 @@ func TestTokenReadsWriteNoHistory(t *testing.T) {
 	s := newStack(t, stackOptions{Sims: simenv.Options{AATokenLifetime: time.Minute}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sess := &activities.TemporalSessions{Client: s.Client, TaskQueue: s.TaskQueue}
-	ref := activities.SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	sess := &session.Temporal{Client: s.Client, TaskQueue: s.TaskQueue}
+	ref := session.ControlRoom("cr")
 	read := func(minValidity time.Duration) contract.TokenResult {
 		t.Helper()
 		res, err := sess.Token(ctx, ref, minValidity)
@@ -52,15 +51,11 @@ func TestTokenReadsWriteNoHistory(t *testing.T) {
 		t.Fatalf("20 satisfied token reads wrote %d history events, want 0", after-before)
 	}
 
-	// The Temporal CLI reads the same query through the codec endpoint.
+	// The Temporal CLI asks the same query through the codec endpoint and
+	// gets the answer sealed: only the worker's key opens it.
 	out, err := s.cli("workflow", "query", "--workflow-id", ref.ID(), "--type", contract.QueryToken,
 		"--codec-endpoint", s.codecEndpoint(), "-o", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out, first.Token) || !strings.Contains(out, "usableUntil") {
-		t.Errorf("token query from the CLI did not return the current token:\n%s", out)
-	}
+	requireSealed(t, "token query from the CLI", out, err, []string{first.Token})
 
 	// More validity than the token has left: the update renews it.
 	logins := s.Sims.AA.Counters().Snapshot()

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+
+	"github.com/rpaflow/rpaflow/test/guide"
 )
 
 // tsCaller is the TypeScript project: pinned packages, the type generator
@@ -220,7 +222,7 @@ func node(t *testing.T, args ...string) {
 // caller's workflows import it from.
 func writeREADMEExample(t *testing.T, root string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+	raw, err := guide.Read(root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,18 +137,25 @@ func Tail(path string, n int) string {
 // Worker is one rpaflow worker process.
 type Worker struct {
 	*Proc
-	// HTTPAddr is where the worker serves /healthz, /metrics and /codec.
+	// HTTPAddr is where the worker serves /healthz and /metrics.
 	HTTPAddr string
+	// CodecAddr is where it serves /codec.
+	CodecAddr string
 }
 
-// StartWorker starts the worker binary bin with env (the worker's HTTP side
-// on a free loopback port) and waits until it polls its task queue.
+// StartWorker starts the worker binary bin with env (the worker's /metrics
+// and /codec each on a free loopback port) and waits until it polls its
+// task queue.
 func StartWorker(name, logPath, bin string, env map[string]string) (*Worker, error) {
 	addr, err := devserver.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	vars := []string{"RPAFLOW_HTTP_ADDR=" + addr}
+	codecAddr, err := devserver.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	vars := []string{"RPAFLOW_HTTP_ADDR=" + addr, "RPAFLOW_CODEC_ADDR=" + codecAddr}
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
 	}
@@ -162,7 +169,7 @@ func StartWorker(name, logPath, bin string, env map[string]string) (*Worker, err
 		_ = p.Kill()
 		return nil, err
 	}
-	return &Worker{Proc: p, HTTPAddr: addr}, nil
+	return &Worker{Proc: p, HTTPAddr: addr, CodecAddr: codecAddr}, nil
 }
 
 // ready is the line a worker logs once it polls.

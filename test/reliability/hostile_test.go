@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/config"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 	"github.com/rpaflow/rpaflow/providers/uipath/automationhub/hubsim"
 	"github.com/rpaflow/rpaflow/test/integration/caller"
 	"github.com/rpaflow/rpaflow/test/proc"
@@ -114,13 +114,8 @@ func testHostile(t *testing.T) {
 	defer evil.Close()
 
 	// Platforms that redirect every call, with its credentials, elsewhere.
-	var stolen atomic.Int32
-	thief := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { stolen.Add(1) }))
-	defer thief.Close()
-	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, thief.URL+r.URL.Path, http.StatusTemporaryRedirect)
-	}))
-	defer redirector.Close()
+	trap := simkit.NewRedirectTrap(http.StatusTemporaryRedirect)
+	defer trap.Close()
 
 	s := newStack(t, "hostile", stackOptions{})
 	evilSims = s.Sims
@@ -139,8 +134,8 @@ func testHostile(t *testing.T) {
 	}
 	copyProfile("cr", "badcr", map[string]string{"API_KEY": "wrong-api-key-" + randomHex(6)})
 	copyProfile("orch", "evil", map[string]string{"URL": evil.URL})
-	copyProfile("orch", "redir", map[string]string{"URL": redirector.URL})
-	copyProfile("hub", "redirhub", map[string]string{"URL": redirector.URL + simenv.HubPath})
+	copyProfile("orch", "redir", map[string]string{"URL": trap.URL})
+	copyProfile("hub", "redirhub", map[string]string{"URL": trap.URL + simenv.HubPath})
 	s.env["RPAFLOW_NEXUS_QUEUES"] = ordersQ + "=cr|orch|badcr;" + billingQ + "=orch"
 	s.startWorker()
 
@@ -253,12 +248,12 @@ func testHostile(t *testing.T) {
 		ids[ordersQ] != "" && ids[billingQ] != "" && ids[ordersQ] != ids[billingQ] && oldErr != nil, "runs %v", ids)
 
 	// Redirects: the credentials stay home, the error names the host.
-	thiefHost := strings.TrimPrefix(thief.URL, "http://")
+	thiefHost := trap.OtherHost
 	job := s.start(ctx, "h-redirect-job", contract.StartJobWorkflow, contract.StartJobInput{Profile: "redir", Folder: "Shared", Process: "Invoices"})
 	jerr := job.Get(ctx, nil)
 	h.refused("Orchestrator redirect to another host with credentials", "error names "+thiefHost,
-		jerr != nil && strings.Contains(jerr.Error(), thiefHost) && strings.Contains(jerr.Error(), "redirect") && stolen.Load() == 0,
-		"%v (%d requests reached the other host)", jerr, stolen.Load())
+		jerr != nil && strings.Contains(jerr.Error(), thiefHost) && strings.Contains(jerr.Error(), "redirect") && trap.Reached() == 0,
+		"%v (%d requests reached the other host)", jerr, trap.Reached())
 	watchID := "h-redirect-hub"
 	s.start(ctx, watchID, contract.AutomationHubTokenWatchWorkflow, contract.HubWatchInput{Profile: "redirhub"})
 	var hs contract.HubWatchStatus
@@ -267,8 +262,8 @@ func testHostile(t *testing.T) {
 		return err == nil && v.Get(&hs) == nil && hs.Checks > 0
 	})
 	h.refused("Automation Hub redirect with token and app key", "check fails naming "+thiefHost,
-		strings.Contains(hs.Message, thiefHost) && stolen.Load() == 0 && !strings.Contains(hs.Message, hubsim.DemoToken),
-		"status %+v (%d requests reached the other host)", hs, stolen.Load())
+		strings.Contains(hs.Message, thiefHost) && trap.Reached() == 0 && !strings.Contains(hs.Message, hubsim.DemoToken),
+		"status %+v (%d requests reached the other host)", hs, trap.Reached())
 	_ = s.Client.TerminateWorkflow(ctx, watchID, "", "hostile case done")
 
 	// Credentials in platform error text: the worker logs the failures,

@@ -46,7 +46,9 @@ func TestReliability(t *testing.T) {
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
+			{"EventsWorkerKilled", testEventsWorkerKilled},
 			{"Hostile", testHostile},
+			{"HostileCodec", testHostileCodec},
 		} {
 			wg.Add(1)
 			go func() {

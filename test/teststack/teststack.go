@@ -44,9 +44,11 @@ type Options struct {
 	Logs io.Writer
 	// SpanProcessor receives the worker's spans when RPAFLOW_TRACING=true.
 	SpanProcessor sdktrace.SpanProcessor
-	// HTTPListener, if set, serves the worker's /codec, /metrics and
-	// /healthz (so its address can be known before the worker starts).
-	HTTPListener net.Listener
+	// HTTPListener, if set, serves the worker's /metrics and /healthz, and
+	// CodecListener its /codec (so their addresses are known before the
+	// worker starts); by default each gets a free port on 127.0.0.1.
+	HTTPListener  net.Listener
+	CodecListener net.Listener
 	// EventsListener, if set, serves the events receiver.
 	EventsListener net.Listener
 }
@@ -76,12 +78,13 @@ func Env(o Options, simURL string) map[string]string {
 
 // Stack is one in-process worker with its own simulators.
 type Stack struct {
-	Sims     *simenv.Sims
-	SimURL   string
-	Client   client.Client // the worker's client (codec on)
-	HTTPAddr string        // the worker's /healthz, /metrics, /codec
-	Config   *config.Config
-	stop     func() error
+	Sims      *simenv.Sims
+	SimURL    string
+	Client    client.Client // the worker's client (codec on)
+	HTTPAddr  string        // the worker's /healthz, /metrics
+	CodecAddr string        // the worker's /codec
+	Config    *config.Config
+	stop      func() error
 }
 
 // stopTimeout bounds a graceful worker stop.
@@ -102,11 +105,13 @@ func Start(o Options) (*Stack, error) {
 		logs = io.Discard
 	}
 	logger := logging.New(logs, cfg.LogLevel, "json", cfg.Secrets())
-	ln := o.HTTPListener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			srv.Close()
-			return nil, err
+	ln, codecLn := o.HTTPListener, o.CodecListener
+	for _, l := range []*net.Listener{&ln, &codecLn} {
+		if *l == nil {
+			if *l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				srv.Close()
+				return nil, err
+			}
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -116,9 +121,9 @@ func Start(o Options) (*Stack, error) {
 	var runErr error
 	go func() {
 		defer close(exited)
-		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, EventsListener: o.EventsListener, SpanProcessor: o.SpanProcessor,
-			Ready: func(c client.Client, addr string) {
-				s.Client, s.HTTPAddr = c, addr
+		runErr = app.RunWorker(ctx, cfg, logger, app.WorkerOptions{HTTPListener: ln, CodecListener: codecLn, EventsListener: o.EventsListener, SpanProcessor: o.SpanProcessor,
+			Ready: func(c client.Client, addrs app.Addrs) {
+				s.Client, s.HTTPAddr, s.CodecAddr = c, addrs.HTTP, addrs.Codec
 				close(ready)
 			}})
 	}()

@@ -63,3 +63,21 @@ func (d *deployment) nextChange(now time.Time) time.Time {
 	}
 	return at
 }
+
+// DeploymentEnd returns when deployment id ended on the Control Room's
+// clock (zero: it has not, or there is no such deployment).
+func (s *Server) DeploymentEnd(id string) time.Time {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.deployments {
+		if d.id == id && d.finished(now) {
+			end := d.created.Add(d.bot.Deployed + d.bot.Running)
+			if !d.stopAt.IsZero() && d.stopAt.Add(d.bot.StopDelay).Before(end) {
+				end = d.stopAt.Add(d.bot.StopDelay)
+			}
+			return end
+		}
+	}
+	return time.Time{}
+}

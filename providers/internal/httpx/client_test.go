@@ -4,44 +4,31 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 )
-
-// redirectTrap is a server that redirects every request to another host,
-// which counts what reaches it.
-func redirectTrap(t *testing.T) (from, to *httptest.Server, reached *atomic.Int32) {
-	reached = &atomic.Int32{}
-	to = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
-	t.Cleanup(to.Close)
-	from = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, to.URL+"/steal"+r.URL.Path, http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(from.Close)
-	return from, to, reached
-}
 
 // A redirect is an error naming the target host, whatever client the host
 // gave; nothing reaches the target.
 func TestCallerRefusesRedirects(t *testing.T) {
-	from, to, reached := redirectTrap(t)
+	trap := simkit.NewRedirectTrap(http.StatusTemporaryRedirect)
+	defer trap.Close()
 	for name, base := range map[string]*http.Client{"default": nil, "host's client": {Timeout: time.Second}, "http.DefaultClient": http.DefaultClient} {
 		c := Caller{Platform: "test", Client: NewClient(base, DefaultTimeout)}
 		if base == nil {
 			c.Client = nil // the Caller's own default
 		}
-		_, err := c.JSON(context.Background(), "op", http.MethodGet, from.URL+"/x", http.Header{"Authorization": {"Bearer secret-token-1"}, "X-Ah-Openapi-App-Key": {"app-key-1"}}, nil, nil)
+		_, err := c.JSON(context.Background(), "op", http.MethodGet, trap.URL+"/x", http.Header{"Authorization": {"Bearer secret-token-1"}, "X-Ah-Openapi-App-Key": {"app-key-1"}}, nil, nil)
 		var ae *apierror.Error
-		if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !strings.Contains(err.Error(), strings.TrimPrefix(to.URL, "http://")) {
+		if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !strings.Contains(err.Error(), trap.OtherHost) {
 			t.Errorf("%s: %v, want an error naming the redirect's host", name, err)
 		}
 	}
-	if n := reached.Load(); n != 0 {
+	if n := trap.Reached(); n != 0 {
 		t.Errorf("%d requests reached the redirect's target", n)
 	}
 }

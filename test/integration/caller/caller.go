@@ -22,6 +22,7 @@ type Outcome struct {
 	QueueItem *contract.AddQueueItemResult  `json:"queueItem,omitempty"`
 	WorkItem  *contract.AddWorkItemResult   `json:"workItem,omitempty"`
 	Session   *contract.SessionStatus       `json:"session,omitempty"`
+	Pool      *contract.PoolStatus          `json:"pool,omitempty"`
 	ErrorType contract.ErrorType            `json:"errorType,omitempty"`
 	Field     string                        `json:"field,omitempty"`
 	Message   string                        `json:"message,omitempty"`
@@ -38,6 +39,7 @@ type Step struct {
 	QueueItem *contract.AddQueueItemInput  `json:"queueItem,omitempty"`
 	WorkItem  *contract.AddWorkItemInput   `json:"workItem,omitempty"`
 	Session   *contract.SessionStatusInput `json:"session,omitempty"`
+	Pool      *contract.PoolStatusInput    `json:"pool,omitempty"`
 }
 
 // NexusStep runs step through the Nexus endpoint and reports the outcome;
@@ -67,6 +69,9 @@ func NexusStep(ctx workflow.Context, step Step) (Outcome, error) {
 	case step.Session != nil:
 		out.Session = new(contract.SessionStatus)
 		err = c.ExecuteOperation(ctx, contract.SessionStatusOperation, *step.Session, opts).Get(ctx, out.Session)
+	case step.Pool != nil:
+		out.Pool = new(contract.PoolStatus)
+		err = c.ExecuteOperation(ctx, contract.PoolStatusOperation, *step.Pool, opts).Get(ctx, out.Pool)
 	}
 	return describe(out, err)
 }

@@ -300,3 +300,20 @@ func set[T any](dst *T, v *T) {
 		*dst = *v
 	}
 }
+
+// JobEnd returns when job id ended on the simulator's clock (zero: it has
+// not, or there is no such job).
+func (s *Server) JobEnd(id int64) time.Time {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	if !ok {
+		return time.Time{}
+	}
+	state, _, end := j.at(now)
+	if !isFinal(state) {
+		return time.Time{}
+	}
+	return end
+}

@@ -57,7 +57,7 @@ func executeRenewal(ctx workflow.Context, activity any, args ...any) workflow.Fu
 // ControlRoomSession keeps one Automation Anywhere Control Room login alive
 // for a profile and serves its token and API Task access details to
 // consumers (updates token, accessDetails, invalidate, logout; query status).
-func ControlRoomSession(ctx workflow.Context, in contract.SessionInput) error {
+func ControlRoomSession(ctx workflow.Context, in sessionInput) error {
 	if err := checkSession(ctx, in); err != nil {
 		return err
 	}
@@ -76,12 +76,12 @@ func (r aaRenewer) renew(ctx workflow.Context, action, token string, paths []str
 }
 
 func (r aaRenewer) logout(ctx workflow.Context, token string) error {
-	return workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AALogout, r.profile, token).Get(ctx, nil)
+	return workflow.ExecuteActivity(sessionActivityOptions(ctx), cr.AALogout, r.profile, activities.LogoutToken(token)).Get(ctx, nil)
 }
 
 // OrchestratorSession keeps a UiPath Orchestrator token fresh for a profile.
 // There is no refresh token: each renewal requests a new token.
-func OrchestratorSession(ctx workflow.Context, in contract.SessionInput) error {
+func OrchestratorSession(ctx workflow.Context, in sessionInput) error {
 	if err := checkSession(ctx, in); err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (r orchRenewer) logout(workflow.Context, string) error { return nil }
 // checkSession refuses a bad profile, and a workflow ID of the kind Nexus
 // operations use: those payloads are written for Nexus callers, unencrypted,
 // and a session's state is its token.
-func checkSession(ctx workflow.Context, in contract.SessionInput) error {
+func checkSession(ctx workflow.Context, in sessionInput) error {
 	if err := contract.ValidateProfile(in.Profile); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package activities
+package session
 
 import (
 	"context"
@@ -16,12 +16,12 @@ type countingSessions struct {
 	lifeTok time.Duration
 }
 
-func (f *countingSessions) Token(_ context.Context, _ SessionRef, _ time.Duration) (contract.TokenResult, error) {
+func (f *countingSessions) Token(_ context.Context, _ Ref, _ time.Duration) (contract.TokenResult, error) {
 	f.calls[contract.UpdateToken]++
 	return contract.TokenResult{Token: "t", Expiry: f.now.Add(f.lifeTok), UsableUntil: f.now.Add(f.lifeTok - contract.SafetyMargin(f.lifeTok)), Generation: f.gen}, nil
 }
 
-func (f *countingSessions) AccessDetails(_ context.Context, _ SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+func (f *countingSessions) AccessDetails(_ context.Context, _ Ref, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
 	f.calls[contract.UpdateAccessDetails]++
 	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
 	for _, p := range req.Paths {
@@ -30,17 +30,17 @@ func (f *countingSessions) AccessDetails(_ context.Context, _ SessionRef, req co
 	return res, nil
 }
 
-func (f *countingSessions) Invalidate(_ context.Context, _ SessionRef, _ contract.InvalidateRequest) (contract.InvalidateResult, error) {
+func (f *countingSessions) Invalidate(_ context.Context, _ Ref, _ contract.InvalidateRequest) (contract.InvalidateResult, error) {
 	f.calls[contract.UpdateInvalidate]++
 	f.gen++
 	return contract.InvalidateResult{Generation: f.gen, Renewed: true}, nil
 }
 
-func TestCachedSessionsServesWhileValidAndForgetsRejected(t *testing.T) {
+func TestCacheServesWhileValidAndForgetsRejected(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	next := &countingSessions{now: &now, calls: map[string]int{}, gen: 1, lifeTok: 20 * time.Minute}
-	c := &CachedSessions{Next: next, Now: func() time.Time { return now }}
-	ref := SessionRef{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	c := &Cache{Next: next, Now: func() time.Time { return now }}
+	ref := Ref{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
 	ctx := context.Background()
 	details := func() contract.AccessDetail {
 		res, err := c.AccessDetails(ctx, ref, contract.AccessDetailsRequest{Paths: []string{"P"}})

@@ -45,7 +45,7 @@ type session struct {
 	in   contract.SessionInput
 	kind string
 	r    renewer
-	st   contract.SessionState
+	st   sessionState
 
 	demand      int64 // bumped by handlers; wakes the loop
 	wantRenew   bool
@@ -68,15 +68,15 @@ type session struct {
 	closed       bool
 }
 
-func newSession(in contract.SessionInput, kind string, r renewer) *session {
-	s := &session{in: in, kind: kind, r: r, pending: map[string]bool{}, pathErr: map[string]string{}}
+func newSession(in sessionInput, kind string, r renewer) *session {
+	s := &session{in: in.SessionInput, kind: kind, r: r, pending: map[string]bool{}, pathErr: map[string]string{}}
 	if in.State != nil {
 		s.st = *in.State
 		s.failures, s.authFailed, s.backoffUntil = s.st.Failures, s.st.AuthFailed, s.st.BackoffUntil
 		s.lastErr, s.lastErrType = s.st.LastError, s.st.LastErrorType
 	}
 	if s.st.Paths == nil {
-		s.st.Paths = map[string]*contract.CachedPath{}
+		s.st.Paths = map[string]*activities.CachedPath{}
 	}
 	return s
 }
@@ -129,11 +129,10 @@ func (s *session) run(ctx workflow.Context) error {
 			seen := s.demand
 			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || s.demand != seen })
 			if s.demand == seen && ctx.Err() == nil {
-				next := s.in
 				st := s.st
 				st.Failures, st.AuthFailed, st.BackoffUntil = s.failures, s.authFailed, s.backoffUntil
 				st.LastError, st.LastErrorType = s.lastErr, s.lastErrType
-				next.State = &st
+				next := sessionInput{SessionInput: s.in, State: &st}
 				return workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name, next) // its own name, prefixed or not
 			}
 			continue
@@ -217,7 +216,7 @@ func (s *session) renewalTime() time.Time {
 // so a path in use costs one fetch per validity and a consumer never holds
 // details past it (one asking for extra validity may wait for the fetch in
 // the last moments of an entry's life).
-func (s *session) warmAt(e *contract.CachedPath) time.Time {
+func (s *session) warmAt(e *activities.CachedPath) time.Time {
 	return e.ValidUntil(s.maxAge())
 }
 
@@ -308,7 +307,7 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 	for _, p := range sortedKeys(res.Details) {
 		d := res.Details[p]
 		s.st.PathSeq++
-		e := &contract.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, Generation: s.st.PathSeq, Lifetime: d.Lifetime}
+		e := &activities.CachedPath{URL: d.URL, Headers: d.Headers, FetchedAt: d.FetchedAt, Generation: s.st.PathSeq, Lifetime: d.Lifetime}
 		if e.FetchedAt.IsZero() || e.FetchedAt.After(now) {
 			e.FetchedAt = now // a worker clock ahead of the workflow's must not make details look fresher
 		}

@@ -1,4 +1,4 @@
-package activities
+package session
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 )
 
-// CachedSessions answers a worker's session requests from what its session
+// Cache answers a worker's session requests from what its session
 // already handed out, while that stays valid: a deployment then costs no
 // round trip through the session workflow (nor a billed Update). The
 // session stays the one source of tokens: an invalidate drops the reported
 // generation here before it reaches the session, and anything not cached is
 // asked of the session.
-type CachedSessions struct {
-	Next Sessions
+type Cache struct {
+	Next Source
 	Now  func() time.Time // nil: time.Now
 
 	mu      sync.Mutex
@@ -23,9 +23,9 @@ type CachedSessions struct {
 	details map[string]contract.AccessDetail
 }
 
-var _ Sessions = (*CachedSessions)(nil)
+var _ Source = (*Cache)(nil)
 
-func (c *CachedSessions) now() time.Time {
+func (c *Cache) now() time.Time {
 	if c.Now != nil {
 		return c.Now()
 	}
@@ -34,7 +34,7 @@ func (c *CachedSessions) now() time.Time {
 
 // Token serves the cached token while it serves the caller by the
 // session's own rule (contract.TokenResult.Serves).
-func (c *CachedSessions) Token(ctx context.Context, s SessionRef, minValidity time.Duration) (contract.TokenResult, error) {
+func (c *Cache) Token(ctx context.Context, s Ref, minValidity time.Duration) (contract.TokenResult, error) {
 	if minValidity <= 0 {
 		minValidity = contract.DefaultMinValidity
 	}
@@ -62,7 +62,7 @@ func (c *CachedSessions) Token(ctx context.Context, s SessionRef, minValidity ti
 // AccessDetails serves details until a tenth of their life is left; in that
 // last stretch the session answers (from its own cache until its keep-warm
 // fetch), so its record of use stays current and nobody waits for a fetch.
-func (c *CachedSessions) AccessDetails(ctx context.Context, s SessionRef, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+func (c *Cache) AccessDetails(ctx context.Context, s Ref, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
 	now := c.now()
 	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
 	c.mu.Lock()
@@ -97,7 +97,7 @@ func (c *CachedSessions) AccessDetails(ctx context.Context, s SessionRef, req co
 
 // Invalidate forgets what the consumer found rejected, so the next request
 // goes to the session, and reports it there.
-func (c *CachedSessions) Invalidate(ctx context.Context, s SessionRef, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
+func (c *Cache) Invalidate(ctx context.Context, s Ref, req contract.InvalidateRequest) (contract.InvalidateResult, error) {
 	c.mu.Lock()
 	if req.Path != "" {
 		if d, ok := c.details[detailKey(s, req.Path)]; ok && d.Generation <= req.Generation {
@@ -110,4 +110,4 @@ func (c *CachedSessions) Invalidate(ctx context.Context, s SessionRef, req contr
 	return c.Next.Invalidate(ctx, s, req)
 }
 
-func detailKey(s SessionRef, path string) string { return s.ID() + "\x00" + path }
+func detailKey(s Ref, path string) string { return s.ID() + "\x00" + path }
