@@ -291,9 +291,12 @@ func TestPoolCapacityRefusalShrinksAndRequeuesAtHead(t *testing.T) {
 	if st.Effective != 2 || st.InUse != 2 || st.Waiting != 2 || st.Counts.Refused != 1 {
 		t.Fatalf("after the refusal %+v: want effective 2, h3 and h4 waiting", st)
 	}
-	// h3 goes back ahead of h4, after its backoff, when a slot frees.
-	if !slices.Equal(h.grants, []string{"h3", "h4"}) || !h.grantAt["h3"].Equal(t0.Add(20*time.Second)) {
-		t.Fatalf("grants %v at %v: want h3 (head) at 20 s then h4", h.grants, h.grantAt)
+	// h3 waits at the head, past its backoff, until a run succeeds at 20 s;
+	// that success restores the limit, so h3 and h4 go together. (Signals
+	// sent in one workflow task reach the test's mocks in any order, so
+	// only their times are compared.)
+	if len(h.grants) != 2 || !h.grantAt["h3"].Equal(t0.Add(20*time.Second)) || h.grantAt["h4"].Before(h.grantAt["h3"]) {
+		t.Fatalf("grants %v at %v: want h3 at 20 s and h4 not before it", h.grants, h.grantAt)
 	}
 	if h.final.Effective != 3 {
 		t.Fatalf("effective limit %d after runs succeeded, want back to 3", h.final.Effective)

@@ -135,12 +135,13 @@ func quoted(opener *regexp.Regexp, s string) string {
 		}
 		end := closing(s, start, q)
 		if end < 0 {
+			// A value the line ends inside (a truncated body) is redacted
+			// to the line's end: fail closed.
+			end = len(s)
 			if nl := strings.IndexByte(s[start:], '\n'); nl >= 0 {
-				unclosed[q] = start + nl
-			} else {
-				unclosed[q] = len(s)
+				end = start + nl
 			}
-			continue
+			unclosed[q] = end
 		}
 		v := s[start:end]
 		scheme := ""
