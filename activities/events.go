@@ -94,6 +94,7 @@ func SignalRunEvents(ctx context.Context, c client.Client, n session.Names, task
 // OrchCheckJob reads the job once, within the poll budget: the wait's
 // reconciliation and its confirmation of an event.
 func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check[contract.StartJobResult], error) {
+	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.jobReader(in)
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
@@ -112,6 +113,7 @@ func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check
 // AACheckDeployment reads the deployment's activity once, within the poll
 // budget.
 func (a *ControlRoom) AACheckDeployment(ctx context.Context, in WaitDeploymentInput) (Check[DeploymentResult], error) {
+	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.deploymentReader(in, a.Sessions)
 	if err != nil {
 		return Check[DeploymentResult]{}, err

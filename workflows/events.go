@@ -159,8 +159,10 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			log.Warn("registering for the run's events failed; the wait reconciles only", "error", err)
 		}
 		signals := workflow.GetSignalChannel(ctx, contract.RunEventSignal)
+		// The heartbeat timeout lets a read lost with its worker be retried
+		// in seconds, not after the whole start-to-close timeout.
 		checkCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
-			ScheduleToCloseTimeout: 10 * time.Minute,
+			ScheduleToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: 10 * time.Second,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 				NonRetryableErrorTypes: contract.NonRetryableTypes(true)}})
 		next, rechecks, failures := plan.Reconcile, 0, 0
