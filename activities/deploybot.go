@@ -87,7 +87,7 @@ const deployListGrace = time.Minute
 // token is reported once and the deploy repeated (the Control Room refused
 // it, so nothing was deployed); a failure after the request was sent is
 // Ambiguous.
-func (a *ControlRoom) AADeployBot(ctx context.Context, in DeployInput) (Deployment, error) {
+func (a *AutomationAnywhere) AADeployBot(ctx context.Context, in DeployInput) (Deployment, error) {
 	return a.deploy(ctx, in, nil)
 }
 
@@ -98,7 +98,7 @@ type callbackRequest struct {
 	headers map[string]string
 }
 
-func (a *ControlRoom) deploy(ctx context.Context, in DeployInput, cb *callbackRequest) (Deployment, error) {
+func (a *AutomationAnywhere) deploy(ctx context.Context, in DeployInput, cb *callbackRequest) (Deployment, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return Deployment{}, err
@@ -182,7 +182,7 @@ type DeploymentResult struct {
 // AAWaitDeployment polls the activity list in one heartbeating activity until
 // the deployment is terminal. It survives a worker restart through its
 // heartbeat and stops when the workflow is cancelled.
-func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInput) (DeploymentResult, error) {
+func (a *AutomationAnywhere) AAWaitDeployment(ctx context.Context, in WaitDeploymentInput) (DeploymentResult, error) {
 	// The wait keeps its token between polls while it serves, whatever
 	// sits behind a.Sessions.
 	read, err := a.deploymentReader(in, &session.Cache{Next: a.Sessions})
@@ -214,7 +214,7 @@ func (a *ControlRoom) AAWaitDeployment(ctx context.Context, in WaitDeploymentInp
 
 // deploymentReader reads the deployment's activity (nil while it is not
 // listed yet), with errors classified.
-func (a *ControlRoom) deploymentReader(in WaitDeploymentInput, ss session.Source) (func(context.Context) (*aa.Activity, error), error) {
+func (a *AutomationAnywhere) deploymentReader(in WaitDeploymentInput, ss session.Source) (func(context.Context) (*aa.Activity, error), error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return nil, err

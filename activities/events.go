@@ -112,7 +112,7 @@ func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check
 
 // AACheckDeployment reads the deployment's activity once, within the poll
 // budget.
-func (a *ControlRoom) AACheckDeployment(ctx context.Context, in WaitDeploymentInput) (Check[DeploymentResult], error) {
+func (a *AutomationAnywhere) AACheckDeployment(ctx context.Context, in WaitDeploymentInput) (Check[DeploymentResult], error) {
 	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.deploymentReader(in, a.Sessions)
 	if err != nil {
@@ -148,7 +148,7 @@ type DeployRef struct {
 // is derived from the activity's start key, so every attempt (and a
 // deployment an attempt adopts) has the same one; only the id is returned,
 // the receiver recomputes the token.
-func (a *ControlRoom) AADeploy(ctx context.Context, in DeployInput) (DeployRef, error) {
+func (a *AutomationAnywhere) AADeploy(ctx context.Context, in DeployInput) (DeployRef, error) {
 	var ref DeployRef
 	var cb *callbackRequest
 	if s, ok := a.Registry.events[in.Profile]; ok && s.callbackURL != "" {

@@ -156,7 +156,7 @@ type aaEnv struct {
 	client   *aa.Client
 	reg      *activities.Registry
 	sessions *fakeSessions
-	cr       *activities.ControlRoom
+	cr       *activities.AutomationAnywhere
 }
 
 type aaSetup struct {
@@ -196,7 +196,7 @@ func newAAEnv(t *testing.T, s aaSetup) *aaEnv {
 		details: c.AccessDetails,
 	}
 	return &aaEnv{sim: sim, srv: srv, client: c, reg: reg, sessions: fs,
-		cr: &activities.ControlRoom{Registry: reg, Sessions: fs, Budget: &activities.Budget{PerMinute: 60000}, Marks: heartbeatMarks{}}}
+		cr: &activities.AutomationAnywhere{Registry: reg, Sessions: fs, Budget: &activities.Budget{PerMinute: 60000}, Marks: heartbeatMarks{}}}
 }
 
 // warm makes the fake session log in and cache the zip task's details.

@@ -60,7 +60,7 @@ type StopDeploymentInput struct {
 // watches it until a terminal status or the grace passes. The first status
 // read and the stop request skip the polling budget: a stop is not a poll,
 // and every second it waits the robot keeps working. Safe to retry.
-func (a *ControlRoom) AAStopDeployment(ctx context.Context, in StopDeploymentInput) (contract.RunStop, error) {
+func (a *AutomationAnywhere) AAStopDeployment(ctx context.Context, in StopDeploymentInput) (contract.RunStop, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return contract.RunStop{}, err

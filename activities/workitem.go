@@ -16,7 +16,7 @@ import (
 )
 
 // withToken runs call with a token of profile's Control Room session.
-func (a *ControlRoom) withToken(ctx context.Context, profile string, call func(token string) error) error {
+func (a *AutomationAnywhere) withToken(ctx context.Context, profile string, call func(token string) error) error {
 	ref := session.ControlRoom(profile)
 	return withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error { return call(tok.Token) })
 }
@@ -76,7 +76,7 @@ func resolveWorkQueue(ctx context.Context, c *aa.Client, token, queue string) (s
 // reference to deduplicate on, so an add whose outcome is unknown is
 // Ambiguous unless the input is idempotent, and so is a retry that finds
 // an earlier attempt's acknowledged "sent" mark.
-func (a *ControlRoom) AAAddWorkItem(ctx context.Context, in contract.AddWorkItemInput) (contract.AddWorkItemResult, error) {
+func (a *AutomationAnywhere) AAAddWorkItem(ctx context.Context, in contract.AddWorkItemInput) (contract.AddWorkItemResult, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return contract.AddWorkItemResult{}, err
@@ -130,7 +130,7 @@ type WaitWorkItemInput struct {
 // AAWaitWorkItem polls the work item by id within the polling budget until
 // it is COMPLETED or FAILED (or another terminal status). An item the queue
 // does not list yet is polled again, like a new deployment.
-func (a *ControlRoom) AAWaitWorkItem(ctx context.Context, in WaitWorkItemInput) (contract.AddWorkItemResult, error) {
+func (a *AutomationAnywhere) AAWaitWorkItem(ctx context.Context, in WaitWorkItemInput) (contract.AddWorkItemResult, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return contract.AddWorkItemResult{}, err

@@ -285,7 +285,7 @@ func (p *Plugin) register(_ context.Context, o temporal.SimplePluginRunContextBe
 	}
 	if !nexusOnly {
 		for _, a := range []any{
-			&activities.ControlRoom{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
+			&activities.AutomationAnywhere{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 			&activities.Orchestrator{Registry: p.registry, Sessions: p.sessions, Budget: p.budget},
 			&activities.AutomationHub{Registry: p.registry},
 			&activities.Events{Names: p.names},

@@ -121,7 +121,7 @@ func TestDeployAPITaskQueuedThenGrantedDefaultsKeyAndPriority(t *testing.T) {
 func TestDeployAPITaskCancelledWhileQueuedMakesNoPlatformCall(t *testing.T) {
 	env := newEnv(t)
 	f := newFakePool(env, func(int) bool { return false })
-	env.RegisterActivity(&activities.ControlRoom{})
+	env.RegisterActivity(&activities.AutomationAnywhere{})
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
 	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
 	err := env.GetWorkflowError()

@@ -38,7 +38,7 @@ func newEnv(t *testing.T, setup ...func(*testsuite.WorkflowTestSuite)) *testsuit
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(2 * time.Minute)
-	env.RegisterActivity(&activities.ControlRoom{})
+	env.RegisterActivity(&activities.AutomationAnywhere{})
 	env.RegisterActivity(&activities.Orchestrator{})
 	env.RegisterActivity(&activities.AutomationHub{})
 	env.RegisterActivity(&activities.Events{})

@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	cr   *activities.ControlRoom
+	cr   *activities.AutomationAnywhere
 	orch *activities.Orchestrator
 	hub  *activities.AutomationHub
 )

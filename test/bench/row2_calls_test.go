@@ -147,7 +147,7 @@ func rpaflowCalls(d int, at func(int) time.Duration, window, lifetime, minValidi
 	defer closeSim()
 	reg := activities.NewRegistry()
 	reg.AddAA("cr", c)
-	cr := &activities.ControlRoom{Registry: reg}
+	cr := &activities.AutomationAnywhere{Registry: reg}
 	env.RegisterWorkflowWithOptions(workflows.ControlRoomSession, workflow.RegisterOptions{Name: contract.ControlRoomSessionWorkflow})
 	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.RenewInput) (activities.RenewResult, error) {
 		res, err := cr.AARenewSession(ctx, in)

@@ -152,7 +152,7 @@ func simulateDays(span, lifetime time.Duration) (daysResult, error) {
 		env.SetStartTime(now)
 		env.SetTestTimeout(2 * time.Minute)
 		env.RegisterWorkflowWithOptions(workflows.ControlRoomSession, workflow.RegisterOptions{Name: contract.ControlRoomSessionWorkflow})
-		env.RegisterActivity(&activities.ControlRoom{})
+		env.RegisterActivity(&activities.AutomationAnywhere{})
 		env.OnActivity("AARenewSession", mock.Anything, mock.Anything).Return(
 			func(_ context.Context, in activities.RenewInput) (activities.RenewResult, error) {
 				gen++

@@ -16,8 +16,8 @@ import (
 	"github.com/rpaflow/rpaflow/session"
 )
 
-// ControlRoom holds the Automation Anywhere activities and their dependencies.
-type ControlRoom struct {
+// AutomationAnywhere holds the Automation Anywhere activities and their dependencies.
+type AutomationAnywhere struct {
 	Registry *Registry
 	Sessions session.Source
 	Budget   *Budget
@@ -75,7 +75,7 @@ func (r RenewResult) WorkerOnly() bool { return r.Credential != nil || len(r.Det
 // AARenewSession logs in, refreshes or validates, then fetches access details.
 // A refresh the Control Room refuses (expired or revoked token) falls back to
 // a login in the same attempt.
-func (a *ControlRoom) AARenewSession(ctx context.Context, in RenewInput) (RenewResult, error) {
+func (a *AutomationAnywhere) AARenewSession(ctx context.Context, in RenewInput) (RenewResult, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return RenewResult{}, err
@@ -160,7 +160,7 @@ type LogoutToken string
 func (LogoutToken) WorkerOnly() bool { return true }
 
 // AALogout ends the Control Room session of token.
-func (a *ControlRoom) AALogout(ctx context.Context, profile string, token LogoutToken) error {
+func (a *AutomationAnywhere) AALogout(ctx context.Context, profile string, token LogoutToken) error {
 	c, err := a.Registry.AA(profile)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ type ExecuteResult struct {
 // AAExecuteAPITask gets access details from the session and executes the API
 // Task. It alone ever holds the task token. A 401 is reported to the session
 // (once) and the task is executed with fresh details: it did not run.
-func (a *ControlRoom) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (ExecuteResult, error) {
+func (a *AutomationAnywhere) AAExecuteAPITask(ctx context.Context, in ExecuteInput) (ExecuteResult, error) {
 	c, err := a.Registry.AA(in.Profile)
 	if err != nil {
 		return ExecuteResult{}, err
