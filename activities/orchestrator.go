@@ -19,6 +19,7 @@ type Orchestrator struct {
 	Registry *Registry
 	Sessions session.Source
 	Budget   *Budget
+	reads    jobReads
 }
 
 // OrchAuthenticate gets a new Orchestrator token (client credentials or ROPC;
@@ -126,6 +127,8 @@ type WaitJobInput struct {
 	Job         JobRef        `json:"job"`
 	PollInitial time.Duration `json:"pollInitial,omitempty"`
 	PollMax     time.Duration `json:"pollMax,omitempty"`
+	// Event: the read confirms an event (OrchCheckJob).
+	Event bool `json:"event,omitempty"`
 }
 
 // OrchWaitJob polls the job by id (not the rate-limited collection) within the
