@@ -39,7 +39,7 @@ func TestTenantBudget(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(contract.SignalBudgetPause, contract.BudgetPause{For: contract.Duration(30 * time.Second)})
 	}, 30*time.Second)
-	paused := lease(31*time.Second, "a", 2, 1)   // held budgetHold, answered with none
+	paused := lease(31*time.Second, "a", 2, 1)  // held budgetHold, answered with none
 	resumed := lease(55*time.Second, "b", 2, 0) // the pause ends at 60 s
 	var st contract.BudgetState
 	env.RegisterDelayedCallback(func() {
@@ -55,7 +55,9 @@ func TestTenantBudget(t *testing.T) {
 	env.ExecuteWorkflow(TenantBudget, contract.BudgetInput{Profile: "orch", PerMinute: 60})
 
 	at := func(o *outcome[contract.BudgetGrant]) time.Duration { return o.at.Sub(t0) }
-	near := func(got, want time.Duration) bool { return got >= want-20*time.Millisecond && got <= want+20*time.Millisecond }
+	near := func(got, want time.Duration) bool {
+		return got >= want-20*time.Millisecond && got <= want+20*time.Millisecond
+	}
 	if first.val.Granted != 1 || first.val.ValidFor.D() != budgetPermitLife || !near(at(first), 1263*time.Millisecond) {
 		t.Errorf("first: %+v at %s, want 1 permit once 1.2 tokens refilled (1.26 s)", first.val, at(first))
 	}
