@@ -34,7 +34,7 @@ type budgetLease struct {
 }
 
 // TenantBudget is the token bucket of one tenant's rate-limited calls. It
-// refills at 0.95 PerMinute and holds at most a fiftieth of PerMinute (at
+// refills at 0.93 PerMinute and holds at most a 25th of PerMinute (at
 // least one), so the calls of any 60 s, permits used up to
 // budgetPermitLife after their lease included, stay within PerMinute;
 // while paused by a 429 it grants none.
@@ -179,7 +179,7 @@ func TenantBudget(ctx workflow.Context, in contract.BudgetInput) error {
 				l := next()
 				// An urgent lease takes a permit as soon as there is one;
 				// others wait for a few, so grants (and updates) stay few.
-				need := min(float64(l.Want), budgetBurst(st.PerMinute))
+				need := min(float64(l.Want), budgetChunk(st.PerMinute))
 				if l.Urgent > 0 {
 					need = 1
 				}
@@ -288,6 +288,10 @@ func answeredBudget(ctx workflow.Context, in contract.BudgetInput, st contract.B
 	return workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name, contract.BudgetInput{Profile: in.Profile, PerMinute: st.PerMinute, State: &st})
 }
 
-func budgetBurst(perMinute int) float64 { return max(1, float64(perMinute)/50) }
+func budgetBurst(perMinute int) float64 { return max(1, float64(perMinute)/25) }
 
-func budgetRate(perMinute int) float64 { return 0.95 * float64(perMinute) }
+// budgetChunk is what a routine lease waits for: half the burst, so a
+// grant that reaches the budget late finds the bucket still filling.
+func budgetChunk(perMinute int) float64 { return max(1, float64(perMinute)/50) }
+
+func budgetRate(perMinute int) float64 { return 0.93 * float64(perMinute) }
