@@ -27,6 +27,11 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 	oo := orchsim.DefaultOptions()
 	oo.JobReadsPerMinute = limit
 	oo.JobListPerMinute = limit
+	// Jobs end before their wait's first read, so every read can confirm
+	// one: the row measures the budget, not the polling backoff.
+	release := oo.Folders[0].Releases[0] // Invoices
+	release.Name, release.Pending, release.Running = "Quick", 0, 500*time.Millisecond
+	oo.Folders[0].Releases = append(oo.Folders[0].Releases, release)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	// The per-worker budget is far above the tenant's, so the tenant's binds.
@@ -50,7 +55,6 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 		defer func() { _ = w.Stop() }()
 	}
 	sim := s.Sims.Orchestrator
-	release := oo.Folders[0].Releases[0] // Invoices
 	runTime := release.Pending + release.Running
 
 	var mu sync.Mutex
@@ -94,6 +98,9 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 		Target: "≤ 1.1×", Met: yes(wall <= floor*11/10)})
 	r.rep.Add(Line{Row: row, Metric: "job reads per run", Rpaflow: float64(reads) / float64(n), Floor: F(1), FloorName: "one read of the final state",
 		Ratio: F(float64(reads) / float64(n))})
+	perMin := float64(reads) / wall.Minutes()
+	r.rep.Add(Line{Row: row, Metric: "job reads per minute, all workers", Rpaflow: perMin, Floor: F(float64(limit)), FloorName: "the limit",
+		Ratio: F(perMin / float64(limit))})
 	r.rep.Note("row 10: %d StartJob (a process of %s) at once on %d workers sharing one Orchestrator simulator that answers 429 beyond %d job reads a minute (rolling), RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE=%d, per-worker budget 6000; %d reads, took %s.",
 		n, runTime, workers, limit, limit, reads, wall.Round(time.Millisecond))
 	return nil
