@@ -609,7 +609,7 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	if profile == "" {
 		return r.finish(out, usageErrorf("--profile is required"), c.json)
 	}
-	if err := contract.CheckProfileName(profile); err != nil {
+	if err := contract.ValidateProfile(profile); err != nil {
 		return r.finish(out, withCode(ExitUsage, err), c.json)
 	}
 	if action == "token" && minValidity < 0 {

@@ -218,6 +218,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"session", "token", "--help"}, code: ExitOK, stdoutHas: "--min-validity"},
 		{args: []string{"session", "status", "--profile", "cr", "--kind", "sap"}, code: ExitUsage, stderrHas: "--kind"},
 		{args: []string{"session", "status"}, code: ExitUsage, stderrHas: "--profile is required"},
+		{args: []string{"session", "status", "--profile", "CR"}, code: ExitUsage, stderrHas: `error: profile: "CR" is not a profile name`},
 		{args: []string{"session", "status", "--min-validity", "1m", "--profile", "cr"}, code: ExitUsage, stderrHas: "min-validity"},
 		{args: []string{"result"}, code: ExitUsage, stderrHas: "--id is required"},
 	} {
