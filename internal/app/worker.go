@@ -112,7 +112,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 				return errors.New("not connected to Temporal yet")
 			}
 			return nil
-		}}))
+		}}), adminhttp.AdminLimits)
 	ln, stopAdmin, err := serve(admin, o.HTTPListener, "RPAFLOW_HTTP_ADDR", cfg.HTTPAddr, logger)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if pc != nil {
 		codecHandler = codec.Handler(pc, codecOptions(cfg.Codec))
 	}
-	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler)), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
+	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler), adminhttp.AdminLimits), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
 	if err != nil {
 		return err
 	}
