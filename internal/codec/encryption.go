@@ -51,10 +51,10 @@ func (e Encryption) BoundaryCodec() (converter.PayloadCodec, error) {
 	return c, nil
 }
 
-// Converters wraps base (nil: the SDK's default) with this encryption, for a client of rpaflow's
-// workflows: payloads encrypted with Key (platform tokens sealed inside),
-// failure messages and stack traces moved into an encrypted payload
-// (provider error text can echo secrets). What crosses to the callers of
+// Converters wraps base (nil: the SDK's default) with this encryption, for
+// a client of rpaflow's workflows: payloads encrypted with Key (platform
+// tokens sealed inside), failure messages and stack traces moved into an
+// encrypted payload (provider error text can echo secrets). What crosses to the callers of
 // rpaflow's Nexus service (its operations and the workflows they start,
 // whose IDs begin with idPrefix and contract.NexusWorkflowIDPrefix) is
 // written for them instead: with BoundaryKey, or readable by their default
