@@ -213,12 +213,21 @@ func TestCapacityRefusal(t *testing.T) {
 }
 
 // A Nexus call's fairness key defaults to the endpoint's queue it came
-// through; an explicit key wins.
+// through; a key of the caller's own lives under that queue, so naming
+// another team's key (or its queue) queues under the caller's.
 func TestAdmissionKeyDefaultsToNexusCaller(t *testing.T) {
 	for _, c := range []struct {
 		adm  *contract.Admission
 		want string
-	}{{nil, "rpaflow-orders"}, {&contract.Admission{FairnessKey: "mine"}, "mine"}} {
+	}{
+		{nil, "rpaflow-orders"},
+		{&contract.Admission{FairnessKey: "mine"}, "rpaflow-orders/mine"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders/mine"}, "rpaflow-orders/mine"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders"}, "rpaflow-orders"},
+		{&contract.Admission{FairnessKey: "rpaflow-billing"}, "rpaflow-orders/rpaflow-billing"},
+		{&contract.Admission{FairnessKey: "rpaflow-billing/x"}, "rpaflow-orders/rpaflow-billing/x"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders-2"}, "rpaflow-orders/rpaflow-orders-2"},
+	} {
 		env := newEnv(t)
 		f := newFakePool(env, func(int) bool { return true })
 		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil)
@@ -268,5 +277,15 @@ func TestDeployBotRunnerPoolReleasesAfterStop(t *testing.T) {
 	}
 	if len(f.releases) != 1 || f.releasedTo != contract.PoolID("cr", "runners") || stoppedAt.IsZero() || f.releasedAt.Before(stoppedAt) {
 		t.Fatalf("releases %+v to %s at %s, stop confirmed at %s: want one release after the stop", f.releases, f.releasedTo, f.releasedAt, stoppedAt)
+	}
+}
+
+// Without Nexus the caller's key is taken as given, and the profile is the
+// default.
+func TestFairnessKeyOutsideNexus(t *testing.T) {
+	for _, c := range []struct{ asked, want string }{{"", "cr"}, {"orders", "orders"}, {"rpaflow-orders/x", "rpaflow-orders/x"}} {
+		if got := fairnessKey("cr", "", c.asked); got != c.want {
+			t.Errorf("fairnessKey(cr, no caller, %q) = %q, want %q", c.asked, got, c.want)
+		}
 	}
 }
