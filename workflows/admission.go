@@ -143,6 +143,7 @@ type lease struct {
 	grants   workflow.ReceiveChannel
 	round    int // refusals so far: grants of earlier rounds are stale
 	released bool
+	pending  bool // the pool knows the run waits on the platform for capacity
 }
 
 // admit waits for the deployment's slots, or returns a nil lease when it
@@ -257,6 +258,20 @@ func (l *lease) requeue(ctx workflow.Context, err error) error {
 		return serr
 	}
 	return l.acquire(ctx)
+}
+
+// platformPending tells the pool, once, that the run is on the platform but
+// waits there for capacity: the pool shrinks, and this run keeps its slot.
+func (l *lease) platformPending(ctx workflow.Context, reason string) {
+	if l == nil || l.pending || l.released {
+		return
+	}
+	l.pending = true
+	workflow.GetLogger(ctx).Info("the platform has taken the run but has no capacity for it yet; it keeps its slot and the pool shrinks",
+		"pool", l.plan.Pool.Name, "reason", reason)
+	if err := l.signal(ctx, contract.ReleasePending); err != nil {
+		workflow.GetLogger(ctx).Warn("telling the pool of a pending run failed", "pool", l.poolID, "error", err)
+	}
 }
 
 // retryPolicy: a pooled deployment does not retry capacity refusals in the

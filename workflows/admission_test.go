@@ -289,3 +289,35 @@ func TestFairnessKeyOutsideNexus(t *testing.T) {
 		}
 	}
 }
+
+// A pooled job Orchestrator leaves Pending for want of a robot tells the
+// pool once (it shrinks) and keeps its slot; the job is waited for, never
+// started again, and its slot goes back when it ends.
+func TestStartJobPendingForCapacityTellsThePool(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return true })
+	orchPools := &Deployments{Pools: map[string][]contract.PoolConfig{"orch": {{Name: "Shared", Limit: 3}}}}
+	env.OnActivity(orch.OrchStartJob, mock.Anything, mock.Anything).Return(activities.JobRef{ID: 42, Key: "k-42", FolderID: 1, Folder: "Shared"}, nil).Once()
+	var waits []bool
+	env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WaitJobInput) (contract.StartJobResult, error) {
+			waits = append(waits, in.ReportNoCapacity)
+			if in.ReportNoCapacity {
+				return contract.StartJobResult{ID: 42, Key: "k-42", State: "Pending", Info: "RobotBusy"}, nil
+			}
+			return contract.StartJobResult{ID: 42, Key: "k-42", State: "Successful"}, nil
+		})
+	env.ExecuteWorkflow(orchPools.StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
+	var res contract.StartJobResult
+	if err := env.GetWorkflowError(); err != nil || env.GetWorkflowResult(&res) != nil || res.State != "Successful" || res.ID != 42 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	var outcomes []string
+	for _, r := range f.releases {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	if strings.Join(outcomes, ",") != contract.ReleasePending+","+contract.ReleaseDone || len(f.acquires) != 1 ||
+		len(waits) != 2 || !waits[0] || waits[1] {
+		t.Errorf("pool signals %v, acquires %d, waits reporting capacity %v; want pending then done, one acquire, [true false]", outcomes, len(f.acquires), waits)
+	}
+}

@@ -142,11 +142,16 @@ func testPoolServerRestart(t *testing.T) {
 	}
 	// Mid-burst: slots have changed hands already, all 10 are held, and
 	// requests wait.
-	for deadline := time.Now().Add(2 * time.Minute); sim.InFlight() < 10 || executed() < 15; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		st, err := poolStatus(ctx, s, "cr", contract.PoolAPITask)
+		if err == nil && st.InUse == 10 && st.Waiting > 0 && st.Counts.Granted >= 15 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d executions in flight, %d started after 2 minutes; want 10 in flight and 15 started", sim.InFlight(), executed())
+			t.Fatalf("pool %+v (%v) after 2 minutes; want 10 in use, some waiting and 15 granted", st, err)
 		}
 	}
+	held := sim.InFlight()
 	if err := dev.Stop(); err != nil {
 		t.Fatalf("stopping the dev server: %v", err)
 	}
@@ -207,8 +212,8 @@ func testPoolServerRestart(t *testing.T) {
 	if regrantAfter > 30*time.Second+time.Minute {
 		t.Errorf("slots changed hands again %s after the restart; bound: the 30 s heartbeat timeout plus a minute", regrantAfter)
 	}
-	t.Logf("reliability: pool-server-restart: %d deployments through apitask=10, server down %s while 10 held and %d waited: slots granted again %s after the restart, all done %s after it, %d ambiguous, 0 twice, 0 lost, peak %d",
-		n, down, n-before, regrantAfter.Round(time.Second), time.Since(restartedAt).Round(time.Second), ambiguous, sim.PeakExecutions())
+	t.Logf("reliability: pool-server-restart: %d deployments through apitask=10, server down %s while 10 slots were held (%d executing) and %d deployments had not started: slots changed hands %s after the restart, all done %s after it, %d ambiguous, 0 twice, 0 lost, peak %d",
+		n, down, held, n-before, regrantAfter.Round(time.Second), time.Since(restartedAt).Round(time.Second), ambiguous, sim.PeakExecutions())
 }
 
 // poolStatus queries a pool from rpaflow's own namespace.
