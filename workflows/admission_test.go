@@ -321,3 +321,37 @@ func TestStartJobPendingForCapacityTellsThePool(t *testing.T) {
 		t.Errorf("pool signals %v, acquires %d, waits reporting capacity %v; want pending then done, one acquire, [true false]", outcomes, len(f.acquires), waits)
 	}
 }
+
+// With run events, the reconciliation's reads carry the pending reason: the
+// first that finds the job Pending for capacity tells the pool, later ones
+// do not, and every read passes on unchanged.
+func TestWatchCheckTellsThePoolOnce(t *testing.T) {
+	env := newEnv(t)
+	probe := func(ctx workflow.Context) ([]string, error) {
+		l := &lease{plan: admissionPlan{Pool: &contract.PoolConfig{Name: "Shared", Limit: 2}}, poolID: "rpaflow-pool:orch:Shared",
+			holder: contract.PoolHolder{WorkflowID: "w", RunID: "r"}}
+		var states []string
+		for _, c := range []activities.Check[contract.StartJobResult]{{State: "Running"}, {State: "Pending", NoCapacity: "RobotBusy"},
+			{State: "Pending", NoCapacity: "RobotBusy"}, {Done: true, State: "Successful"}} {
+			read, set := workflow.NewFuture(ctx)
+			set.Set(c, nil)
+			var got activities.Check[contract.StartJobResult]
+			if err := l.watchCheck(ctx, read).Get(ctx, &got); err != nil {
+				return nil, err
+			}
+			states = append(states, got.State+"/"+got.NoCapacity)
+		}
+		return states, nil
+	}
+	env.RegisterWorkflowWithOptions(probe, workflow.RegisterOptions{Name: "probe"})
+	f := newFakePool(env, func(int) bool { return true })
+	env.ExecuteWorkflow("probe")
+	var states []string
+	if err := env.GetWorkflowResult(&states); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(states, ",") != "Running/,Pending/RobotBusy,Pending/RobotBusy,Successful/" ||
+		len(f.releases) != 1 || f.releases[0].Outcome != contract.ReleasePending || f.releasedTo != "rpaflow-pool:orch:Shared" {
+		t.Errorf("reads %v, pool signals %+v to %s; want the reads unchanged and one pending signal", states, f.releases, f.releasedTo)
+	}
+}
