@@ -150,8 +150,15 @@ func (r *runner) events(ctx context.Context) error {
 				pollCalls[k] = calls
 				r.rep.Add(Line{Row: row, Metric: label + ": status calls per run", Rpaflow: calls, Floor: F(1), FloorName: "one read of the final state", Ratio: F(calls)})
 			} else {
+				// The dropping worker reconciles often, so that recovery is
+				// measured in bounded time: the 0.1 × target is the events
+				// worker's.
+				target, met := "≤ 0.1 × polling", B(calls <= 0.1*pollCalls[k])
+				if grp.drop > 0 {
+					target, met = fmt.Sprintf("— (reconciles every %s)", grp.reconcile), nil
+				}
 				r.rep.Add(Line{Row: row, Metric: label + ": status calls per run", Rpaflow: calls, Floor: F(pollCalls[k]), FloorName: "polling",
-					Ratio: F(calls / pollCalls[k]), Target: "≤ 0.1 × polling", Met: B(calls <= 0.1*pollCalls[k])})
+					Ratio: F(calls / pollCalls[k]), Target: target, Met: met})
 			}
 			if len(lag) == 0 {
 				continue
