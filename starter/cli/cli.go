@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +166,7 @@ func mainUsage() string {
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  pool status      query a capacity pool's status: limit, in use, waiting per key\n")
+	b.WriteString("  webhook ensure   create or update the Orchestrator webhook of the events receiver (a worker does it)\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
 	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
@@ -197,6 +199,8 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		return r.session(ctx, args[1:])
 	case "pool":
 		return r.pool(ctx, args[1:])
+	case "webhook":
+		return r.webhook(ctx, args[1:])
 	case "result":
 		return r.result(ctx, args[1:])
 	case "schedule":
@@ -208,6 +212,29 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(r.Stderr, "error: unknown command %q\n\n%s", cmd, mainUsage())
 		return ExitUsage
 	}
+}
+
+// action checks a command's action, args[0]: help prints usage, and a
+// missing or unknown action is a usage error; done says the command ends
+// with code.
+func (r *Runner) action(args []string, usage func() string, command string, actions ...string) (code int, done bool) {
+	if len(args) == 0 {
+		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", usage())
+		return ExitUsage, true
+	}
+	switch a := args[0]; {
+	case a == "-h" || a == "-help" || a == "--help" || a == "help":
+		fmt.Fprint(r.Stdout, usage())
+		return ExitOK, true
+	case slices.Contains(actions, a):
+		return 0, false
+	}
+	use := actions[len(actions)-1]
+	if n := len(actions); n > 1 {
+		use = strings.Join(actions[:n-1], ", ") + " or " + use
+	}
+	r.finish(&Output{}, usageErrorf("unknown %s action %q; use %s", command, args[0], use), wantsJSON(args))
+	return ExitUsage, true
 }
 
 // commonFlags are shared by every command.
@@ -562,20 +589,10 @@ func sessionUsage() string {
 }
 
 func (r *Runner) session(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", sessionUsage())
-		return ExitUsage
+	if code, done := r.action(args, sessionUsage, "session", "status", "token", "logout"); done {
+		return code
 	}
 	action := args[0]
-	switch action {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(r.Stdout, sessionUsage())
-		return ExitOK
-	case "status", "token", "logout":
-	default:
-		r.finish(&Output{}, usageErrorf("unknown session action %q; use status, token or logout", action), wantsJSON(args))
-		return ExitUsage
-	}
 	fs := newFlagSet("starter session " + action)
 	var (
 		c                 commonFlags
@@ -735,18 +752,8 @@ func poolUsage() string {
 }
 
 func (r *Runner) pool(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", poolUsage())
-		return ExitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(r.Stdout, poolUsage())
-		return ExitOK
-	case "status":
-	default:
-		r.finish(&Output{}, usageErrorf("unknown pool action %q; use status", args[0]), wantsJSON(args))
-		return ExitUsage
+	if code, done := r.action(args, poolUsage, "pool", "status"); done {
+		return code
 	}
 	fs := newFlagSet("starter pool status")
 	var (
