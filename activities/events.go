@@ -58,6 +58,9 @@ type Check[R any] struct {
 	State  string    `json:"state"`
 	End    time.Time `json:"end,omitempty"`
 	Result R         `json:"result"`
+	// NoCapacity is the platform's reason when the run waits there for
+	// capacity (a job Pending for a robot).
+	NoCapacity string `json:"noCapacity,omitempty"`
 }
 
 // Events holds the activities that join a wait with its run's events.
@@ -113,8 +116,12 @@ func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
-	return Check[contract.StartJobResult]{Done: orchestrator.IsTerminalJobState(job.State), State: job.State, End: job.End,
-		Result: jobResult(job)}, nil
+	c := Check[contract.StartJobResult]{Done: orchestrator.IsTerminalJobState(job.State), State: job.State, End: job.End,
+		Result: jobResult(job)}
+	if job.PendingForCapacity() {
+		c.NoCapacity = job.ErrorCode
+	}
+	return c, nil
 }
 
 // AACheckDeployment reads the deployment's activity once, within the poll

@@ -28,10 +28,7 @@ const webhookTimeout = 2 * time.Minute
 
 // webhook runs EnsureWebhook on a worker and prints what it did. The
 // starter holds no platform credentials: the worker has them.
-func (r *Runner) webhook(ctx context.Context, args []string) int {
-	if code, done := r.action(args, webhookUsage, "webhook", "ensure"); done {
-		return code
-	}
+func (r *Runner) webhook(ctx context.Context, _ string, args []string) int {
 	fs := newFlagSet("starter webhook ensure")
 	var (
 		c  commonFlags
@@ -48,7 +45,7 @@ func (r *Runner) webhook(ctx context.Context, args []string) int {
 				" on a worker, which holds the credentials and the secret; the client needs the scope OR.Webhooks).", fs,
 			"starter webhook ensure --profile orch --url https://rpa-events.example.com/events/uipath/orch --ping")
 	}
-	if code, done := r.parseFlags(fs, args[1:], usage); done {
+	if code, done := r.parseFlags(fs, args, usage); done {
 		return code
 	}
 	out := &Output{WorkflowType: contract.EnsureWebhookWorkflow}
