@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
 	return dev
 }
 
+var restartRuns atomic.Int32
+
 // testServerRestart stops the Temporal server (file-backed) while sessions
 // hold tokens, API Tasks execute, bots and jobs run, and starts it again on
 // the same port: the same worker process carries on and every workflow
@@ -41,7 +44,7 @@ func testServerRestart(t *testing.T) {
 	if addrErr != nil {
 		t.Fatal(addrErr)
 	}
-	db := filepath.Join(workDir, "restart.db")
+	db := filepath.Join(workDir, fmt.Sprintf("restart-%d.db", restartRuns.Add(1))) // a fresh one per run (-count)
 	dev := startFileServer(t, addr, db)
 	keepUntilScan(func() { // the scan reads its histories
 		if dev != nil {
