@@ -229,15 +229,25 @@ type orchEnv struct {
 // clock by step, so a job's life is a number of polls, not wall time.
 func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *orchEnv {
 	t.Helper()
+	return newOrchEnvWrapped(t, step, budget, nil)
+}
+
+// newOrchEnvWrapped is newOrchEnv with wrap (if not nil) in front of the simulator.
+func newOrchEnvWrapped(t *testing.T, step time.Duration, budget *activities.Budget, wrap func(http.Handler) http.Handler) *orchEnv {
+	t.Helper()
 	clk := newFakeClock()
 	o := orchsim.DefaultOptions()
 	o.Clock = clk.Now
 	sim := orchsim.New(o)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := strings.ToLower(r.URL.Path); strings.HasPrefix(p, "/odata/jobs(") || strings.HasPrefix(p, "/odata/queueitems(") {
 			clk.Advance(step)
 		}
-		sim.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	c, err := orchestrator.New(orchestrator.Options{BaseURL: srv.URL, ClientID: orchsim.DemoClientID, ClientSecret: orchsim.DemoClientSecret,
