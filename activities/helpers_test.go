@@ -229,15 +229,29 @@ type orchEnv struct {
 // clock by step, so a job's life is a number of polls, not wall time.
 func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *orchEnv {
 	t.Helper()
-	return newOrchEnvWrapped(t, step, budget, nil)
+	return newOrchEnvWith(t, step, budget, nil)
 }
 
-// newOrchEnvWrapped is newOrchEnv with wrap (if not nil) in front of the simulator.
+// newOrchEnvWith is newOrchEnv with the tenant edited first.
+func newOrchEnvWith(t *testing.T, step time.Duration, budget *activities.Budget, edit func(*orchsim.Options)) *orchEnv {
+	t.Helper()
+	return orchEnvOf(t, step, budget, edit, nil)
+}
+
+// newOrchEnvWrapped is newOrchEnv with wrap in front of the simulator.
 func newOrchEnvWrapped(t *testing.T, step time.Duration, budget *activities.Budget, wrap func(http.Handler) http.Handler) *orchEnv {
+	t.Helper()
+	return orchEnvOf(t, step, budget, nil, wrap)
+}
+
+func orchEnvOf(t *testing.T, step time.Duration, budget *activities.Budget, edit func(*orchsim.Options), wrap func(http.Handler) http.Handler) *orchEnv {
 	t.Helper()
 	clk := newFakeClock()
 	o := orchsim.DefaultOptions()
 	o.Clock = clk.Now
+	if edit != nil {
+		edit(&o)
+	}
 	sim := orchsim.New(o)
 	var h http.Handler = sim
 	if wrap != nil {

@@ -149,6 +149,10 @@ type WaitJobInput struct {
 	Job         JobRef        `json:"job"`
 	PollInitial time.Duration `json:"pollInitial,omitempty"`
 	PollMax     time.Duration `json:"pollMax,omitempty"`
+	// ReportNoCapacity ends the wait early when the job waits Pending for
+	// lack of capacity: the result's State is Pending and its Info the
+	// pending reason.
+	ReportNoCapacity bool `json:"reportNoCapacity,omitempty"`
 }
 
 // OrchWaitJob polls the job by id (not the rate-limited collection) within the
@@ -165,12 +169,15 @@ func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contra
 			return "", false, err
 		}
 		job = j
-		return job.State, orchestrator.IsTerminalJobState(job.State), nil
+		return job.State, orchestrator.IsTerminalJobState(job.State) || in.ReportNoCapacity && job.PendingForCapacity(), nil
 	}
 	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
 		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
 	if err := pollUntil(ctx, o, check); err != nil {
 		return contract.StartJobResult{}, err
+	}
+	if !orchestrator.IsTerminalJobState(job.State) {
+		return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.ErrorCode}, nil
 	}
 	return jobResult(job), nil
 }
@@ -207,10 +214,10 @@ func jobResult(job orchestrator.Job) contract.StartJobResult {
 // the reference up in the folder and adopts the item it finds (whether or
 // not the queue enforces unique references); a 409 duplicate means an
 // earlier attempt (or caller) already added it: reported, not failed.
-func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
+func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (QueueItemRef, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
-		return contract.AddQueueItemResult{}, err
+		return QueueItemRef{}, err
 	}
 	reference := cmp.Or(in.Reference, startKey(ctx).Reference())
 	var res contract.AddQueueItemResult
@@ -245,5 +252,9 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 	// An add that failed after it was sent may still be in flight, so a
 	// lookup could miss it: without the caller's reference (which a
 	// unique-reference queue enforces) it is Ambiguous, not retried.
-	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
+	ref := QueueItemRef{AddQueueItemResult: res}
+	if err == nil && in.Wait {
+		ref.Events = a.Registry.EventPlan(in.Profile)
+	}
+	return ref, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
 }

@@ -71,10 +71,14 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 			if ref.Events != nil {
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
 				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
-					return workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn)
-				})
+					return l.watchCheck(c, workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn))
+				}, nil)
 			}
-			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
+			return l.waitPastPending(c, func(reportPending bool) workflow.Future {
+				w := waitIn
+				w.ReportNoCapacity = reportPending
+				return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, w)
+			})
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {
 			return stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile,
@@ -109,14 +113,30 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
-	var res contract.AddQueueItemResult
-	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
-		return res, err
+	var ref activities.QueueItemRef
+	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &ref); err != nil || !in.Wait {
+		return ref.AddQueueItemResult, err
 	}
+	res := ref.AddQueueItemResult
 	bound := contract.WaitBound(in.Timeout)
+	waitIn := activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)}
 	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
-		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
-			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)})
+		if ref.Events != nil {
+			return reconcileWait[contract.QueueItemFailure](c, *ref.Events, queueItemRun(in.Profile, res.ID), bound,
+				func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, orch.OrchCheckQueueItem, waitIn)
+				},
+				func(r contract.QueueItemFailure) string {
+					// A duplicate's item is known from the first read; a
+					// retried item's end comes from its last retry.
+					if waitIn.ID == 0 {
+						waitIn.ID = r.ID
+					}
+					waitIn.Last = r.FinalID
+					return queueItemRun(in.Profile, cmp.Or(r.FinalID, r.ID)).ID
+				})
+		}
+		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem, waitIn)
 	})
 	switch reason {
 	case contract.StopCancelled:
@@ -130,6 +150,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 	}
 	out := fin.AddQueueItemResult
 	out.Adopted = res.Adopted
+	out.Duplicate = out.Duplicate || res.Duplicate
 	if out.Status == contract.QueueItemSuccessful {
 		return out, nil
 	}
@@ -141,6 +162,15 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		msg += fmt.Sprintf(": %s: %s", cmp.Or(fin.Type, "exception"), fin.Reason)
 	}
 	return out, contract.NewRunFailed(msg, fin)
+}
+
+// queueItemRun names the events of queue item id (0: not known yet).
+func queueItemRun(profile string, id int64) contract.RunEventsInput {
+	r := contract.RunEventsInput{Profile: profile, Subject: contract.SubjectQueueItem}
+	if id != 0 {
+		r.ID = strconv.FormatInt(id, 10)
+	}
+	return r
 }
 
 // cancelledWhileStarting ends a StartJob cancelled while its start failed.
@@ -176,4 +206,47 @@ func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l r
 		Reason: contract.StopCancelled, Grace: l.grace})
 	s.Message = strings.TrimSpace("found by reference " + in.Reference + " after the start's answer was lost. " + s.Message)
 	return temporal.NewCanceledError(s)
+}
+
+// A pooled job that Orchestrator leaves Pending for lack of a robot is
+// its capacity answer: the pool learns of it once and shrinks, while the
+// job (already created) keeps its slot and is waited for as any job; it is
+// never started again.
+
+// waitPastPending runs the job's wait so that it ends early the first time
+// the job waits Pending for capacity, tells the pool, and waits on.
+func (l *lease) waitPastPending(ctx workflow.Context, wait func(reportPending bool) workflow.Future) workflow.Future {
+	if l == nil || l.pending {
+		return wait(false)
+	}
+	f, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var res contract.StartJobResult
+		err := wait(true).Get(ctx, &res)
+		if err == nil && res.State == "Pending" { // the only state the wait ends in early
+			l.platformPending(ctx, res.Info)
+			res = contract.StartJobResult{}
+			err = wait(false).Get(ctx, &res)
+		}
+		set.Set(res, err)
+	})
+	return f
+}
+
+// watchCheck passes a reconciliation's read on, telling the pool the first
+// time it finds the job Pending for capacity.
+func (l *lease) watchCheck(ctx workflow.Context, check workflow.Future) workflow.Future {
+	if l == nil || l.pending {
+		return check
+	}
+	f, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var c activities.Check[contract.StartJobResult]
+		err := check.Get(ctx, &c)
+		if err == nil && c.NoCapacity != "" {
+			l.platformPending(ctx, c.NoCapacity)
+		}
+		set.Set(c, err)
+	})
+	return f
 }
