@@ -171,13 +171,31 @@ func TestFolderPoolStartJobs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const n = 6
+	runInvoices(ctx, t, s, "folder-pool", n)
+	c := s.Sims.Orchestrator.Counters()
+	if p := c.Get("jobs.pending.norobot"); p != 0 || c.Get("startJobs") != n {
+		t.Errorf("%d of %d jobs waited Pending for a robot at Orchestrator (want 0); %d starts", p, n, c.Get("startJobs"))
+	}
+	st, err := queryPool(ctx, s.Client, "orch", "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counts.Granted != n || st.InUse != 0 {
+		t.Errorf("pool status %+v, want %d granted and none in use", st, n)
+	}
+	_ = s.Client.TerminateWorkflow(context.Background(), contract.PoolID("orch", "Shared"), "", "test done")
+}
+
+// runInvoices runs n Invoices jobs in folder Shared at once; each must succeed.
+func runInvoices(ctx context.Context, t *testing.T, s *stack, prefix string, n int) {
+	t.Helper()
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("folder-pool-%d", i), TaskQueue: s.TaskQueue},
+			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: s.TaskQueue},
 				contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
 			if err == nil {
 				err = run.Get(ctx, nil)
@@ -191,16 +209,32 @@ func TestFolderPoolStartJobs(t *testing.T) {
 			t.Errorf("job %d: %v", i, err)
 		}
 	}
+}
+
+// TestFolderPoolShrinksOnPendingJobs: the pool Shared=3 thinks the folder
+// has three robots, but it has two. The job Orchestrator leaves Pending
+// (RobotBusy) tells the pool, which shrinks; that job keeps its slot and
+// runs once a robot frees: every job succeeds, none is started twice.
+func TestFolderPoolShrinksOnPendingJobs(t *testing.T) {
+	oo := orchsim.DefaultOptions()
+	oo.Folders[0].Robots = 2
+	oo.Folders[0].Releases[0].Running = 4 * time.Second // long enough for a poll to see the third job wait
+	s := newStack(t, stackOptions{Sims: simenv.Options{Orchestrator: &oo}, Extra: map[string]string{"RPAFLOW_ORCH_POOLS": "Shared=3"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const n = 4
+	runInvoices(ctx, t, s, "pending-pool", n)
 	c := s.Sims.Orchestrator.Counters()
-	if p := c.Get("jobs.pending.norobot"); p != 0 || c.Get("startJobs") != n {
-		t.Errorf("%d of %d jobs waited Pending for a robot at Orchestrator (want 0); %d starts", p, n, c.Get("startJobs"))
-	}
 	st, err := queryPool(ctx, s.Client, "orch", "Shared")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Counts.Granted != n || st.InUse != 0 {
-		t.Errorf("pool status %+v, want %d granted and none in use", st, n)
+	if c.Get("startJobs") != n || s.Sims.Orchestrator.Jobs() != n || st.Counts.Pending < 1 || st.Counts.Granted != n ||
+		st.InUse != 0 || st.PlatformPending != 0 {
+		t.Errorf("%d starts, %d jobs (want %d each); pool %+v: want at least one pending answer, %d granted, none held",
+			c.Get("startJobs"), s.Sims.Orchestrator.Jobs(), n, st, n)
 	}
+	t.Logf("%d jobs, pool Shared=3 on a folder of 2 robots: %d waited Pending at Orchestrator, %d pending answers, effective limit %d at the end",
+		n, c.Get("jobs.pending.norobot"), st.Counts.Pending, st.Effective)
 	_ = s.Client.TerminateWorkflow(context.Background(), contract.PoolID("orch", "Shared"), "", "test done")
 }
