@@ -94,18 +94,25 @@ func SignalRunEvents(ctx context.Context, c client.Client, n session.Names, task
 	return err
 }
 
+// checkOnce reads a run once within the profile's poll budget,
+// heartbeating through the budget's wait, which may be long.
+func checkOnce[S any](ctx context.Context, b *Budget, profile string, read func(context.Context) (S, error)) (S, error) {
+	defer heartbeatEvery(ctx, 2*time.Second, nil)()
+	if err := b.Wait(ctx, profile); err != nil {
+		var zero S
+		return zero, err
+	}
+	return read(ctx)
+}
+
 // OrchCheckJob reads the job once, within the poll budget: the wait's
 // reconciliation and its confirmation of an event.
 func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check[contract.StartJobResult], error) {
-	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.jobReader(in)
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
-	if err := a.Budget.Wait(ctx, in.Profile); err != nil {
-		return Check[contract.StartJobResult]{}, err
-	}
-	job, err := read(ctx)
+	job, err := checkOnce(ctx, a.Budget, in.Profile, read)
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
@@ -120,15 +127,11 @@ func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check
 // AACheckDeployment reads the deployment's activity once, within the poll
 // budget.
 func (a *AutomationAnywhere) AACheckDeployment(ctx context.Context, in WaitDeploymentInput) (Check[DeploymentResult], error) {
-	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.deploymentReader(in, a.Sessions)
 	if err != nil {
 		return Check[DeploymentResult]{}, err
 	}
-	if err := a.Budget.Wait(ctx, in.Profile); err != nil {
-		return Check[DeploymentResult]{}, err
-	}
-	act, err := read(ctx)
+	act, err := checkOnce(ctx, a.Budget, in.Profile, read)
 	if err != nil {
 		return Check[DeploymentResult]{}, err
 	}

@@ -166,6 +166,7 @@ func mainUsage() string {
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  pool status      query a capacity pool's status: limit, in use, waiting per key\n")
+	b.WriteString("  webhook ensure   create or update the Orchestrator webhook of the events receiver (a worker does it)\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
 	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
@@ -220,6 +221,7 @@ func (r *Runner) groups() map[string]group {
 	return map[string]group{
 		"session":  {usage: sessionUsage, actions: []string{"status", "token", "logout"}, run: r.session},
 		"pool":     {usage: poolUsage, actions: []string{"status"}, run: r.pool},
+		"webhook":  {usage: webhookUsage, actions: []string{"ensure"}, run: r.webhook},
 		"schedule": {usage: scheduleUsage, actions: []string{"create", "list", "describe", "pause", "unpause", "trigger", "delete"}, run: r.schedule},
 	}
 }
