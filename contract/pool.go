@@ -45,7 +45,8 @@ type Admission struct {
 	Priority int `json:"priority,omitempty"`
 	// FairnessKey shares the slots of one priority round-robin (or by the
 	// pool's weights) between keys, FIFO within a key; default the
-	// profile.
+	// profile. Through Nexus the default is the endpoint's task queue, and
+	// a key given lives under it ("<queue>/<key>").
 	FairnessKey string `json:"fairnessKey,omitempty"`
 	// Pool picks the pool when the default is ambiguous (a DeployBot on a
 	// profile with several runner pools) or to draw from another one.
