@@ -30,6 +30,9 @@ type PoolAcquireInput struct {
 	Priority int                 `json:"priority"`
 	Key      string              `json:"key"`
 	Slots    int                 `json:"slots"`
+	// Round is the refusals the run has had; the acquire signal sends it
+	// so a pool that does not know the run grants it the right round.
+	Round int `json:"round,omitempty"`
 }
 
 // PoolAcquireResult is the pool's answer and the pool's workflow ID (the
@@ -46,21 +49,42 @@ func (p *Pools) client(ctx context.Context) client.Client {
 	return activity.GetClient(ctx)
 }
 
-// PoolAcquire queues the calling run in the pool with Update-With-Start
-// (the first request starts the pool). The pool answers at once; a retry
-// finds the same place, since requests are keyed by the run.
-func (p *Pools) PoolAcquire(ctx context.Context, in PoolAcquireInput) (PoolAcquireResult, error) {
+// start starts the pool with the first request (and finds it afterwards).
+func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o client.StartWorkflowOptions, req contract.PoolAcquireRequest) {
 	info := activity.GetInfo(ctx)
-	id := p.Names.IDPrefix + contract.PoolID(in.Profile, in.Pool.Name)
-	c := p.client(ctx)
-	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+	id = p.Names.IDPrefix + contract.PoolID(in.Profile, in.Pool.Name)
+	o = client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                info.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, p.Names.TypePrefix+contract.PoolWorkflow, contract.PoolInput{Profile: in.Profile, Pool: in.Pool})
-	req := contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
-		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool}
+	}
+	req = contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool, Round: in.Round}
+	return id, o, req
+}
+
+// PoolAcquireSignal queues the calling run in the pool with
+// Signal-With-Start (the first request starts the pool); the pool grants
+// by signal. Run as a local activity. A retry finds the same place, since
+// requests are keyed by the run.
+func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) error {
+	id, o, req := p.start(ctx, in)
+	if _, err := p.client(ctx).SignalWithStartWorkflow(ctx, id, contract.SignalPoolAcquire, req, o,
+		p.Names.TypePrefix+contract.PoolWorkflow, contract.PoolInput{Profile: in.Profile, Pool: in.Pool}); err != nil {
+		return unavailable(fmt.Sprintf("pool %s: acquire: %v", id, err))
+	}
+	return nil
+}
+
+// PoolAcquire queues the calling run in the pool with Update-With-Start
+// (the first request starts the pool). The pool answers at once; a retry
+// finds the same place, since requests are keyed by the run. Runs that
+// began before the acquire signal use it.
+func (p *Pools) PoolAcquire(ctx context.Context, in PoolAcquireInput) (PoolAcquireResult, error) {
+	id, o, req := p.start(ctx, in)
+	c := p.client(ctx)
+	start := c.NewWithStartWorkflowOperation(o, p.Names.TypePrefix+contract.PoolWorkflow, contract.PoolInput{Profile: in.Profile, Pool: in.Pool})
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: contract.UpdatePoolAcquire, Args: []any{req},

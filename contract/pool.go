@@ -19,6 +19,11 @@ const (
 	// it answers at once, granted or queued. A queued holder is granted
 	// later by the SignalPoolGrant signal.
 	UpdatePoolAcquire = "acquire"
+	// SignalPoolAcquire queues a deployment too (idempotent per holder
+	// run), without an answer: every grant comes by SignalPoolGrant. A
+	// signal is not limited by the server's cap on a workflow's in-flight
+	// updates, and a pool takes in all signals that wait in one task.
+	SignalPoolAcquire = "poolAcquire"
 	// SignalPoolGrant is sent by the pool to a queued holder's run.
 	SignalPoolGrant = "poolGrant"
 	// SignalPoolRelease gives a slot back, or leaves the queue.
@@ -173,6 +178,9 @@ type PoolAcquireRequest struct {
 	// Pool is the requesting worker's configuration of the pool; the pool
 	// follows the latest one it is sent.
 	Pool PoolConfig `json:"pool"`
+	// Round is the refusals the holder has had (acquire signal): a pool
+	// that queues it afresh grants that round.
+	Round int `json:"round,omitempty"`
 }
 
 // PoolAcquireResult answers the acquire update.

@@ -189,6 +189,17 @@ func (r *runner) capacity(ctx context.Context) error {
 		Ratio: F(p1 / p3), Target: "≤ 0.1×", Met: yes(p1 <= 0.1*p3)})
 	r.rep.Add(Line{Row: row, Metric: "one deployment with free slots p50", Unit: "ms", Rpaflow: withPool, Floor: F(without), FloorName: "no pool",
 		Ratio: F(withPool / without), Target: "≤ 1.2×", Met: yes(withPool <= 1.2*without)})
+	ids := make([]string, n)
+	for i, q := range reqs {
+		ids[i] = q.id
+	}
+	mu.Lock()
+	trace, err := traceHandoffs(ctx, s.Client, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, run)
+	mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("reading row 8's histories: %w", err)
+	}
+	r.rep.Note("row 8: %s", trace)
 	r.rep.Note("row 8: %d API Tasks of %s each from %s through apitask=%d (licence %d sessions) in %s (floor %s); peak in flight %d; shares %v",
 		n, run, strings.Join(callers, ", "), limit, limit, wall.Round(time.Millisecond), (time.Duration(n/limit) * run).Round(time.Millisecond),
 		sim.PeakExecutions(), share)
