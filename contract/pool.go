@@ -19,10 +19,11 @@ const (
 	// it answers at once, granted or queued. A queued holder is granted
 	// later by the SignalPoolGrant signal.
 	UpdatePoolAcquire = "acquire"
-	// SignalPoolAcquire queues a deployment too (idempotent per holder
-	// run), without an answer: every grant comes by SignalPoolGrant. A
-	// signal is not limited by the server's cap on a workflow's in-flight
-	// updates, and a pool takes in all signals that wait in one task.
+	// SignalPoolAcquire queues deployments too ([]PoolAcquireRequest;
+	// idempotent per holder run), without an answer: every grant comes by
+	// SignalPoolGrant. A signal is not limited by the server's cap on a
+	// workflow's in-flight updates, and a pool takes in all signals that
+	// wait in one task.
 	SignalPoolAcquire = "poolAcquire"
 	// SignalPoolGrant is sent by the pool to a queued holder's run.
 	SignalPoolGrant = "poolGrant"

@@ -152,16 +152,18 @@ func validAcquire(r contract.PoolAcquireRequest) error {
 // them goes first. Acquires go first: a run's release follows its acquire.
 func (p *pool) intake(ctx workflow.Context) {
 	for {
-		var r contract.PoolAcquireRequest
-		if !p.acquires.ReceiveAsync(&r) {
+		var rs []contract.PoolAcquireRequest
+		if !p.acquires.ReceiveAsync(&rs) {
 			break
 		}
-		p.handled++
-		if err := validAcquire(r); err != nil {
-			workflow.GetLogger(ctx).Warn("acquire signal ignored", "holder", r.Holder.WorkflowID, "error", err)
-			continue
+		for _, r := range rs {
+			p.handled++
+			if err := validAcquire(r); err != nil {
+				workflow.GetLogger(ctx).Warn("acquire request ignored", "holder", r.Holder.WorkflowID, "error", err)
+				continue
+			}
+			p.join(ctx, r)
 		}
-		p.join(ctx, r)
 	}
 	for p.batch {
 		var r contract.PoolRelease

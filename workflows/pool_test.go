@@ -358,11 +358,14 @@ func (h *poolHarness) signals(delay time.Duration, sigs ...any) {
 			if i == len(sigs)-1 {
 				send = h.env.SignalWorkflow
 			}
-			name := contract.SignalPoolAcquire
-			if _, ok := sg.(contract.PoolRelease); ok {
-				name = contract.SignalPoolRelease
+			switch x := sg.(type) {
+			case contract.PoolAcquireRequest:
+				send(contract.SignalPoolAcquire, []contract.PoolAcquireRequest{x})
+			case []contract.PoolAcquireRequest: // one worker's gathered requests
+				send(contract.SignalPoolAcquire, x)
+			default:
+				send(contract.SignalPoolRelease, sg)
 			}
-			send(name, sg)
 		}
 	}, delay)
 }
@@ -373,10 +376,12 @@ func TestPoolAcquireSignalsOfOneTaskGoByPriority(t *testing.T) {
 	req := func(id string, prio int, key string) contract.PoolAcquireRequest {
 		return contract.PoolAcquireRequest{Holder: holder(id), Priority: prio, Key: key, Slots: 1, Pool: cfg}
 	}
-	rel := func(id, outcome string) contract.PoolRelease { return contract.PoolRelease{Holder: holder(id), Outcome: outcome} }
+	rel := func(id, outcome string) contract.PoolRelease {
+		return contract.PoolRelease{Holder: holder(id), Outcome: outcome}
+	}
 	// The priority-1 request came last, in the same task: it goes first.
-	h.signals(time.Second, req("a1", 3, "a"), req("a2", 3, "a"), req("b1", 3, "b"), req("u1", 1, "u"),
-		contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: "norun"}, Slots: 1, Pool: cfg})
+	h.signals(time.Second, []contract.PoolAcquireRequest{req("a1", 3, "a"), req("a2", 3, "a")}, req("b1", 3, "b"),
+		[]contract.PoolAcquireRequest{req("u1", 1, "u"), {Holder: contract.PoolHolder{WorkflowID: "norun"}, Slots: 1, Pool: cfg}})
 	// A release and a priority-1 arrival in one task: the freed slot goes
 	// to it at once; a repeated acquire changes nothing.
 	h.signals(5*time.Second, rel("u1", contract.ReleaseDone), req("u2", 1, "u"), req("a1", 3, "a"))

@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -57,9 +59,18 @@ func (r *runner) capacity(ctx context.Context) error {
 	deploy := func(ctx context.Context, id, profile string, adm *contract.Admission) error {
 		in := contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath,
 			BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(fmt.Sprintf("%q", id))}, Admission: adm}
-		wr, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue}, contract.DeployAPITaskWorkflow, in)
-		if err == nil {
-			err = wr.Get(ctx, nil)
+		// A start or a wait that times out on a loaded server is asked
+		// again: the start of an ID that ran finds that run.
+		var err error
+		for try := 0; try < 5 && ctx.Err() == nil; try++ {
+			var wr client.WorkflowRun
+			if wr, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, contract.DeployAPITaskWorkflow, in); err != nil {
+				continue
+			}
+			if err = wr.Get(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
 		}
 		return err
 	}
