@@ -184,10 +184,10 @@ func jobResult(job orchestrator.Job) contract.StartJobResult {
 // the reference up in the folder and adopts the item it finds (whether or
 // not the queue enforces unique references); a 409 duplicate means an
 // earlier attempt (or caller) already added it: reported, not failed.
-func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
+func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueueItemInput) (QueueItemRef, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
-		return contract.AddQueueItemResult{}, err
+		return QueueItemRef{}, err
 	}
 	reference := cmp.Or(in.Reference, startKey(ctx).Reference())
 	var res contract.AddQueueItemResult
@@ -222,5 +222,9 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 	// An add that failed after it was sent may still be in flight, so a
 	// lookup could miss it: without the caller's reference (which a
 	// unique-reference queue enforces) it is Ambiguous, not retried.
-	return res, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
+	ref := QueueItemRef{AddQueueItemResult: res}
+	if err == nil && in.Wait {
+		ref.Events = a.Registry.EventPlan(in.Profile)
+	}
+	return ref, classify(err, callKind{cachedToken: true, unsafe: in.Reference == ""})
 }

@@ -75,3 +75,46 @@ func TestOrchWaitQueueItem(t *testing.T) {
 		}
 	})
 }
+
+// OrchCheckQueueItem reads once: an item still worked is not done; a
+// Retried one names its retry (FinalID), read from there on (Last) until it
+// ends, with the time its transaction ended.
+func TestOrchCheckQueueItem(t *testing.T) {
+	o := newOrchEnv(t, 500*time.Millisecond, &activities.Budget{PerMinute: 60000})
+	it := addItem(t, o, "PO-5", "retry")
+	in := activities.WaitQueueItemInput{Profile: "orch", Folder: "Shared", ID: it.ID, Reference: "PO-5"}
+	check := func() activities.Check[contract.QueueItemFailure] {
+		t.Helper()
+		val, err := orchActivityEnv(o).ExecuteActivity(o.orch.OrchCheckQueueItem, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c activities.Check[contract.QueueItemFailure]
+		if err := val.Get(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := check()
+	if c.Done || c.Result.ID != it.ID || c.Result.FinalID != 0 {
+		t.Fatalf("first read %+v; want the item still worked", c)
+	}
+	for range 10 {
+		if c = check(); c.Result.FinalID != 0 {
+			break
+		}
+	}
+	if c.Done || c.Result.FinalID == 0 || c.Result.FinalID == it.ID || c.Result.ID != it.ID {
+		t.Fatalf("read after the first attempt %+v; want its retry named, not done", c)
+	}
+	in.Last = c.Result.FinalID
+	for range 10 {
+		if c = check(); c.Done {
+			break
+		}
+	}
+	if !c.Done || c.State != "Successful" || c.Result.ID != it.ID || c.Result.FinalID != in.Last || c.End.IsZero() ||
+		c.Result.Output["orderStatus"] != "processed" {
+		t.Fatalf("last read %+v; want the retry Successful with its output and end", c)
+	}
+}

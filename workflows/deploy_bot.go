@@ -83,7 +83,7 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectDeployment, ID: ref.CallbackID}
 				return reconcileWait[activities.DeploymentResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
 					return workflow.ExecuteActivity(c, cr.AACheckDeployment, waitIn)
-				})
+				}, nil)
 			}
 			return workflow.ExecuteActivity(waitOptions(c, d), cr.AAWaitDeployment, waitIn)
 		},

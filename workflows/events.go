@@ -138,8 +138,13 @@ func RunEvents(ctx workflow.Context, in contract.RunEventsInput) error {
 // over. An event is only a hint: a read that still finds the run going
 // (the platform's read side may lag its events) is repeated a few times
 // soon after. The future resolves with the Check's Result.
+//
+// follow, if set, tells after each read that did not find the end the id
+// the run now goes under (a queue item's retry is a new item, with events
+// of its own); the wait registers for it too. A run.ID of "" is not known
+// before the first read, which then comes at once.
 func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run contract.RunEventsInput, bound time.Duration,
-	check func(workflow.Context) workflow.Future) workflow.Future {
+	check func(workflow.Context) workflow.Future, follow func(R) string) workflow.Future {
 	if bound <= 0 {
 		bound = 24 * time.Hour
 	}
@@ -151,12 +156,22 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 		regCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second,
 			ScheduleToCloseTimeout: 5 * time.Minute,
 			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second}})
-		err := workflow.ExecuteActivity(regCtx, ev.RegisterRunWaiter, activities.RegisterWaiterInput{Run: run,
-			Waiter: contract.RunWaiter{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-				Until: workflow.Now(ctx).Add(bound + 10*time.Minute)}}).Get(ctx, nil)
-		if err != nil && ctx.Err() == nil {
-			// Reconciliation still finds the end; only sooner is lost.
-			log.Warn("registering for the run's events failed; the wait reconciles only", "error", err)
+		until := workflow.Now(ctx).Add(bound + 10*time.Minute)
+		var registered []string
+		register := func(id string) {
+			r := run
+			r.ID = id
+			registered = append(registered, id)
+			err := workflow.ExecuteActivity(regCtx, ev.RegisterRunWaiter, activities.RegisterWaiterInput{Run: r,
+				Waiter: contract.RunWaiter{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+					Until: until}}).Get(ctx, nil)
+			if err != nil && ctx.Err() == nil {
+				// Reconciliation still finds the end; only sooner is lost.
+				log.Warn("registering for the run's events failed; the wait reconciles only", "id", id, "error", err)
+			}
+		}
+		if run.ID != "" {
+			register(run.ID)
 		}
 		signals := workflow.GetSignalChannel(ctx, contract.RunEventSignal)
 		// The heartbeat timeout lets a read lost with its worker be retried
@@ -167,6 +182,9 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				NonRetryableErrorTypes: contract.NonRetryableTypes(true)}})
 		next, rechecks, failures := plan.Reconcile, 0, 0
 		nextAt := workflow.Now(ctx).Add(next)
+		if run.ID == "" {
+			nextAt = workflow.Now(ctx)
+		}
 		var seen []string
 		// fresh keeps an event the wait has not seen yet (the events
 		// workflow drops duplicates too, but not those sent around it).
@@ -247,7 +265,18 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				set.Set(c.Result, nil)
 				return
 			}
+			moved := false
+			if follow != nil {
+				if id := follow(c.Result); id != "" && !slices.Contains(registered, id) {
+					register(id)
+					moved = true
+				}
+			}
 			switch {
+			case moved:
+				// A new run: what was said of the one before does not hold.
+				rechecks = 0
+				next = plan.Reconcile
 			case hint != nil && hint.Terminal:
 				rechecks = 1
 				next = 2 * time.Second

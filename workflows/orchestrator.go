@@ -72,7 +72,7 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
 				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
 					return workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn)
-				})
+				}, nil)
 			}
 			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
 		},
@@ -109,14 +109,30 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retryPolicy(in.Reference != "", 8),
 	})
-	var res contract.AddQueueItemResult
-	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &res); err != nil || !in.Wait {
-		return res, err
+	var ref activities.QueueItemRef
+	if err := workflow.ExecuteActivity(addCtx, orch.OrchAddQueueItem, in).Get(ctx, &ref); err != nil || !in.Wait {
+		return ref.AddQueueItemResult, err
 	}
+	res := ref.AddQueueItemResult
 	bound := contract.WaitBound(in.Timeout)
+	waitIn := activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)}
 	wait, reason := watch(ctx, bound, func(c workflow.Context) workflow.Future {
-		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem,
-			activities.WaitQueueItemInput{Profile: in.Profile, Folder: in.Folder, ID: res.ID, Reference: cmp.Or(res.Reference, in.Reference)})
+		if ref.Events != nil {
+			return reconcileWait[contract.QueueItemFailure](c, *ref.Events, queueItemRun(in.Profile, res.ID), bound,
+				func(c workflow.Context) workflow.Future {
+					return workflow.ExecuteActivity(c, orch.OrchCheckQueueItem, waitIn)
+				},
+				func(r contract.QueueItemFailure) string {
+					// A duplicate's item is known from the first read; a
+					// retried item's end comes from its last retry.
+					if waitIn.ID == 0 {
+						waitIn.ID = r.ID
+					}
+					waitIn.Last = r.FinalID
+					return queueItemRun(in.Profile, cmp.Or(r.FinalID, r.ID)).ID
+				})
+		}
+		return workflow.ExecuteActivity(waitOptions(c, bound+10*time.Minute), orch.OrchWaitQueueItem, waitIn)
 	})
 	switch reason {
 	case contract.StopCancelled:
@@ -130,6 +146,7 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 	}
 	out := fin.AddQueueItemResult
 	out.Adopted = res.Adopted
+	out.Duplicate = out.Duplicate || res.Duplicate
 	if out.Status == contract.QueueItemSuccessful {
 		return out, nil
 	}
@@ -141,6 +158,15 @@ func AddQueueItem(ctx workflow.Context, in contract.AddQueueItemInput) (contract
 		msg += fmt.Sprintf(": %s: %s", cmp.Or(fin.Type, "exception"), fin.Reason)
 	}
 	return out, contract.NewRunFailed(msg, fin)
+}
+
+// queueItemRun names the events of queue item id (0: not known yet).
+func queueItemRun(profile string, id int64) contract.RunEventsInput {
+	r := contract.RunEventsInput{Profile: profile, Subject: contract.SubjectQueueItem}
+	if id != 0 {
+		r.ID = strconv.FormatInt(id, 10)
+	}
+	return r
 }
 
 // cancelledWhileStarting ends a StartJob cancelled while its start failed.

@@ -93,7 +93,7 @@ func TestStartJob_Ambiguous(t *testing.T) {
 func TestAddQueueItem_NestedContent(t *testing.T) {
 	for key, v := range map[string]any{"lines": []any{1, 2}, "address": map[string]any{"city": "X"}} {
 		env := newEnv(t)
-		env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(contract.AddQueueItemResult{}, nil).Never()
+		env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(activities.QueueItemRef{}, nil).Never()
 		env.ExecuteWorkflow(AddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders",
 			SpecificContent: map[string]any{"ok": "1", "n": 2, "b": true, "z": nil, key: v}})
 		requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, "specificContent."+key)
@@ -119,13 +119,13 @@ func TestAddQueueItem_Retry(t *testing.T) {
 			calls := 0
 			var got contract.AddQueueItemInput
 			env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in contract.AddQueueItemInput) (contract.AddQueueItemResult, error) {
+				func(_ context.Context, in contract.AddQueueItemInput) (activities.QueueItemRef, error) {
 					calls++
 					got = in
 					if calls < 3 {
-						return contract.AddQueueItemResult{}, temporal.NewApplicationError("sent, no answer", string(contract.ErrAmbiguous))
+						return activities.QueueItemRef{}, temporal.NewApplicationError("sent, no answer", string(contract.ErrAmbiguous))
 					}
-					return contract.AddQueueItemResult{ID: 9, Key: "k", Status: "New", Reference: in.Reference}, nil
+					return activities.QueueItemRef{AddQueueItemResult: contract.AddQueueItemResult{ID: 9, Key: "k", Status: "New", Reference: in.Reference}}, nil
 				})
 			env.ExecuteWorkflow(AddQueueItem, contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: ref,
 				SpecificContent: map[string]any{"PO": "1"}})

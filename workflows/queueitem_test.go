@@ -35,7 +35,7 @@ func TestAddQueueItem_Wait(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(contract.AddQueueItemResult{ID: 5, Status: "New"}, nil)
+			env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(activities.QueueItemRef{AddQueueItemResult: contract.AddQueueItemResult{ID: 5, Status: "New"}}, nil)
 			var got activities.WaitQueueItemInput
 			env.OnActivity(orch.OrchWaitQueueItem, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in activities.WaitQueueItemInput) (contract.QueueItemFailure, error) {
@@ -65,7 +65,7 @@ func TestAddQueueItem_Wait(t *testing.T) {
 
 func TestAddQueueItem_WaitTimesOut(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(contract.AddQueueItemResult{ID: 5, Status: "New"}, nil)
+	env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(activities.QueueItemRef{AddQueueItemResult: contract.AddQueueItemResult{ID: 5, Status: "New"}}, nil)
 	env.OnActivity(orch.OrchWaitQueueItem, mock.Anything, mock.Anything).Return(contract.QueueItemFailure{}, nil).After(100 * time.Hour).Maybe()
 	in := queueIn()
 	in.Timeout = contract.Duration(2 * time.Hour)
@@ -76,7 +76,7 @@ func TestAddQueueItem_WaitTimesOut(t *testing.T) {
 // Without wait nothing is watched, as before.
 func TestAddQueueItem_NoWait(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(contract.AddQueueItemResult{ID: 5, Status: "New"}, nil)
+	env.OnActivity(orch.OrchAddQueueItem, mock.Anything, mock.Anything).Return(activities.QueueItemRef{AddQueueItemResult: contract.AddQueueItemResult{ID: 5, Status: "New"}}, nil)
 	in := queueIn()
 	in.Wait = false
 	env.ExecuteWorkflow(AddQueueItem, in)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func eventsStack(t *testing.T) *stack {
 	oo := orchsim.DefaultOptions()
 	oo.Folders[0].Releases = append(oo.Folders[0].Releases, orchsim.Release{Name: "FiveSeconds", Pending: time.Second, Running: 4 * time.Second})
 	oo.Webhooks = []orchsim.Webhook{{Name: "rpaflow", URL: base + "/events/uipath/orch", Secret: itWebhookSecret, Enabled: true,
-		Events: []string{"job.completed", "job.faulted", "job.stopped"}}}
+		Events: []string{"job.completed", "job.faulted", "job.stopped", "queueItem.transactionCompleted", "queueItem.transactionFailed"}}}
 	ao := aasim.DefaultOptions()
 	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: map[string]string{
 		"RPAFLOW_ORCH_WEBHOOK_SECRET":     itWebhookSecret,
@@ -81,9 +82,10 @@ func runJob(t *testing.T, s *stack, id string) (contract.StartJobResult, time.Du
 	return res, time.Since(start)
 }
 
-// StartJob and DeployBot learn their run's end from a signed webhook and a
-// deploy callback through the worker's real receiver, with one status read
-// each; with every delivery dropped, the reconciliation finds the end.
+// StartJob, AddQueueItem and DeployBot learn their run's end from signed
+// webhooks and a deploy callback through the worker's real receiver, with
+// one status read each; with every delivery dropped, the reconciliation
+// finds the end.
 func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 	s := eventsStack(t)
 	orch := s.Sims.Orchestrator
@@ -98,14 +100,41 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 		t.Errorf("webhook deliveries %v", d.Snapshot())
 	}
 
+	// A queue item retried once: the first transaction's webhook leads the
+	// wait to the retry, whose own webhook ends it.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	start := time.Now()
+	qrun, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-events-item", TaskQueue: s.TaskQueue}, contract.AddQueueItemWorkflow,
+		contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: "it-events-1",
+			SpecificContent: map[string]any{"outcome": "retry", "order": "it-events-1"}, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var item contract.AddQueueItemResult
+	if err := qrun.Get(ctx, &item); err != nil || item.Status != "Successful" || item.FinalID == 0 || item.Output["order"] != "it-events-1" {
+		t.Fatalf("queue item %+v %v", item, err)
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("queue item took %s; want soon after its two 2 s transactions", took)
+	}
+	// The first read after the event: the item and its last retry; then the retry.
+	if got := orch.Counters().Get("queueItem"); got < 3 || got > 6 {
+		t.Errorf("queue item reads = %d for an item and its retry ended by webhooks; want 3 (up to 6 if the read side lagged)", got)
+	}
+	if m := metric(t, s, "rpaflow_run_reads_total"); !regexp.MustCompile(`reason="event",subject="queueitem"[^}]*\} 2\b`).MatchString(m) {
+		t.Errorf("want the item's two reads made on events:\n%s", m)
+	}
+	if d := orch.Deliveries().Counters(); d.Get("delivered") != 3 {
+		t.Errorf("webhook deliveries %v; want the job's and the two transactions'", d.Snapshot())
+	}
+
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-events-bot", TaskQueue: s.TaskQueue}, contract.DeployBotWorkflow,
 		contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID, RunAsUserIDs: []int64{aasim.DemoUserID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	start = time.Now()
 	var bot contract.DeployBotResult
 	if err := run.Get(ctx, &bot); err != nil || bot.Status != "COMPLETED" {
 		t.Fatalf("bot %+v %v", bot, err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rpaflow/rpaflow/providers/apierror"
 )
@@ -36,6 +37,7 @@ type QueueItemState struct {
 	Exception   *ProcessingException
 	RetryNumber int
 	AncestorID  int64
+	End         time.Time // when its transaction ended (zero: not yet, or not told)
 }
 
 type queueItemStateDTO struct {
@@ -50,13 +52,18 @@ type queueItemStateDTO struct {
 		Details *string `json:"Details"`
 		Type    *string `json:"Type"`
 	} `json:"ProcessingException"`
-	ProcessingExceptionType *string `json:"ProcessingExceptionType"`
-	RetryNumber             int     `json:"RetryNumber"`
-	AncestorID              *int64  `json:"AncestorId"`
+	ProcessingExceptionType *string         `json:"ProcessingExceptionType"`
+	RetryNumber             int             `json:"RetryNumber"`
+	AncestorID              *int64          `json:"AncestorId"`
+	EndProcessing           json.RawMessage `json:"EndProcessing"`
 }
 
 func (d queueItemStateDTO) state() QueueItemState {
 	q := QueueItemState{ID: d.ID, Key: d.Key, Status: d.Status, RetryNumber: d.RetryNumber}
+	var end odataTime
+	if len(d.EndProcessing) > 0 && json.Unmarshal(d.EndProcessing, &end) == nil { // only a metric uses it: no failed read for it
+		q.End = time.Time(end)
+	}
 	if d.Reference != nil {
 		q.Reference = *d.Reference
 	}

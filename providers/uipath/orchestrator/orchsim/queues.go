@@ -139,6 +139,7 @@ func (s *Server) addQueueItem(req *request) {
 			OrganizationUnitID: f.id, OrganizationUnitFullyQualifiedName: f.path, ID: s.nextItem}
 		s.items[d.ID] = &itemState{dto: d, queue: q, created: s.clock.Now()}
 	}
+	it := s.items[d.ID]
 	s.mu.Unlock()
 	if status != 0 {
 		if code == 1016 {
@@ -147,5 +148,6 @@ func (s *Server) addQueueItem(req *request) {
 		writeError(req.w, status, code, msg)
 		return
 	}
+	s.watchItem(it)
 	writeJSON(req.w, http.StatusCreated, d)
 }

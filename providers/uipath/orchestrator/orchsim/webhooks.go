@@ -143,6 +143,46 @@ func (s *Server) watchJob(j *jobState) {
 	})
 }
 
+// itemEndEvents are the events of a transaction's end, by the item's
+// status. A Retried item's transaction failed (its retry is a new item).
+var itemEndEvents = map[string]string{"Successful": "queueItem.transactionCompleted", "Failed": "queueItem.transactionFailed",
+	"Retried": "queueItem.transactionFailed", "Abandoned": "queueItem.transactionAbandoned"}
+
+// watchItem schedules the event of the end of it's transaction, when a
+// robot works its queue; a retry it makes is watched in turn.
+func (s *Server) watchItem(it *itemState) {
+	s.mu.Lock()
+	has := len(s.webhooks) > 0
+	s.mu.Unlock()
+	if !has || it.queue.Process <= 0 {
+		return
+	}
+	s.deliver.At(it.created.Add(it.queue.Process), func(now time.Time) []simkit.Delivery {
+		s.mu.Lock()
+		d := s.view(it, now)
+		retry := s.items[it.retryID]
+		item := map[string]any{"Id": d.ID, "Key": d.Key, "Reference": d.Reference, "QueueDefinitionId": d.QueueDefinitionID,
+			"Status": d.Status, "StartProcessing": d.StartProcessing, "EndProcessing": d.EndProcessing, "RetryNumber": d.RetryNumber,
+			"Output": d.Output, "ProcessingException": d.ProcessingException}
+		fields := map[string]any{"QueueItem": item, "Queue": map[string]any{"Id": it.queue.id, "Name": it.queue.Name},
+			"OrganizationUnitId": d.OrganizationUnitID}
+		typ := itemEndEvents[d.Status]
+		if typ == "queueItem.transactionAbandoned" {
+			fields["QueueItems"] = []any{item}
+			delete(fields, "QueueItem")
+		}
+		var out []simkit.Delivery
+		if typ != "" {
+			out = s.event(now, typ, fields)
+		}
+		s.mu.Unlock()
+		if retry != nil {
+			s.watchItem(retry)
+		}
+		return out
+	})
+}
+
 // nextChange is when j may next change state: its stop or its end, or
 // shortly if that has passed (a stop still winding down).
 func (j *jobState) nextChange(now time.Time) time.Time {
