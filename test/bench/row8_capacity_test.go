@@ -56,23 +56,32 @@ func (r *runner) capacity(ctx context.Context) error {
 	defer func() { _ = s.Stop() }()
 	sim := s.Sims.AA
 
-	deploy := func(ctx context.Context, id, profile string, adm *contract.Admission) error {
+	// A start that times out on a loaded server is sent again: the start of
+	// an ID that ran finds that run.
+	start := func(ctx context.Context, id, profile string, adm *contract.Admission) (err error) {
 		in := contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath,
 			BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(fmt.Sprintf("%q", id))}, Admission: adm}
-		// A start or a wait that times out on a loaded server is asked
-		// again: the start of an ID that ran finds that run.
-		var err error
 		for try := 0; try < 5 && ctx.Err() == nil; try++ {
-			var wr client.WorkflowRun
-			if wr, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
-				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, contract.DeployAPITaskWorkflow, in); err != nil {
-				continue
+			if _, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, contract.DeployAPITaskWorkflow, in); err == nil {
+				return nil
 			}
-			if err = wr.Get(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		}
+		return err
+	}
+	result := func(ctx context.Context, id string) (err error) {
+		for try := 0; try < 5 && ctx.Err() == nil; try++ {
+			if err = s.Client.GetWorkflow(ctx, id, "").Get(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
 				return err
 			}
 		}
 		return err
+	}
+	deploy := func(ctx context.Context, id, profile string, adm *contract.Admission) error {
+		if err := start(ctx, id, profile, adm); err != nil {
+			return err
+		}
+		return result(ctx, id)
 	}
 
 	// Admission overhead with free slots: one at a time, alternating.
@@ -93,7 +102,6 @@ func (r *runner) capacity(ctx context.Context) error {
 		id, caller string
 		priority   int
 		submitted  time.Time
-		done       time.Time
 		err        error
 	}
 	reqs := make([]*req, n)
@@ -123,21 +131,58 @@ func (r *runner) capacity(ctx context.Context) error {
 			}
 		}
 	}()
+	// All requests are sent at once, their starts 32 at a time (a start is
+	// one call; thousands at once time out on a small server). The runs'
+	// ends are read at the Control Room, and the results once all ended:
+	// a thousand waiting result calls load the server that is measured.
+	deadline := envDur("RPAFLOW_BENCH_POOL_DEADLINE", 15*time.Minute)
+	r.rep.Params["RPAFLOW_BENCH_POOL_DEADLINE"] = deadline.String()
+	bctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	mu.Lock()
+	before := len(started)
+	mu.Unlock()
 	burstStart := time.Now()
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
 	for _, q := range reqs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			q.submitted = time.Now()
-			q.err = deploy(ctx, q.id, "cr", &contract.Admission{Priority: q.priority, FairnessKey: q.caller})
-			q.done = time.Now()
+			q.err = start(bctx, q.id, "cr", &contract.Admission{Priority: q.priority, FairnessKey: q.caller})
 		}()
 	}
 	wg.Wait()
+	for {
+		mu.Lock()
+		ended := len(started) - before
+		mu.Unlock()
+		if ended >= n {
+			break
+		}
+		if bctx.Err() != nil {
+			return fmt.Errorf("%d of %d runs ended within RPAFLOW_BENCH_POOL_DEADLINE=%s", ended, n, deadline)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	close(sampling)
 	<-samplerDone
 	wall := time.Since(burstStart)
+	for _, q := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if q.err == nil {
+				q.err = result(bctx, q.id)
+			}
+		}()
+	}
+	wg.Wait()
 
 	var failed []string
 	for _, q := range reqs {
@@ -177,7 +222,7 @@ func (r *runner) capacity(ctx context.Context) error {
 	waits := map[int][]time.Duration{}
 	for _, q := range reqs {
 		st := started[q.id]
-		if !q.done.After(backlogEnd) {
+		if !st.Add(run).After(backlogEnd) {
 			share[q.caller]++
 		}
 		waits[q.priority] = append(waits[q.priority], st.Sub(q.submitted))

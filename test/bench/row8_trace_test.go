@@ -18,7 +18,7 @@ import (
 // of the run that got its slot. Every figure is a p50 in milliseconds over
 // the burst's requests (events before since are left out).
 type handoffs struct {
-	intakeP50, intakeAll  float64 // burst start → acquire at the pool (half, all)
+	intakeP50, intakeAll  float64 // burst start → acquire signal accepted (half, all)
 	firstQueue, firstTask float64 // a deployment's first workflow task (it sends the acquire): scheduled → started, started → completed
 	poolQueue, poolTask   float64 // a pool workflow task: scheduled → started, started → completed
 	activityEnd           float64 // platform run ended → execute activity completed
@@ -86,7 +86,7 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 	if err != nil {
 		return h, err
 	}
-	var intake, queue, task, toGrant []time.Duration
+	var queue, task, toGrant []time.Duration
 	grantSent := map[string]time.Time{}
 	releaseAt := map[string]time.Time{}
 	var scheduled, startedAt time.Time
@@ -113,15 +113,9 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 			if !startedAt.IsZero() {
 				task = append(task, t.Sub(startedAt))
 			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			if e.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName() == contract.UpdatePoolAcquire {
-				intake = append(intake, t.Sub(since))
-			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 			a := e.GetWorkflowExecutionSignaledEventAttributes()
 			switch a.GetSignalName() {
-			case contract.SignalPoolAcquire:
-				intake = append(intake, t.Sub(since))
 			case contract.SignalPoolRelease:
 				w := a.GetExternalWorkflowExecution().GetWorkflowId()
 				if w != "" {
@@ -146,6 +140,7 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 		}
 	}
 	var firstQueue, firstTask []time.Duration
+	var intake []time.Duration
 	var actEnd, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
 	for _, id := range ids {
 		evs, err := eventsOf(ctx, c, id, "")
@@ -153,9 +148,16 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 			return h, err
 		}
 		var grantAt, execSched, execStart, execDone, wftSched, wftStart time.Time
+		acquired := false
 		for _, e := range evs {
 			t := at(e)
 			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				// The acquire's local activity: its signal was accepted.
+				if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !acquired {
+					acquired = true
+					intake = append(intake, t.Sub(since))
+				}
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
 				if wftSched.IsZero() {
 					wftSched = t
