@@ -203,14 +203,17 @@ func (r *runner) capacity(ctx context.Context) error {
 	mu.Unlock()
 	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
 	backlogEnd := starts[n-limit]
-	// Utilisation: executions in flight over the backlog, sampled.
+	// Utilisation: executions in flight over the backlog, sampled. The
+	// backlog begins when the slots are first all taken (before, the
+	// burst's first requests are still on their way to the pool).
 	inBacklog := int(backlogEnd.Sub(burstStart) / (50 * time.Millisecond))
+	full := slices.Index(samples, limit)
 	var sum, cnt float64
 	for i, v := range samples {
 		if i >= inBacklog {
 			break
 		}
-		if i*50 < int(run/time.Millisecond) { // the first runs are still being admitted
+		if full < 0 || i < full {
 			continue
 		}
 		sum += float64(v)
