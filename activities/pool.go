@@ -140,8 +140,14 @@ func (p *Pools) send(c client.Client, id string) {
 		p.filling[id] = q[1:]
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), acquireSendTimeout)
-		_, b.err = c.SignalWithStartWorkflow(ctx, id, contract.SignalPoolAcquire, b.reqs, b.start,
-			p.Names.TypePrefix+contract.PoolWorkflow, b.input)
+		// A plain signal is lighter for the server; a pool that is not
+		// running (none yet, or it ended) is started with the signal.
+		b.err = c.SignalWorkflow(ctx, id, "", contract.SignalPoolAcquire, b.reqs)
+		var nf *serviceerror.NotFound
+		if errors.As(b.err, &nf) {
+			_, b.err = c.SignalWithStartWorkflow(ctx, id, contract.SignalPoolAcquire, b.reqs, b.start,
+				p.Names.TypePrefix+contract.PoolWorkflow, b.input)
+		}
 		cancel()
 		close(b.done)
 	}

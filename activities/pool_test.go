@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -25,6 +26,9 @@ type signaller struct {
 	gate  chan struct{}
 	fail  error
 	calls int
+	// started: the pool runs (after the first signal-with-start).
+	started bool
+	starts  int
 }
 
 func (s *signaller) SignalWithStartWorkflow(ctx context.Context, id, name string, arg any, o client.StartWorkflowOptions,
@@ -47,7 +51,23 @@ func (s *signaller) SignalWithStartWorkflow(ctx context.Context, id, name string
 	}
 	s.sent = append(s.sent, holders)
 	s.ids = append(s.ids, id)
+	if o.WorkflowIDConflictPolicy != 0 {
+		s.starts++
+		s.started = s.fail == nil
+	}
 	return nil, s.fail
+}
+
+// SignalWorkflow: the pool is not running until started is set.
+func (s *signaller) SignalWorkflow(ctx context.Context, id, run, name string, arg any) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return serviceerror.NewNotFound("workflow not found")
+	}
+	_, err := s.SignalWithStartWorkflow(ctx, id, name, arg, client.StartWorkflowOptions{ID: id}, contract.PoolWorkflow)
+	return err
 }
 
 func (s *signaller) count() int {
@@ -98,6 +118,9 @@ func TestPoolAcquireSignalGathersRequests(t *testing.T) {
 	}
 	if len(s.sent) != 2 || !slices.Equal(s.sent[0], []string{"first"}) || len(s.sent[1]) != 4 || s.ids[1] != contract.PoolID("cr", "apitask") {
 		t.Fatalf("signals %v to %v: want [first] then the other four together", s.sent, s.ids)
+	}
+	if s.starts != 1 {
+		t.Fatalf("%d signal-with-starts, want 1 (the pool then runs)", s.starts)
 	}
 	slices.Sort(s.sent[1])
 	if !slices.Equal(s.sent[1], keys[1:]) {

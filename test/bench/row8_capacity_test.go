@@ -156,6 +156,7 @@ func (r *runner) capacity(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	submitted := time.Since(burstStart)
 	for {
 		mu.Lock()
 		ended := len(started) - before
@@ -258,7 +259,7 @@ func (r *runner) capacity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading row 8's histories: %w", err)
 	}
-	r.rep.Note("row 8: %s", trace)
+	r.rep.Note("row 8: the burst's starts took %s; %s", submitted.Round(time.Millisecond), trace)
 	r.rep.Note("row 8: %d API Tasks of %s each from %s through apitask=%d (licence %d sessions) in %s (floor %s); peak in flight %d; shares %v",
 		n, run, strings.Join(callers, ", "), limit, limit, wall.Round(time.Millisecond), (time.Duration(n/limit) * run).Round(time.Millisecond),
 		sim.PeakExecutions(), share)
