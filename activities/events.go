@@ -58,6 +58,9 @@ type Check[R any] struct {
 	State  string    `json:"state"`
 	End    time.Time `json:"end,omitempty"`
 	Result R         `json:"result"`
+	// NoCapacity is the platform's reason when the run waits there for
+	// capacity (a job Pending for a robot).
+	NoCapacity string `json:"noCapacity,omitempty"`
 }
 
 // Events holds the activities that join a wait with its run's events.
@@ -91,37 +94,44 @@ func SignalRunEvents(ctx context.Context, c client.Client, n session.Names, task
 	return err
 }
 
+// checkOnce reads a run once within the profile's poll budget,
+// heartbeating through the budget's wait, which may be long.
+func checkOnce[S any](ctx context.Context, b *Budget, profile string, read func(context.Context) (S, error)) (S, error) {
+	defer heartbeatEvery(ctx, 2*time.Second, nil)()
+	if err := b.Wait(ctx, profile); err != nil {
+		var zero S
+		return zero, err
+	}
+	return read(ctx)
+}
+
 // OrchCheckJob reads the job once, within the poll budget: the wait's
 // reconciliation and its confirmation of an event.
 func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check[contract.StartJobResult], error) {
-	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.jobReader(in)
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
-	if err := a.Budget.Wait(ctx, in.Profile); err != nil {
-		return Check[contract.StartJobResult]{}, err
-	}
-	job, err := read(ctx)
+	job, err := checkOnce(ctx, a.Budget, in.Profile, read)
 	if err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
-	return Check[contract.StartJobResult]{Done: orchestrator.IsTerminalJobState(job.State), State: job.State, End: job.End,
-		Result: jobResult(job)}, nil
+	c := Check[contract.StartJobResult]{Done: orchestrator.IsTerminalJobState(job.State), State: job.State, End: job.End,
+		Result: jobResult(job)}
+	if job.PendingForCapacity() {
+		c.NoCapacity = job.ErrorCode
+	}
+	return c, nil
 }
 
 // AACheckDeployment reads the deployment's activity once, within the poll
 // budget.
 func (a *AutomationAnywhere) AACheckDeployment(ctx context.Context, in WaitDeploymentInput) (Check[DeploymentResult], error) {
-	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.deploymentReader(in, a.Sessions)
 	if err != nil {
 		return Check[DeploymentResult]{}, err
 	}
-	if err := a.Budget.Wait(ctx, in.Profile); err != nil {
-		return Check[DeploymentResult]{}, err
-	}
-	act, err := read(ctx)
+	act, err := checkOnce(ctx, a.Budget, in.Profile, read)
 	if err != nil {
 		return Check[DeploymentResult]{}, err
 	}

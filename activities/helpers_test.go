@@ -229,9 +229,18 @@ type orchEnv struct {
 // clock by step, so a job's life is a number of polls, not wall time.
 func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *orchEnv {
 	t.Helper()
+	return newOrchEnvWith(t, step, budget, nil)
+}
+
+// newOrchEnvWith is newOrchEnv with the tenant edited first.
+func newOrchEnvWith(t *testing.T, step time.Duration, budget *activities.Budget, edit func(*orchsim.Options)) *orchEnv {
+	t.Helper()
 	clk := newFakeClock()
 	o := orchsim.DefaultOptions()
 	o.Clock = clk.Now
+	if edit != nil {
+		edit(&o)
+	}
 	sim := orchsim.New(o)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := strings.ToLower(r.URL.Path); strings.HasPrefix(p, "/odata/jobs(") || strings.HasPrefix(p, "/odata/queueitems(") {

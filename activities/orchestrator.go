@@ -126,6 +126,10 @@ type WaitJobInput struct {
 	Job         JobRef        `json:"job"`
 	PollInitial time.Duration `json:"pollInitial,omitempty"`
 	PollMax     time.Duration `json:"pollMax,omitempty"`
+	// ReportNoCapacity ends the wait early when the job waits Pending for
+	// lack of capacity: the result's State is Pending and its Info the
+	// pending reason.
+	ReportNoCapacity bool `json:"reportNoCapacity,omitempty"`
 }
 
 // OrchWaitJob polls the job by id (not the rate-limited collection) within the
@@ -142,12 +146,15 @@ func (a *Orchestrator) OrchWaitJob(ctx context.Context, in WaitJobInput) (contra
 			return "", false, err
 		}
 		job = j
-		return job.State, orchestrator.IsTerminalJobState(job.State), nil
+		return job.State, orchestrator.IsTerminalJobState(job.State) || in.ReportNoCapacity && job.PendingForCapacity(), nil
 	}
 	o := pollOptions{profile: in.Profile, initial: orDefault(in.PollInitial, 2*time.Second),
 		max: orDefault(in.PollMax, 30*time.Second), budget: a.Budget, maxFails: 20}
 	if err := pollUntil(ctx, o, check); err != nil {
 		return contract.StartJobResult{}, err
+	}
+	if !orchestrator.IsTerminalJobState(job.State) {
+		return contract.StartJobResult{ID: job.ID, Key: job.Key, State: job.State, Info: job.ErrorCode}, nil
 	}
 	return jobResult(job), nil
 }

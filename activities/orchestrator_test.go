@@ -13,6 +13,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
+	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
 	"github.com/rpaflow/rpaflow/session"
 )
 
@@ -215,5 +216,41 @@ func TestRegistryMessages(t *testing.T) {
 	_, err = reg.Hub("orch")
 	if app := wantClass(t, err, contract.ErrInvalidInput); !strings.Contains(app.Error(), "known uipath-automationhub profiles: (none)") {
 		t.Errorf("no hub profiles: %v", app)
+	}
+}
+
+// A job Orchestrator leaves Pending because the folder's only robot is
+// busy ends a wait that asked to hear of it, with the pending reason, and
+// a reconciliation read names the reason; a wait that did not ask waits on.
+func TestWaitJobReportsPendingForCapacity(t *testing.T) {
+	o := newOrchEnvWith(t, 300*time.Millisecond, &activities.Budget{PerMinute: 60000}, func(so *orchsim.Options) { so.Folders[0].Robots = 1 })
+	env := orchActivityEnv(o)
+	startJob(t, o, "LongRunning", "") // takes the robot for an hour
+	job := startJob(t, o, "Invoices", "")
+	val, err := env.ExecuteActivity(o.orch.OrchWaitJob, activities.WaitJobInput{Profile: "orch", Job: job, ReportNoCapacity: true,
+		PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res contract.StartJobResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.State != "Pending" || res.Info != "RobotBusy" || res.ID != job.ID {
+		t.Errorf("wait reporting capacity: %+v, want Pending with reason RobotBusy", res)
+	}
+	val, err = env.ExecuteActivity(o.orch.OrchCheckJob, activities.WaitJobInput{Profile: "orch", Job: job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c activities.Check[contract.StartJobResult]
+	if err := val.Get(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Done || c.State != "Pending" || c.NoCapacity != "RobotBusy" {
+		t.Errorf("check: %+v, want Pending for capacity (RobotBusy)", c)
+	}
+	if n := o.sim.Counters().Get("startJobs"); n != 2 {
+		t.Errorf("%d starts, want 2 (the pending job is not started again)", n)
 	}
 }

@@ -69,15 +69,11 @@ func (a *Orchestrator) OrchWaitQueueItem(ctx context.Context, in WaitQueueItemIn
 // confirmation of an event. A Retried item is followed to its last retry,
 // whose id the answer's FinalID names, ended or not.
 func (a *Orchestrator) OrchCheckQueueItem(ctx context.Context, in WaitQueueItemInput) (Check[contract.QueueItemFailure], error) {
-	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	read, err := a.queueItemReader(in)
 	if err != nil {
 		return Check[contract.QueueItemFailure]{}, err
 	}
-	if err := a.Budget.Wait(ctx, in.Profile); err != nil {
-		return Check[contract.QueueItemFailure]{}, err
-	}
-	item, err := read(ctx)
+	item, err := checkOnce(ctx, a.Budget, in.Profile, read)
 	if err != nil {
 		return Check[contract.QueueItemFailure]{}, err
 	}

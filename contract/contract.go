@@ -8,9 +8,7 @@
 // twice.
 package contract
 
-import (
-	"fmt"
-)
+import ()
 
 // DefaultTaskQueue is the task queue when RPAFLOW_TASK_QUEUE is not set.
 const DefaultTaskQueue = "rpaflow"
@@ -48,18 +46,3 @@ func OrchestratorSessionID(profile string) string { return "uipath-session:" + p
 
 // HubWatchID is the workflow ID of the Automation Hub token watch for profile.
 func HubWatchID(profile string) string { return "hub-watch:" + profile }
-
-// CheckProfileName reports whether name can be a profile (the same rule the
-// configuration applies), so inputs fail before any session is created.
-func CheckProfileName(name string) error {
-	if name == "" {
-		return fmt.Errorf("profile is empty; give the name of a profile listed in RPAFLOW_PROFILES")
-	}
-	for i, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || (r == '-' && i > 0)
-		if !ok {
-			return fmt.Errorf("profile %q is not a profile name (lower-case letters, digits and '-'); use a name listed in RPAFLOW_PROFILES", name)
-		}
-	}
-	return nil
-}

@@ -317,11 +317,17 @@ func scalar(k reflect.Kind) bool {
 	return k == reflect.String || k == reflect.Bool || k >= reflect.Int && k <= reflect.Float64
 }
 
-// ValidateProfile reports a bad profile name as InvalidInput naming the
-// "profile" field.
+// ValidateProfile reports whether profile can be a profile's name (the
+// rule the configuration applies), so inputs fail before any session is
+// created: InvalidInput naming the "profile" field.
 func ValidateProfile(profile string) error {
-	if err := CheckProfileName(profile); err != nil {
-		return InvalidInputError("profile", "%s", strings.TrimPrefix(err.Error(), "profile "))
+	if profile == "" {
+		return InvalidInputError("profile", "is empty; give the name of a profile listed in RPAFLOW_PROFILES")
+	}
+	for i, r := range profile {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0) {
+			return InvalidInputError("profile", "%q is not a profile name (lower-case letters, digits and '-'); use a name listed in RPAFLOW_PROFILES", profile)
+		}
 	}
 	return nil
 }

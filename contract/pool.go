@@ -199,6 +199,9 @@ const (
 	ReleaseDone      = "done"      // the platform run is over
 	ReleaseCancelled = "cancelled" // left the queue, or gave the slot back unused
 	ReleaseRefused   = "refused"   // the platform said it had no capacity: requeue at the head
+	// ReleasePending keeps the slot: the run is on the platform but waits
+	// there for capacity (a job Pending for a robot), so the pool shrinks.
+	ReleasePending = "pending"
 )
 
 // PoolRelease is the release signal's argument.
@@ -224,6 +227,8 @@ type PoolRequest struct {
 	Granted   time.Time  `json:"granted,omitzero"`
 	NotBefore time.Time  `json:"notBefore,omitzero"`
 	Refusals  int        `json:"refusals,omitempty"`
+	// Pending: the holder's run waits on the platform for capacity.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // PoolClock is the fair-share clock of one key at one priority.
@@ -250,6 +255,7 @@ type PoolCounts struct {
 	Granted   int64 `json:"granted"`
 	Released  int64 `json:"released"`
 	Refused   int64 `json:"refused"`   // capacity refusals the platform answered
+	Pending   int64 `json:"pending"`   // runs the platform took but left waiting for capacity
 	Cancelled int64 `json:"cancelled"` // left the queue before a grant
 	Reclaimed int64 `json:"reclaimed"` // given back because the holder's run had ended
 }
@@ -273,16 +279,19 @@ func (in PoolStatusInput) Validate() error {
 
 // PoolStatus answers the pool's status query.
 type PoolStatus struct {
-	Profile   string         `json:"profile"`
-	Pool      string         `json:"pool"`
-	Limit     int            `json:"limit"`
-	Effective int            `json:"effective"` // below Limit after capacity refusals
-	InUse     int            `json:"inUse"`
-	Holders   int            `json:"holders"`
-	Waiting   int            `json:"waiting"`
-	Oldest    time.Time      `json:"oldestWaitSince,omitzero"`
-	Queues    []PoolKeyQueue `json:"queues,omitempty"`
-	Counts    PoolCounts     `json:"counts"`
+	Profile   string `json:"profile"`
+	Pool      string `json:"pool"`
+	Limit     int    `json:"limit"`
+	Effective int    `json:"effective"` // below Limit after capacity refusals
+	InUse     int    `json:"inUse"`
+	Holders   int    `json:"holders"`
+	// PlatformPending are the holders whose run waits on the platform for
+	// capacity (they hold their slots).
+	PlatformPending int            `json:"platformPending,omitempty"`
+	Waiting         int            `json:"waiting"`
+	Oldest          time.Time      `json:"oldestWaitSince,omitzero"`
+	Queues          []PoolKeyQueue `json:"queues,omitempty"`
+	Counts          PoolCounts     `json:"counts"`
 }
 
 // PoolKeyQueue is the queue of one fairness key at one priority.

@@ -16,6 +16,7 @@ import (
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/profile"
+	"github.com/rpaflow/rpaflow/workflows"
 )
 
 // workflowRunOperation runs workflowType for each start request whose
@@ -162,8 +163,25 @@ func (p *Plugin) poolStatusOperation() nexus.Operation[contract.PoolStatusInput,
 		if err != nil && contract.TypeOf(err) != "" {
 			return contract.PoolStatus{}, failed(err)
 		}
-		return st, err // any other error is retried by the caller's Nexus machinery
+		if err != nil {
+			return contract.PoolStatus{}, err // retried by the caller's Nexus machinery
+		}
+		return crossingPoolStatus(st, temporalnexus.GetOperationInfo(ctx).TaskQueue), nil
 	})
+}
+
+// crossingPoolStatus is a pool's status as a Nexus caller on queue sees
+// it: the totals, and the queues of its own fairness keys only (another
+// team's keys name its callers and show its load).
+func crossingPoolStatus(st contract.PoolStatus, queue string) contract.PoolStatus {
+	var own []contract.PoolKeyQueue
+	for _, q := range st.Queues {
+		if workflows.OwnsFairnessKey(queue, q.Key) {
+			own = append(own, q)
+		}
+	}
+	st.Queues = own
+	return st
 }
 
 // checkPool reports a pool the profile does not declare as InvalidInput.

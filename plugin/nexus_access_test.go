@@ -102,3 +102,31 @@ func TestCrossingStatusDropsLastError(t *testing.T) {
 		t.Errorf("crossing status = %+v", st)
 	}
 }
+
+// Across Nexus a pool's status keeps its totals but lists only the
+// caller's own fairness keys: its endpoint's queue and the keys under it.
+func TestCrossingPoolStatusShowsOnlyTheCallersKeys(t *testing.T) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	st := contract.PoolStatus{Profile: "cr", Pool: "apitask", Limit: 4, InUse: 4, Holders: 4, Waiting: 9, Oldest: at,
+		Queues: []contract.PoolKeyQueue{
+			{Priority: 1, Key: "rpaflow-orders/urgent", Waiting: 1, Oldest: at},
+			{Priority: 3, Key: "rpaflow-orders", Waiting: 2, Oldest: at},
+			{Priority: 3, Key: "rpaflow-orders-eu", Waiting: 1, Oldest: at},
+			{Priority: 3, Key: "rpaflow-billing", Waiting: 3, Oldest: at},
+			{Priority: 3, Key: "cr", Waiting: 2, Oldest: at},
+		}}
+	got := crossingPoolStatus(st, "rpaflow-orders")
+	var keys []string
+	for _, q := range got.Queues {
+		keys = append(keys, q.Key)
+	}
+	if strings.Join(keys, ",") != "rpaflow-orders/urgent,rpaflow-orders" || got.Waiting != 9 || got.InUse != 4 || !got.Oldest.Equal(at) {
+		t.Errorf("orders sees keys %v, totals waiting %d in use %d; want its two keys and the totals", keys, got.Waiting, got.InUse)
+	}
+	if got := crossingPoolStatus(st, "rpaflow-audit"); got.Queues != nil || got.Waiting != 9 {
+		t.Errorf("a caller with nothing queued sees %+v, want no queues and the totals", got)
+	}
+	if st.Queues[4].Key != "cr" {
+		t.Error("crossingPoolStatus changed the status it was given")
+	}
+}

@@ -20,13 +20,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/nexus-rpc/sdk-go/nexus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -74,6 +74,11 @@ type Options struct {
 	// data converter of the host's own, session tokens sit in the host's
 	// history in clear: the plugin warns once.
 	Encryption *Encryption
+	// Secrets are values beyond the profiles' credentials (the host's own
+	// keys and tokens) that failure messages handed to Nexus callers must
+	// not show, as the host's logs do not; the profiles' credentials are
+	// always removed.
+	Secrets []string
 	// Nexus serves the Nexus service contract.NexusService on the task
 	// queue of every worker the plugin is added to, with every profile.
 	Nexus bool
@@ -185,19 +190,10 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 		}
 		return nil
 	}
-	secret, err := p.o.Encryption.Codec()
-	if err != nil {
-		return err
-	}
-	boundaryCodec, err := p.o.Encryption.BoundaryCodec()
+	dc, fc, err := p.o.Encryption.Converters(co.DataConverter, p.o.IDPrefix, p.secrets())
 	if err != nil {
 		return fmt.Errorf("plugin: Encryption: %w", err)
 	}
-	base := co.DataConverter
-	if base == nil {
-		base = converter.GetDefaultDataConverter()
-	}
-	dc, fc := codec.Converters(base, secret, p.boundary(boundaryCodec))
 	co.DataConverter = dc
 	if co.FailureConverter == nil {
 		co.FailureConverter = fc
@@ -207,14 +203,14 @@ func (p *Plugin) configureClient(_ context.Context, o client.PluginConfigureClie
 	return nil
 }
 
-// boundary is what crosses to Nexus callers under these options, with
-// crossing payloads encoded by c (nil: readable by any caller).
-func (p *Plugin) boundary(c converter.PayloadCodec) codec.Boundary {
-	var secrets []string
+// secrets are what failure messages handed to Nexus callers must not show:
+// the profiles' credentials and the host's Secrets.
+func (p *Plugin) secrets() []string {
+	out := slices.Clone(p.o.Secrets)
 	for _, pr := range p.o.Profiles {
-		secrets = append(secrets, pr.Secrets()...)
+		out = append(out, pr.Secrets()...)
 	}
-	return codec.NexusBoundary(p.o.IDPrefix, c, secrets)
+	return out
 }
 
 func logger(co *client.Options) log.Logger {
@@ -251,6 +247,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
 		{contract.RunEventsWorkflow, wrapNoResult(workflows.RunEvents)},
+		{contract.EnsureWebhookWorkflow, wrap(workflows.EnsureWebhook)},
 	}
 }
 

@@ -33,8 +33,10 @@ func main() {
 	os.Exit(code)
 }
 
-// connect builds the client exactly as the worker does (codec, failure
-// converter, logger), so the starter reads and writes the same payloads.
+// connect builds the client as the worker's is built: the same connection
+// and logger, and the converters the plugin gives the worker's client (the
+// same function builds both), so the starter reads and writes the same
+// payloads.
 func connect(ctx context.Context, cfg *config.Config, logger zerolog.Logger) (cli.Conn, error) {
 	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logger), client.MetricsNopHandler)
 	if err != nil {

@@ -1,7 +1,9 @@
-// Command worker runs rpaflow's Temporal worker: configuration from the
-// environment, one client per profile, every workflow and activity
-// registered, /healthz and /metrics on RPAFLOW_HTTP_ADDR and /codec on
-// RPAFLOW_CODEC_ADDR.
+// Command worker runs rpaflow's standalone Temporal worker: configuration
+// from the environment, rpaflow's plugin on its client (a platform client
+// per profile, every workflow and activity, the Nexus service), /healthz
+// and /metrics on RPAFLOW_HTTP_ADDR, /codec on RPAFLOW_CODEC_ADDR and the
+// events receiver on RPAFLOW_EVENTS_ADDR when set. The logic lives in
+// internal/app.
 package main
 
 import (

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -94,16 +95,33 @@ func (d *Deployments) plan(r admitRequest) admissionPlan {
 	if pool == nil {
 		return admissionPlan{}
 	}
-	// The fairness key: the caller's, else the Nexus endpoint the call
-	// came through (one per calling team), else the profile.
-	key := r.profile
-	switch {
-	case r.admission != nil && r.admission.FairnessKey != "":
-		key = r.admission.FairnessKey
-	case r.nexusCaller != "":
-		key = r.nexusCaller
+	var asked string
+	if r.admission != nil {
+		asked = r.admission.FairnessKey
 	}
-	return admissionPlan{Pool: pool, Priority: r.admission.PriorityOr(), Key: key, Slots: max(r.slots, 1)}
+	return admissionPlan{Pool: pool, Priority: r.admission.PriorityOr(), Key: fairnessKey(r.profile, r.nexusCaller, asked), Slots: max(r.slots, 1)}
+}
+
+// fairnessKey is the key a deployment queues under: the caller's, else the
+// Nexus endpoint the call came through (one per calling team), else the
+// profile. A Nexus caller's own key lives under its endpoint's queue
+// ("<queue>/<key>"), so no caller can queue under another team's key.
+func fairnessKey(profile, nexusCaller, asked string) string {
+	switch {
+	case nexusCaller == "" && asked != "":
+		return asked
+	case nexusCaller == "":
+		return profile
+	case asked == "" || OwnsFairnessKey(nexusCaller, asked):
+		return cmp.Or(asked, nexusCaller)
+	}
+	return nexusCaller + "/" + asked
+}
+
+// OwnsFairnessKey reports whether key is one a Nexus caller whose endpoint
+// targets queue queues under: the queue itself or "<queue>/...".
+func OwnsFairnessKey(queue, key string) bool {
+	return key == queue || strings.HasPrefix(key, queue+"/")
 }
 
 func listOr(names []string) string {
@@ -126,6 +144,7 @@ type lease struct {
 	round    int // refusals so far: grants of earlier rounds are stale
 	released bool
 	bySignal bool // acquireBySignalVersion
+	pending  bool // the pool knows the run waits on the platform for capacity
 }
 
 // admit waits for the deployment's slots, or returns a nil lease when it
@@ -284,6 +303,20 @@ func (l *lease) requeue(ctx workflow.Context, err error) error {
 		l.round++
 	}
 	return l.acquire(ctx)
+}
+
+// platformPending tells the pool, once, that the run is on the platform but
+// waits there for capacity: the pool shrinks, and this run keeps its slot.
+func (l *lease) platformPending(ctx workflow.Context, reason string) {
+	if l == nil || l.pending || l.released {
+		return
+	}
+	l.pending = true
+	workflow.GetLogger(ctx).Info("the platform has taken the run but has no capacity for it yet; it keeps its slot and the pool shrinks",
+		"pool", l.plan.Pool.Name, "reason", reason)
+	if err := l.signal(ctx, contract.ReleasePending); err != nil {
+		workflow.GetLogger(ctx).Warn("telling the pool of a pending run failed", "pool", l.poolID, "error", err)
+	}
 }
 
 // retryPolicy: a pooled deployment does not retry capacity refusals in the

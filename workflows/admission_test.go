@@ -232,12 +232,21 @@ func TestCapacityRefusal(t *testing.T) {
 }
 
 // A Nexus call's fairness key defaults to the endpoint's queue it came
-// through; an explicit key wins.
+// through; a key of the caller's own lives under that queue, so naming
+// another team's key (or its queue) queues under the caller's.
 func TestAdmissionKeyDefaultsToNexusCaller(t *testing.T) {
 	for _, c := range []struct {
 		adm  *contract.Admission
 		want string
-	}{{nil, "rpaflow-orders"}, {&contract.Admission{FairnessKey: "mine"}, "mine"}} {
+	}{
+		{nil, "rpaflow-orders"},
+		{&contract.Admission{FairnessKey: "mine"}, "rpaflow-orders/mine"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders/mine"}, "rpaflow-orders/mine"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders"}, "rpaflow-orders"},
+		{&contract.Admission{FairnessKey: "rpaflow-billing"}, "rpaflow-orders/rpaflow-billing"},
+		{&contract.Admission{FairnessKey: "rpaflow-billing/x"}, "rpaflow-orders/rpaflow-billing/x"},
+		{&contract.Admission{FairnessKey: "rpaflow-orders-2"}, "rpaflow-orders/rpaflow-orders-2"},
+	} {
 		env := newEnv(t)
 		f := newFakePool(env, func(int) bool { return true })
 		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil)
@@ -311,5 +320,81 @@ func TestDeployAPITaskAcquirePathFollowsVersion(t *testing.T) {
 		if len(f.acquires) != 1 || len(f.releases) != 1 {
 			t.Fatalf("version %d: %d acquires, %d releases; want one each", v, len(f.acquires), len(f.releases))
 		}
+	}
+}
+
+// Without Nexus the caller's key is taken as given, and the profile is the
+// default.
+func TestFairnessKeyOutsideNexus(t *testing.T) {
+	for _, c := range []struct{ asked, want string }{{"", "cr"}, {"orders", "orders"}, {"rpaflow-orders/x", "rpaflow-orders/x"}} {
+		if got := fairnessKey("cr", "", c.asked); got != c.want {
+			t.Errorf("fairnessKey(cr, no caller, %q) = %q, want %q", c.asked, got, c.want)
+		}
+	}
+}
+
+// A pooled job Orchestrator leaves Pending for want of a robot tells the
+// pool once (it shrinks) and keeps its slot; the job is waited for, never
+// started again, and its slot goes back when it ends.
+func TestStartJobPendingForCapacityTellsThePool(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(int) bool { return true })
+	orchPools := &Deployments{Pools: map[string][]contract.PoolConfig{"orch": {{Name: "Shared", Limit: 3}}}}
+	env.OnActivity(orch.OrchStartJob, mock.Anything, mock.Anything).Return(activities.JobRef{ID: 42, Key: "k-42", FolderID: 1, Folder: "Shared"}, nil).Once()
+	var waits []bool
+	env.OnActivity(orch.OrchWaitJob, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WaitJobInput) (contract.StartJobResult, error) {
+			waits = append(waits, in.ReportNoCapacity)
+			if in.ReportNoCapacity {
+				return contract.StartJobResult{ID: 42, Key: "k-42", State: "Pending", Info: "RobotBusy"}, nil
+			}
+			return contract.StartJobResult{ID: 42, Key: "k-42", State: "Successful"}, nil
+		})
+	env.ExecuteWorkflow(orchPools.StartJob, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
+	var res contract.StartJobResult
+	if err := env.GetWorkflowError(); err != nil || env.GetWorkflowResult(&res) != nil || res.State != "Successful" || res.ID != 42 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	var outcomes []string
+	for _, r := range f.releases {
+		outcomes = append(outcomes, r.Outcome)
+	}
+	if strings.Join(outcomes, ",") != contract.ReleasePending+","+contract.ReleaseDone || len(f.acquires) != 1 ||
+		len(waits) != 2 || !waits[0] || waits[1] {
+		t.Errorf("pool signals %v, acquires %d, waits reporting capacity %v; want pending then done, one acquire, [true false]", outcomes, len(f.acquires), waits)
+	}
+}
+
+// With run events, the reconciliation's reads carry the pending reason: the
+// first that finds the job Pending for capacity tells the pool, later ones
+// do not, and every read passes on unchanged.
+func TestWatchCheckTellsThePoolOnce(t *testing.T) {
+	env := newEnv(t)
+	probe := func(ctx workflow.Context) ([]string, error) {
+		l := &lease{plan: admissionPlan{Pool: &contract.PoolConfig{Name: "Shared", Limit: 2}}, poolID: "rpaflow-pool:orch:Shared",
+			holder: contract.PoolHolder{WorkflowID: "w", RunID: "r"}}
+		var states []string
+		for _, c := range []activities.Check[contract.StartJobResult]{{State: "Running"}, {State: "Pending", NoCapacity: "RobotBusy"},
+			{State: "Pending", NoCapacity: "RobotBusy"}, {Done: true, State: "Successful"}} {
+			read, set := workflow.NewFuture(ctx)
+			set.Set(c, nil)
+			var got activities.Check[contract.StartJobResult]
+			if err := l.watchCheck(ctx, read).Get(ctx, &got); err != nil {
+				return nil, err
+			}
+			states = append(states, got.State+"/"+got.NoCapacity)
+		}
+		return states, nil
+	}
+	env.RegisterWorkflowWithOptions(probe, workflow.RegisterOptions{Name: "probe"})
+	f := newFakePool(env, func(int) bool { return true })
+	env.ExecuteWorkflow("probe")
+	var states []string
+	if err := env.GetWorkflowResult(&states); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(states, ",") != "Running/,Pending/RobotBusy,Pending/RobotBusy,Successful/" ||
+		len(f.releases) != 1 || f.releases[0].Outcome != contract.ReleasePending || f.releasedTo != "rpaflow-pool:orch:Shared" {
+		t.Errorf("reads %v, pool signals %+v to %s; want the reads unchanged and one pending signal", states, f.releases, f.releasedTo)
 	}
 }

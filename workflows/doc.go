@@ -2,8 +2,9 @@
 // workflows that keep a platform credential fresh (ControlRoomSession,
 // OrchestratorSession), the token watch (AutomationHubTokenWatch), the
 // deployments that use them (DeployAPITask, DeployBot, StartJob,
-// AddQueueItem, AddWorkItem) and what paces the deployments (CapacityPool,
-// TenantBudget).
+// AddQueueItem, AddWorkItem), what paces the deployments (CapacityPool,
+// TenantBudget) and what joins a platform's notice that a run ended with
+// the deployment waiting on it (RunEvents).
 //
 // Workflow code is deterministic: no I/O, no time.Now, no goroutines, no
 // map iteration order. It imports package contract (inputs, results, error

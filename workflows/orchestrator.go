@@ -71,10 +71,14 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 			if ref.Events != nil {
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
 				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
-					return workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn)
+					return l.watchCheck(c, workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn))
 				}, nil)
 			}
-			return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, waitIn)
+			return l.waitPastPending(c, func(reportPending bool) workflow.Future {
+				w := waitIn
+				w.ReportNoCapacity = reportPending
+				return workflow.ExecuteActivity(waitOptions(c, d), orch.OrchWaitJob, w)
+			})
 		},
 		func(wait workflow.Future, reason string) contract.RunStop {
 			return stopRun(ctx, limits, wait, reason, strconv.FormatInt(ref.ID, 10), orch.OrchStopJob, activities.StopJobInput{Profile: in.Profile,
@@ -202,4 +206,47 @@ func cancelledWhileStarting(ctx workflow.Context, in contract.StartJobInput, l r
 		Reason: contract.StopCancelled, Grace: l.grace})
 	s.Message = strings.TrimSpace("found by reference " + in.Reference + " after the start's answer was lost. " + s.Message)
 	return temporal.NewCanceledError(s)
+}
+
+// A pooled job that Orchestrator leaves Pending for lack of a robot is
+// its capacity answer: the pool learns of it once and shrinks, while the
+// job (already created) keeps its slot and is waited for as any job; it is
+// never started again.
+
+// waitPastPending runs the job's wait so that it ends early the first time
+// the job waits Pending for capacity, tells the pool, and waits on.
+func (l *lease) waitPastPending(ctx workflow.Context, wait func(reportPending bool) workflow.Future) workflow.Future {
+	if l == nil || l.pending {
+		return wait(false)
+	}
+	f, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var res contract.StartJobResult
+		err := wait(true).Get(ctx, &res)
+		if err == nil && res.State == "Pending" { // the only state the wait ends in early
+			l.platformPending(ctx, res.Info)
+			res = contract.StartJobResult{}
+			err = wait(false).Get(ctx, &res)
+		}
+		set.Set(res, err)
+	})
+	return f
+}
+
+// watchCheck passes a reconciliation's read on, telling the pool the first
+// time it finds the job Pending for capacity.
+func (l *lease) watchCheck(ctx workflow.Context, check workflow.Future) workflow.Future {
+	if l == nil || l.pending {
+		return check
+	}
+	f, set := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var c activities.Check[contract.StartJobResult]
+		err := check.Get(ctx, &c)
+		if err == nil && c.NoCapacity != "" {
+			l.platformPending(ctx, c.NoCapacity)
+		}
+		set.Set(c, err)
+	})
+	return f
 }

@@ -231,6 +231,10 @@ func (p *pool) acquire(ctx workflow.Context, r contract.PoolAcquireRequest) cont
 }
 
 func (p *pool) release(ctx workflow.Context, r contract.PoolRelease) {
+	if r.Outcome == contract.ReleasePending {
+		p.pending(ctx, r.Holder)
+		return
+	}
 	if i := find(p.st.Waiting, r.Holder); i >= 0 {
 		p.st.Waiting = slices.Delete(p.st.Waiting, i, i+1)
 		p.st.Counts.Cancelled++
@@ -247,7 +251,7 @@ func (p *pool) release(ctx workflow.Context, r contract.PoolRelease) {
 		// The platform has less room than configured: run no more than
 		// what still runs, and put the refused one back at the head.
 		p.st.Counts.Refused++
-		p.st.Effective = max(1, min(p.st.Effective, p.inUse()))
+		p.shrink(ctx, "refused")
 		h.Refusals++
 		h.Granted = time.Time{}
 		h.NotBefore = workflow.Now(ctx).Add(min(poolMaxBackoff, time.Duration(1<<min(h.Refusals, 10))*time.Second))
@@ -259,6 +263,33 @@ func (p *pool) release(ctx workflow.Context, r contract.PoolRelease) {
 	default:
 		p.st.Counts.Released++
 	}
+}
+
+// pending: a holder's run is on the platform but waits there for
+// capacity. It keeps its slot (the run starts when the platform has room);
+// the pool runs no more than what the platform does run.
+func (p *pool) pending(ctx workflow.Context, h contract.PoolHolder) {
+	i := find(p.st.Holders, h)
+	if i < 0 || p.st.Holders[i].Pending {
+		return
+	}
+	p.st.Holders[i].Pending = true
+	p.st.Counts.Pending++
+	p.shrink(ctx, "pending")
+}
+
+// shrink lowers the effective limit to the slots of the holders whose runs
+// the platform runs (at least 1) after a capacity answer.
+func (p *pool) shrink(ctx workflow.Context, answer string) {
+	running := 0
+	for _, h := range p.st.Holders {
+		if !h.Pending {
+			running += h.Slots
+		}
+	}
+	p.st.Effective = max(1, min(p.st.Effective, running))
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": p.profile, "pool": p.st.Config.Name, "answer": answer}).
+		Counter("rpaflow_pool_capacity_answers").Inc(1)
 }
 
 func compareInt(a, b int64) int {
@@ -431,6 +462,11 @@ func (p *pool) nextNotBefore(now time.Time) (time.Time, bool) {
 func (p *pool) status() contract.PoolStatus {
 	s := contract.PoolStatus{Profile: p.profile, Pool: p.st.Config.Name, Limit: p.st.Config.Limit, Effective: p.st.Effective,
 		InUse: p.inUse(), Holders: len(p.st.Holders), Waiting: len(p.st.Waiting), Counts: p.st.Counts}
+	for _, h := range p.st.Holders {
+		if h.Pending {
+			s.PlatformPending++
+		}
+	}
 	for _, w := range p.st.Waiting {
 		if s.Oldest.IsZero() || w.Enqueued.Before(s.Oldest) {
 			s.Oldest = w.Enqueued

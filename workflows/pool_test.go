@@ -314,6 +314,41 @@ func TestPoolCapacityRefusalShrinksAndRequeuesAtHead(t *testing.T) {
 	}
 }
 
+// A holder whose run the platform took but left waiting for capacity keeps
+// its slot; the pool shrinks to what the platform runs and grows back as
+// runs end.
+func TestPoolPlatformPendingShrinksAndKeepsTheSlot(t *testing.T) {
+	h := newPoolHarness(t)
+	cfg := contract.PoolConfig{Name: "Shared", Limit: 3}
+	for _, id := range []string{"h1", "h2", "h3"} {
+		h.acquire(time.Second, id, 3, "k", cfg)
+	}
+	h.acquire(2*time.Second, "h4", 3, "k", cfg)
+	h.acquire(2*time.Second, "h5", 3, "k", cfg)
+	h.release(5*time.Second, "h3", contract.ReleasePending) // the folder has two robots
+	h.release(6*time.Second, "h3", contract.ReleasePending) // told twice: counted once
+	h.release(6*time.Second, "h4", contract.ReleasePending) // a waiting request is not a holder: nothing changes
+	h.status(7 * time.Second)
+	h.release(20*time.Second, "h1", contract.ReleaseDone)
+	h.status(21 * time.Second)
+	h.release(30*time.Second, "h3", contract.ReleaseDone)
+	_ = h.run(cfg, nil, time.Minute)
+	st := h.statuses[0]
+	if st.Effective != 2 || st.InUse != 3 || st.Holders != 3 || st.PlatformPending != 1 || st.Waiting != 2 ||
+		st.Counts.Pending != 1 || st.Counts.Refused != 0 || st.Counts.Cancelled != 0 {
+		t.Fatalf("after the pending answer %+v: want effective 2, the three holders kept (one pending), h4 and h5 waiting", st)
+	}
+	if st := h.statuses[1]; st.Effective != 3 || st.InUse != 3 || st.Waiting != 1 {
+		t.Fatalf("after h1 ended %+v: want the limit back to 3 and h4 granted", st)
+	}
+	if !slices.Equal(h.grants, []string{"h4", "h5"}) || !h.grantAt["h4"].Equal(t0.Add(20*time.Second)) || !h.grantAt["h5"].Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("grants %v at %v: want h4 at 20 s, h5 at 30 s", h.grants, h.grantAt)
+	}
+	if h.final.PlatformPending != 0 || h.final.Effective != 3 {
+		t.Fatalf("final %+v: want no pending holder, effective 3", h.final)
+	}
+}
+
 func TestPoolContinueAsNewKeepsState(t *testing.T) {
 	old := poolCANAfter
 	poolCANAfter = 4

@@ -57,6 +57,7 @@ var calls = []call{
 	{contract.ControlRoomSessionWorkflow, "", contract.SessionInput{}, nil},
 	{contract.OrchestratorSessionWorkflow, "", contract.SessionInput{}, nil},
 	{contract.AutomationHubTokenWatchWorkflow, "", contract.HubWatchInput{}, nil},
+	{contract.EnsureWebhookWorkflow, "", contract.EnsureWebhookInput{}, contract.EnsureWebhookResult{}},
 }
 
 // errorDetails are the payloads failures carry: ErrorInfo is the first
@@ -398,6 +399,9 @@ var rules = []rule{
 	}},
 	{"Admission", "fairnessKey", func(s *jsonschema.Schema) { s.MaxLength = uint64p(200) }},
 	{"PoolStatusInput", "pool", nonBlank},
+	{"EnsureWebhookInput", "url", func(s *jsonschema.Schema) { s.MaxLength = uint64p(2000) }},
+	{"EnsureWebhookInput", "name", func(s *jsonschema.Schema) { s.MaxLength = uint64p(128) }},
+	{"EnsureWebhookResult", "outcome", enum(contract.WebhookCreated, contract.WebhookUpdated, contract.WebhookUnchanged)},
 	{"SessionStatus", "state", enum("starting", "active", "renewing", "backoff", "authFailed", "closing", "closed")},
 	{"HubWatchStatus", "state", enum("ok", "expiring", "expired", "rejected", "unavailable", "starting")},
 	{"RunStop", "reason", enum(contract.StopCancelled, contract.StopTimedOut)},

@@ -65,15 +65,28 @@ func CodecHandler(codec http.Handler) http.Handler {
 	return mux
 }
 
-// Server returns an http.Server for h with timeouts, so a slow or idle
-// client cannot hold a connection open.
-func Server(h http.Handler) *http.Server {
+// Limits bound what one client may hold of a listener: the time to send
+// its headers and its request, to take the answer, to idle between
+// requests, and the size of its headers.
+type Limits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+}
+
+// AdminLimits are those of /healthz, /metrics and /codec, whose clients are
+// probes, Prometheus, the Temporal UI and the CLI.
+var AdminLimits = Limits{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second,
+	Idle: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+
+// Server returns an http.Server for h within l, so a slow or idle client
+// cannot hold a connection open. Every listener of the worker is one.
+func Server(h http.Handler, l Limits) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 	}
 }

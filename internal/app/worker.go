@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/rpaflow/rpaflow/activities"
@@ -81,27 +82,24 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 		// span twice.
 		tp = stp
 	}
-	pc, err := temporalclient.CodecFromConfig(cfg.Codec)
+	opts, err := temporalclient.Connection(cfg, logging.TemporalLogger(logger), m.Temporal(), temporalclient.WithTracerProvider(tp))
+	if err != nil {
+		return err
+	}
+	pc, err := temporalclient.CodecFromConfig(cfg.Codec) // served on /codec
 	if err != nil {
 		return err
 	}
 	if pc == nil {
 		logger.Warn().Msg("RPAFLOW_INSECURE_PLAINTEXT=true: payloads, tokens included, are stored in Temporal in clear; development only")
+		// chosen, and said above: the plugin need not warn a second time
+		opts.DataConverter = converter.GetDefaultDataConverter()
 	}
-	opts, err := temporalclient.Options(cfg, logging.TemporalLogger(logger), m.Temporal(), temporalclient.WithTracerProvider(tp))
+	po, err := pluginOptions(cfg, m, tp)
 	if err != nil {
 		return err
 	}
-	// The worker is the plugin's first user: the same registration a host
-	// application gets, on the client's every worker. Its client already
-	// encrypts (temporalclient.Options), so the plugin leaves converters be.
-	observeBudget, err := m.PollBudget(cfg.PollBudgetPerMinute)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	p, err := plugin.New(plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
-		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true,
-		NexusQueues: cfg.NexusQueues, TaskQueue: cfg.TaskQueue})
+	p, err := plugin.New(po)
 	if err != nil {
 		return err
 	}
@@ -114,7 +112,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 				return errors.New("not connected to Temporal yet")
 			}
 			return nil
-		}}))
+		}}), adminhttp.AdminLimits)
 	ln, stopAdmin, err := serve(admin, o.HTTPListener, "RPAFLOW_HTTP_ADDR", cfg.HTTPAddr, logger)
 	if err != nil {
 		return err
@@ -124,7 +122,7 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	if pc != nil {
 		codecHandler = codec.Handler(pc, codecOptions(cfg.Codec))
 	}
-	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler)), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
+	codecLn, stopCodec, err := serve(adminhttp.Server(adminhttp.CodecHandler(codecHandler), adminhttp.AdminLimits), o.CodecListener, "RPAFLOW_CODEC_ADDR", cfg.Codec.Addr, logger)
 	if err != nil {
 		return err
 	}
@@ -174,6 +172,26 @@ func RunWorker(ctx context.Context, cfg *config.Config, logger zerolog.Logger, o
 	<-ctx.Done()
 	logger.Info().Msg("stopping worker")
 	return nil
+}
+
+// pluginOptions: the worker is a host of the plugin like any other, which
+// registers everything on the client's every worker and wraps the client's
+// converters with the configured encryption (none in plaintext dev mode).
+// Failure messages handed to Nexus callers are cleaned of the secrets the
+// logs are cleaned of.
+func pluginOptions(cfg *config.Config, m *metrics.Metrics, tp trace.TracerProvider) (plugin.Options, error) {
+	observeBudget, err := m.PollBudget(cfg.PollBudgetPerMinute)
+	if err != nil {
+		return plugin.Options{}, fmt.Errorf("metrics: %w", err)
+	}
+	o := plugin.Options{Profiles: cfg.Profiles, PollBudgetPerMinute: cfg.PollBudgetPerMinute,
+		PollBudgetObserver: observeBudget, Observer: ProviderObserver(m, tp), Nexus: true,
+		NexusQueues: cfg.NexusQueues, TaskQueue: cfg.TaskQueue, Secrets: cfg.Secrets()}
+	if !cfg.Codec.InsecurePlaintext {
+		e := cfg.Codec.Encryption()
+		o.Encryption = &e
+	}
+	return o, nil
 }
 
 // serveEvents starts the events receiver on its own listener when

@@ -51,11 +51,29 @@ func (e Encryption) BoundaryCodec() (converter.PayloadCodec, error) {
 	return c, nil
 }
 
-// NexusBoundary is what rpaflow's Nexus service hands its callers: the
-// operations' payloads and those of the workflows they start (under
-// idPrefix), encoded with c (nil: readable by any caller), failure messages
-// cleaned of secrets.
-func NexusBoundary(idPrefix string, c converter.PayloadCodec, secrets []string) Boundary {
-	return Boundary{Service: contract.NexusService, WorkflowIDPrefix: idPrefix + contract.NexusWorkflowIDPrefix,
-		Codec: c, Redact: logging.NewRedactor(secrets).Redact}
+// Converters wraps base (nil: the SDK's default) with this encryption, for
+// a client of rpaflow's workflows: payloads encrypted with Key (platform
+// tokens sealed inside), failure messages and stack traces moved into an
+// encrypted payload (provider error text can echo secrets). What crosses to the callers of
+// rpaflow's Nexus service (its operations and the workflows they start,
+// whose IDs begin with idPrefix and contract.NexusWorkflowIDPrefix) is
+// written for them instead: with BoundaryKey, or readable by their default
+// converter, failure messages cleaned of secrets. The plugin builds its
+// clients' converters here, and so does every client that runs no worker.
+func (e Encryption) Converters(base converter.DataConverter, idPrefix string, secrets []string) (converter.DataConverter, converter.FailureConverter, error) {
+	c, err := e.Codec()
+	if err != nil {
+		return nil, nil, err
+	}
+	bc, err := e.BoundaryCodec()
+	if err != nil {
+		return nil, nil, err
+	}
+	if base == nil {
+		base = converter.GetDefaultDataConverter()
+	}
+	b := Boundary{Service: contract.NexusService, WorkflowIDPrefix: idPrefix + contract.NexusWorkflowIDPrefix,
+		Codec: bc, Redact: logging.NewRedactor(secrets).Redact}
+	dc, fc := Converters(base, c, b)
+	return dc, fc, nil
 }

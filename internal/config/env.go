@@ -76,7 +76,7 @@ type profileEnv struct {
 	Tenant         string `env:"TENANT" doc:"UiPath Orchestrator: tenant name (Automation Cloud); empty for standalone Orchestrator."`
 	ClientID       string `env:"CLIENT_ID" doc:"UiPath Orchestrator: external application id (client credentials)."`
 	ClientSecret   string `env:"CLIENT_SECRET" secret:"true" doc:"UiPath Orchestrator: external application secret (client credentials)."`
-	Scopes         string `env:"SCOPES" doc:"UiPath Orchestrator: scopes to request, separated by spaces or commas (e.g. OR.Execution OR.Queues)."`
+	Scopes         string `env:"SCOPES" doc:"UiPath Orchestrator: scopes to request, separated by spaces or commas (e.g. OR.Execution OR.Queues; OR.Webhooks for starter webhook ensure)."`
 	TokenURL       string `env:"TOKEN_URL" doc:"UiPath Orchestrator: full token endpoint URL, when the default derived from _URL does not fit."`
 	TenancyName    string `env:"TENANCY_NAME" doc:"UiPath Orchestrator legacy login: tenancy name."`
 	TenantID       string `env:"TENANT_ID" doc:"UiPath Automation Hub: tenant id shown next to the Open API token."`

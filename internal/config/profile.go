@@ -2,19 +2,15 @@ package config
 
 import (
 	"encoding/base32"
-
-	"github.com/rpaflow/rpaflow/contract"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/profile"
 )
-
-var profileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 const profileNameRule = "profile names use lower-case letters, digits and '-' and start with a letter or digit"
 
@@ -30,7 +26,7 @@ func profileNames(p *problems, raw string) []string {
 		switch {
 		case n == "":
 			p.addf("RPAFLOW_PROFILES has an empty entry at position %d; remove the extra comma", i+1)
-		case !profileNameRE.MatchString(n):
+		case contract.ValidateProfile(n) != nil:
 			p.addf("RPAFLOW_PROFILES entry %q is not a valid profile name; %s", n, profileNameRule)
 		case slices.Contains(names, n):
 			p.addf("RPAFLOW_PROFILES lists %q twice; list each profile once", n)

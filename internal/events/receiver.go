@@ -113,7 +113,7 @@ func NewReceiver(o Options) *Receiver {
 
 // Paths the receiver serves.
 const (
-	UiPathPath = "/events/uipath/"
+	UiPathPath = contract.UiPathEventsPath
 	AAPath     = "/events/aa/"
 )
 

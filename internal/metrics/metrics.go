@@ -16,11 +16,12 @@
 //	rpaflow_starts_adopted_total{start,profile}                    a retry found the job, queue item or deployment an earlier attempt started
 //	rpaflow_hub_token_days_to_expiry{profile}                      Automation Hub Open API token
 //	rpaflow_pool_limit{profile,pool}                               a capacity pool's configured limit (pool workflows)
-//	rpaflow_pool_effective_limit{profile,pool}                     its limit after capacity refusals
+//	rpaflow_pool_effective_limit{profile,pool}                     its limit after capacity answers
 //	rpaflow_pool_in_use{profile,pool}                              slots held
 //	rpaflow_pool_waiting{profile,pool}                             deployments queued
 //	rpaflow_pool_oldest_wait_timestamp_seconds{profile,pool}       Unix time the oldest queued deployment joined; 0 when none waits
 //	rpaflow_pool_grants_total{profile,pool,priority}               slots granted
+//	rpaflow_pool_capacity_answers_total{profile,pool,answer}       the platform's capacity answers: refused | pending
 //	rpaflow_pool_wait_seconds{profile,pool,priority}               queue to grant (histogram)
 //	rpaflow_poll_budget_per_minute                                 RPAFLOW_POLL_BUDGET_PER_MINUTE of this worker
 //	rpaflow_poll_budget_calls_total{profile}                       status calls the budget let through

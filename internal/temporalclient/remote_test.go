@@ -74,7 +74,11 @@ func TestSealKeyFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := DataConverter(worker).ToPayload(contract.TokenResult{Token: "tok-secret"})
+	workerDC, _, err := withSeal.Encryption().Converters(nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := workerDC.ToPayload(contract.TokenResult{Token: "tok-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +87,11 @@ func TestSealKeyFromConfig(t *testing.T) {
 		t.Fatalf("inner payload %v, %v", inner[0].GetMetadata(), err)
 	}
 	var got contract.TokenResult
-	if err := DataConverter(worker).FromPayload(p, &got); err != nil || got.Token != "tok-secret" {
+	if err := workerDC.FromPayload(p, &got); err != nil || got.Token != "tok-secret" {
 		t.Errorf("worker: %+v %v", got, err)
 	}
-	codecOnly, _ := CodecFromConfig(base)
-	if err := DataConverter(codecOnly).FromPayload(p, &got); !errors.Is(err, codec.ErrUnknownKey) {
+	codecOnly, _, _ := base.Encryption().Converters(nil, "", nil)
+	if err := codecOnly.FromPayload(p, &got); !errors.Is(err, codec.ErrUnknownKey) {
 		t.Errorf("codec key only: %v", err)
 	}
 	srv := httptest.NewServer(codec.Handler(worker, codec.HandlerOptions{}))

@@ -1,6 +1,7 @@
-// Package temporalclient builds the one client.Options that the worker, the
-// starter and the tests share, so they can never disagree on the data
-// converter, failure converter, logger or metrics.
+// Package temporalclient builds the client.Options that the worker, the
+// starter and the tests share, so they can never disagree on the
+// connection, logger or metrics; a client that runs no worker gets the
+// converters the plugin gives the worker's client, from the same function.
 package temporalclient
 
 import (
@@ -27,42 +28,33 @@ const (
 	DefaultNamespace = "default"
 )
 
-// DataConverter returns the default data converter wrapped with c; with a nil
-// codec (plaintext dev mode) it returns the plain default.
+// DataConverter is the data converter of a client that encodes through c
+// without holding the key (a remote codec: the worker's codec endpoint); a
+// nil codec (plaintext dev mode) gives the SDK's default.
 func DataConverter(c converter.PayloadCodec) converter.DataConverter {
-	dc, _ := Converters(c, codec.Boundary{})
-	return dc
-}
-
-// Converters returns rpaflow's data and failure converters: payloads
-// encrypted with c, failure messages and stack traces moved into an
-// encrypted payload (provider error text can echo secrets), except what
-// crosses b to Nexus callers. A nil codec (plaintext dev mode) gives the
-// SDK's defaults; a remote codec (a client tool using the worker's codec
-// endpoint) encodes everything through the worker, which knows the boundary.
-func Converters(c converter.PayloadCodec, b codec.Boundary) (converter.DataConverter, converter.FailureConverter) {
-	switch cc := c.(type) {
-	case nil:
-		return converter.GetDefaultDataConverter(), nil
-	case *codec.Codec:
-		return codec.Converters(converter.GetDefaultDataConverter(), cc, b)
+	if c == nil {
+		return converter.GetDefaultDataConverter()
 	}
 	// Without the key, sealed values (platform tokens) cannot be opened: the
 	// endpoint leaves them sealed and this converter refuses them clearly.
-	dc := converter.NewCodecDataConverter(codec.Sealing(converter.GetDefaultDataConverter(), nil), c)
-	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+	return converter.NewCodecDataConverter(codec.Sealing(converter.GetDefaultDataConverter(), nil), c)
 }
 
-// Boundary is what the standalone worker's Nexus service hands its callers:
-// readable by their default converter (or encrypted with
-// RPAFLOW_NEXUS_CODEC_KEY), failure messages redacted with the configured
-// secrets.
-func Boundary(cfg *config.Config) (codec.Boundary, error) {
-	c, err := cfg.Codec.Encryption().BoundaryCodec()
-	if err != nil {
-		return codec.Boundary{}, fmt.Errorf("RPAFLOW_NEXUS_CODEC_KEY: %w", err)
+// Converters are the data and failure converters of a client that runs no
+// worker (the starter, tests): with a key, those the plugin gives the
+// worker's client (codec.Encryption.Converters); through a codec endpoint,
+// everything encoded by the worker, which knows the Nexus boundary; in
+// plaintext dev mode, the SDK's defaults.
+func Converters(cfg *config.Config) (converter.DataConverter, converter.FailureConverter, error) {
+	if cfg.Codec.InsecurePlaintext || len(cfg.Codec.Key) == 0 {
+		pc, err := CodecFromConfig(cfg.Codec) // nil, the endpoint, or no key at all
+		if err != nil || pc == nil {
+			return DataConverter(nil), nil, err
+		}
+		dc := DataConverter(pc)
+		return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true}), nil
 	}
-	return codec.NexusBoundary("", c, cfg.Secrets()), nil
+	return cfg.Codec.Encryption().Converters(nil, "", cfg.Secrets())
 }
 
 // CodecFromConfig builds the payload codec: nil in plaintext dev mode, the
@@ -81,13 +73,28 @@ func CodecFromConfig(c config.Codec) (converter.PayloadCodec, error) {
 	return c.Encryption().Codec()
 }
 
-// Options builds client options: the connection from Temporal's standard
-// variables and config file (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-// TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
-// read from the environment cfg was loaded from), then rpaflow's converters,
-// logger, metrics, no gRPC compression and, with cfg.Tracing, the
-// OpenTelemetry tracing interceptor.
+// Options are Connection's options with Converters, for a client that runs
+// no worker (the starter, tests).
 func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandler, opts ...Option) (client.Options, error) {
+	co, err := Connection(cfg, logger, metrics, opts...)
+	if err != nil {
+		return client.Options{}, err
+	}
+	co.DataConverter, co.FailureConverter, err = Converters(cfg)
+	if err != nil {
+		return client.Options{}, err
+	}
+	return co, nil
+}
+
+// Connection builds the client options every rpaflow client shares: the
+// connection from Temporal's standard variables and config file
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+// TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE, read from the environment cfg was
+// loaded from), then the logger, metrics, no gRPC compression and, with
+// cfg.Tracing, the OpenTelemetry tracing interceptor. The worker's plugin
+// adds the converters.
+func Connection(cfg *config.Config, logger log.Logger, metrics client.MetricsHandler, opts ...Option) (client.Options, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -113,16 +120,6 @@ func Options(cfg *config.Config, logger log.Logger, metrics client.MetricsHandle
 	if co.Namespace == "" {
 		co.Namespace = DefaultNamespace
 	}
-
-	pc, err := CodecFromConfig(cfg.Codec)
-	if err != nil {
-		return client.Options{}, err
-	}
-	b, err := Boundary(cfg)
-	if err != nil {
-		return client.Options{}, err
-	}
-	co.DataConverter, co.FailureConverter = Converters(pc, b)
 	co.Logger = logger
 	// No gRPC gzip: payloads are already encrypted, so compressing them costs
 	// CPU that session renewals need (docs/benchmarks.md).

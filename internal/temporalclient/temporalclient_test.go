@@ -28,17 +28,11 @@ import (
 
 const secret = "eyJ-looking-secret-password-123"
 
-func testCodec(t *testing.T) *codec.Codec {
-	t.Helper()
-	c, err := codec.New(codec.Key{ID: "k1", Key: bytes.Repeat([]byte{7}, 32)})
+func TestDataConverterEncrypts(t *testing.T) {
+	dc, _, err := Converters(loadConfig(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
-}
-
-func TestDataConverterEncrypts(t *testing.T) {
-	dc := DataConverter(testCodec(t))
 	p, err := dc.ToPayload(map[string]string{"password": secret})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +57,10 @@ func TestDataConverterEncrypts(t *testing.T) {
 }
 
 func TestFailureConverterEncodesMessage(t *testing.T) {
-	_, fc := Converters(testCodec(t), codec.Boundary{})
+	_, fc, err := Converters(loadConfig(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := fc.ErrorToFailure(temporal.NewApplicationError("login failed: password="+secret, "AuthFailed"))
 	if strings.Contains(f.GetMessage(), secret) {
 		t.Errorf("Message field carries the secret: %q", f.GetMessage())
@@ -75,7 +72,7 @@ func TestFailureConverterEncodesMessage(t *testing.T) {
 	if f.GetEncodedAttributes() == nil {
 		t.Fatal("no encoded attributes")
 	}
-	err := fc.FailureToError(f)
+	err = fc.FailureToError(f)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !strings.Contains(appErr.Error(), secret) || appErr.Type() != "AuthFailed" {
 		t.Errorf("decoded error = %v", err)

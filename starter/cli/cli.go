@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +166,7 @@ func mainUsage() string {
 	b.WriteString("  session token    get a token valid for --min-validity (starts the session if needed)\n")
 	b.WriteString("  session logout   end a session cleanly\n")
 	b.WriteString("  pool status      query a capacity pool's status: limit, in use, waiting per key\n")
+	b.WriteString("  webhook ensure   create or update the Orchestrator webhook of the events receiver (a worker does it)\n")
 	b.WriteString("  result           wait for a workflow (--id) and print its result\n")
 	b.WriteString("  schedule ...     periodic runs with Temporal Schedules: create, list, describe, pause,\n")
 	b.WriteString("                   unpause, trigger, delete (deploy-api-task, deploy-bot, start-job, add-work-item)\n")
@@ -189,26 +191,63 @@ func (r *Runner) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(r.Stderr, mainUsage())
 		return ExitUsage
 	}
-	switch cmd := args[0]; cmd {
-	case "-h", "-help", "--help", "help":
+	cmd := args[0]
+	if g, ok := r.groups()[cmd]; ok {
+		return r.dispatch(ctx, cmd, g, args[1:])
+	}
+	switch {
+	case isHelp(cmd):
 		fmt.Fprint(r.Stdout, mainUsage())
 		return ExitOK
-	case "session":
-		return r.session(ctx, args[1:])
-	case "pool":
-		return r.pool(ctx, args[1:])
-	case "result":
+	case cmd == "result":
 		return r.result(ctx, args[1:])
-	case "schedule":
-		return r.schedule(ctx, args[1:])
-	default:
-		if spec, ok := findStart(cmd); ok {
-			return r.start(ctx, spec, args[1:])
-		}
-		fmt.Fprintf(r.Stderr, "error: unknown command %q\n\n%s", cmd, mainUsage())
-		return ExitUsage
+	}
+	if spec, ok := findStart(cmd); ok {
+		return r.start(ctx, spec, args[1:])
+	}
+	fmt.Fprintf(r.Stderr, "error: unknown command %q\n\n%s", cmd, mainUsage())
+	return ExitUsage
+}
+
+// group is a command whose first argument is an action.
+type group struct {
+	usage   func() string
+	actions []string // as the usage error lists them
+	run     func(ctx context.Context, action string, args []string) int
+}
+
+// groups are the commands with actions: starter session status, ...
+func (r *Runner) groups() map[string]group {
+	return map[string]group{
+		"session":  {usage: sessionUsage, actions: []string{"status", "token", "logout"}, run: r.session},
+		"pool":     {usage: poolUsage, actions: []string{"status"}, run: r.pool},
+		"webhook":  {usage: webhookUsage, actions: []string{"ensure"}, run: r.webhook},
+		"schedule": {usage: scheduleUsage, actions: []string{"create", "list", "describe", "pause", "unpause", "trigger", "delete"}, run: r.schedule},
 	}
 }
+
+// dispatch runs the action args name, or prints the group's usage.
+func (r *Runner) dispatch(ctx context.Context, name string, g group, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", g.usage())
+		return ExitUsage
+	}
+	switch action := args[0]; {
+	case isHelp(action):
+		fmt.Fprint(r.Stdout, g.usage())
+		return ExitOK
+	case slices.Contains(g.actions, action):
+		return g.run(ctx, action, args[1:])
+	}
+	use := strings.Join(g.actions, ", ")
+	if n := len(g.actions); n > 1 {
+		use = strings.Join(g.actions[:n-1], ", ") + " or " + g.actions[n-1]
+	}
+	r.finish(&Output{}, usageErrorf("unknown %s action %q; use %s", name, args[0], use), wantsJSON(args))
+	return ExitUsage
+}
+
+func isHelp(arg string) bool { return slices.Contains([]string{"-h", "-help", "--help", "help"}, arg) }
 
 // commonFlags are shared by every command.
 type commonFlags struct {
@@ -561,21 +600,7 @@ func sessionUsage() string {
 		"Run 'starter session <action> --help' for the flags.\n\n" + exitCodesHelp
 }
 
-func (r *Runner) session(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", sessionUsage())
-		return ExitUsage
-	}
-	action := args[0]
-	switch action {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(r.Stdout, sessionUsage())
-		return ExitOK
-	case "status", "token", "logout":
-	default:
-		r.finish(&Output{}, usageErrorf("unknown session action %q; use status, token or logout", action), wantsJSON(args))
-		return ExitUsage
-	}
+func (r *Runner) session(ctx context.Context, action string, args []string) int {
 	fs := newFlagSet("starter session " + action)
 	var (
 		c                 commonFlags
@@ -597,7 +622,7 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 		return commandUsage("starter session "+action+" --profile NAME [flags]", summaries[action], fs,
 			"starter session "+action+" --profile cr --kind aa")
 	}
-	if code, done := r.parseFlags(fs, args[1:], usage); done {
+	if code, done := r.parseFlags(fs, args, usage); done {
 		return code
 	}
 	out := &Output{}
@@ -609,7 +634,7 @@ func (r *Runner) session(ctx context.Context, args []string) int {
 	if profile == "" {
 		return r.finish(out, usageErrorf("--profile is required"), c.json)
 	}
-	if err := contract.CheckProfileName(profile); err != nil {
+	if err := contract.ValidateProfile(profile); err != nil {
 		return r.finish(out, withCode(ExitUsage, err), c.json)
 	}
 	if action == "token" && minValidity < 0 {
@@ -734,20 +759,8 @@ func poolUsage() string {
 		"Run 'starter pool status --help' for the flags.\n\n" + exitCodesHelp
 }
 
-func (r *Runner) pool(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", poolUsage())
-		return ExitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(r.Stdout, poolUsage())
-		return ExitOK
-	case "status":
-	default:
-		r.finish(&Output{}, usageErrorf("unknown pool action %q; use status", args[0]), wantsJSON(args))
-		return ExitUsage
-	}
+// pool runs starter pool status, the only action.
+func (r *Runner) pool(ctx context.Context, _ string, args []string) int {
 	fs := newFlagSet("starter pool status")
 	var (
 		c             commonFlags
@@ -760,7 +773,7 @@ func (r *Runner) pool(ctx context.Context, args []string) int {
 		return commandUsage("starter pool status --profile NAME [--pool NAME] [flags]",
 			"Query a capacity pool's status (no secrets).", fs, "starter pool status --profile cr --pool apitask")
 	}
-	if code, done := r.parseFlags(fs, args[1:], usage); done {
+	if code, done := r.parseFlags(fs, args, usage); done {
 		return code
 	}
 	out := &Output{WorkflowType: contract.PoolWorkflow}

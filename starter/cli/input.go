@@ -79,7 +79,7 @@ func mergeInput(raw []byte, flagProfile string) (obj map[string]json.RawMessage,
 	if profile == "" {
 		return nil, "", "", usageErrorf("no profile: pass --profile NAME or put \"profile\" in the input")
 	}
-	if err := contract.CheckProfileName(profile); err != nil {
+	if err := contract.ValidateProfile(profile); err != nil {
 		return nil, "", "", withCode(ExitUsage, err)
 	}
 	return obj, profile, warning, nil

@@ -112,26 +112,14 @@ Run 'starter schedule <action> --help' for the flags.
 ` + exitCodesHelp
 }
 
-func (r *Runner) schedule(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(r.Stderr, "error: missing action\n\n%s", scheduleUsage())
-		return ExitUsage
-	}
-	action, rest := args[0], args[1:]
+func (r *Runner) schedule(ctx context.Context, action string, args []string) int {
 	switch action {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(r.Stdout, scheduleUsage())
-		return ExitOK
 	case "create":
-		return r.scheduleCreate(ctx, rest)
+		return r.scheduleCreate(ctx, args)
 	case "list":
-		return r.scheduleList(ctx, rest)
-	case "describe", "pause", "unpause", "trigger", "delete":
-		return r.scheduleHandleAction(ctx, action, rest)
-	default:
-		r.finish(&Output{}, usageErrorf("unknown schedule action %q; use create, list, describe, pause, unpause, trigger or delete", action), wantsJSON(args))
-		return ExitUsage
+		return r.scheduleList(ctx, args)
 	}
+	return r.scheduleHandleAction(ctx, action, args) // describe, pause, unpause, trigger, delete
 }
 
 // scheduleConnect connects and finds the schedule client.

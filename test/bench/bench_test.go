@@ -13,10 +13,11 @@ import (
 // benchCommand is how to reproduce the table; printed on its first line.
 const benchCommand = "make bench  (go test -run '^$' -bench . -benchtime 1x -timeout 30m ./test/bench/...)"
 
-// BenchmarkRPAflow runs the rows of RPAFLOW_BENCH_ROWS once (default: every
-// row but 7, the mass cancellation), side by side on one dev server, and
+// BenchmarkRPAflow runs the rows of RPAFLOW_BENCH_ROWS once (default: rows
+// 1 to 6 and 8; row 7, the mass cancellation, and row 9, events against
+// polling, run only when listed), side by side on one dev server, and
 // prints one table (also written as JSON under bench-results/).
-// RPAFLOW_BENCH_ROWS=1,3 gives a quicker look; RPAFLOW_BENCH_ROWS=7 runs row 7.
+// RPAFLOW_BENCH_ROWS=1,3 gives a quicker look.
 func BenchmarkRPAflow(b *testing.B) {
 	rows := map[string]bool{}
 	for _, r := range strings.Split(envStr("RPAFLOW_BENCH_ROWS", "1,2,3,4,5,6,8"), ",") {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,8 @@ const (
 )
 
 // eventsStack is a worker with events on for orch and cr, its receiver on
-// a loopback listener the simulators post to.
+// a loopback listener the simulators post to. Orchestrator has no webhook
+// until `starter webhook ensure` creates it.
 func eventsStack(t *testing.T) *stack {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,10 +38,9 @@ func eventsStack(t *testing.T) *stack {
 	base := "http://" + ln.Addr().String()
 	oo := orchsim.DefaultOptions()
 	oo.Folders[0].Releases = append(oo.Folders[0].Releases, orchsim.Release{Name: "FiveSeconds", Pending: time.Second, Running: 4 * time.Second})
-	oo.Webhooks = []orchsim.Webhook{{Name: "rpaflow", URL: base + "/events/uipath/orch", Secret: itWebhookSecret, Enabled: true,
-		Events: []string{"job.completed", "job.faulted", "job.stopped", "queueItem.transactionCompleted", "queueItem.transactionFailed"}}}
 	ao := aasim.DefaultOptions()
 	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: map[string]string{
+		"RPAFLOW_ORCH_SCOPES":             "OR.Folders.Read OR.Execution.Read OR.Jobs OR.Queues OR.Webhooks",
 		"RPAFLOW_ORCH_WEBHOOK_SECRET":     itWebhookSecret,
 		"RPAFLOW_ORCH_RECONCILE_INTERVAL": itReconcile.String(),
 		"RPAFLOW_CR_WEBHOOK_SECRET":       itCallbackKey,
@@ -89,6 +90,7 @@ func runJob(t *testing.T, s *stack, id string) (contract.StartJobResult, time.Du
 func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 	s := eventsStack(t)
 	orch := s.Sims.Orchestrator
+	ensureWebhook(t, s)
 	res, took := runJob(t, s, "it-events-job")
 	if res.State != "Successful" || took > 8*time.Second {
 		t.Fatalf("job %+v took %s; want Successful soon after its 5 s run", res, took)
@@ -96,8 +98,8 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 	if got := orch.Counters().Get("job.get"); got < 1 || got > 3 {
 		t.Errorf("job reads = %d for one job ended by its webhook; want 1 (up to 3 if the read side lagged)", got)
 	}
-	if d := orch.Deliveries().Counters(); d.Get("delivered") != 1 {
-		t.Errorf("webhook deliveries %v", d.Snapshot())
+	if d := orch.Deliveries().Counters(); d.Get("delivered") != 2 {
+		t.Errorf("webhook deliveries %v; want the ping's and the job's", d.Snapshot())
 	}
 
 	// A queue item retried once: the first transaction's webhook leads the
@@ -125,8 +127,8 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 	if m := metric(t, s, "rpaflow_run_reads_total"); !regexp.MustCompile(`reason="event",subject="queueitem"[^}]*\} 2\b`).MatchString(m) {
 		t.Errorf("want the item's two reads made on events:\n%s", m)
 	}
-	if d := orch.Deliveries().Counters(); d.Get("delivered") != 3 {
-		t.Errorf("webhook deliveries %v; want the job's and the two transactions'", d.Snapshot())
+	if d := orch.Deliveries().Counters(); d.Get("delivered") != 4 {
+		t.Errorf("webhook deliveries %v; want the ping's, the job's and the two transactions'", d.Snapshot())
 	}
 
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "it-events-bot", TaskQueue: s.TaskQueue}, contract.DeployBotWorkflow,
@@ -164,6 +166,47 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 	}
 	if got := orch.Counters().Get("job.get") - before; got != 1 {
 		t.Errorf("job reads = %d with the webhook lost; want the one reconciliation read", got)
+	}
+}
+
+// ensureWebhook creates the Orchestrator webhook with the starter's command
+// (a worker does it, with the profile's secret), pings it through the real
+// receiver, and finds it unchanged the second time.
+func ensureWebhook(t *testing.T, s *stack) {
+	t.Helper()
+	var url string
+	for _, p := range s.Config.Profiles {
+		if p.CallbackURL != "" {
+			url = p.CallbackURL + "/events/uipath/orch"
+		}
+	}
+	for i, want := range []string{contract.WebhookCreated, contract.WebhookUnchanged} {
+		args := []string{"webhook", "ensure", "--profile", "orch", "--url", url, "--json"}
+		if i == 0 {
+			args = append(args, "--ping")
+		}
+		code, stdout, stderr := s.starter(t, args...)
+		var out struct{ Result contract.EnsureWebhookResult }
+		if code != 0 || json.Unmarshal([]byte(stdout), &out) != nil || out.Result.Outcome != want || out.Result.URL != url ||
+			out.Result.Pinged != (i == 0) || len(out.Result.Events) != 6 {
+			t.Fatalf("webhook ensure #%d: exit %d\n%s%s", i+1, code, stdout, stderr)
+		}
+		if strings.Contains(stdout+stderr, itWebhookSecret) {
+			t.Fatal("the starter's output holds the webhook secret")
+		}
+		if i == 0 {
+			// The ping arrives signed with the secret the worker gave Orchestrator.
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(metric(t, s, "rpaflow_events_total"), `outcome="verified",platform="uipath",profile="orch"`) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the ping was not verified by the receiver:\n%s", metric(t, s, "rpaflow_events_total"))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+	if hooks := s.Sims.Orchestrator.Webhooks(); len(hooks) != 1 || hooks[0].Secret != itWebhookSecret || hooks[0].URL != url {
+		t.Fatalf("webhooks in Orchestrator: %+v", hooks)
 	}
 }
 

@@ -2,10 +2,10 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -27,50 +27,20 @@ func TestAPITaskPoolTwoWorkers(t *testing.T) {
 	aa.APITaskSessions = 2
 	aa.APITasks[0].ConcurrencyLimit = 20 // the licence is what binds
 	aa.APITasks[0].Latency = 500 * time.Millisecond
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	extra := map[string]string{"RPAFLOW_CR_POOLS": "apitask=2", "RPAFLOW_CODEC_KEY": base64.StdEncoding.EncodeToString(key)}
+	extra := map[string]string{"RPAFLOW_CR_POOLS": "apitask=2"}
 	a := newStack(t, stackOptions{Sims: simenv.Options{AA: &aa}, Extra: extra})
-	// The second worker: same queue, namespace, key and Control Room.
-	extraB := map[string]string{"RPAFLOW_CR_URL": a.SimURL}
-	for k, v := range extra {
-		extraB[k] = v
-	}
-	b, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: a.Namespace, TaskQueue: a.TaskQueue,
-		KeyID: "it", LogLevel: "info", Extra: extraB, Logs: a.Logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Stop() })
+	a.secondWorker(extra, "RPAFLOW_CR_URL")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const n = 20
 	start := time.Now()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
-				BotInput:  map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)},
-				Admission: &contract.Admission{FairnessKey: fmt.Sprintf("caller-%d", i%3)}}
-			run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("pool-it-%d", i), TaskQueue: a.TaskQueue},
-				contract.DeployAPITaskWorkflow, in)
-			if err == nil {
-				err = run.Get(ctx, nil)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
+	a.runAll(ctx, contract.DeployAPITaskWorkflow, "pool-it", n, func(i int) any {
+		return contract.DeployAPITaskInput{Profile: "cr", BotRepositoryPath: aasim.ZipCodeTaskPath,
+			BotInput:  map[string]json.RawMessage{"iStrZipCode": json.RawMessage(`"95134"`)},
+			Admission: &contract.Admission{FairnessKey: fmt.Sprintf("caller-%d", i%3)}}
+	})
 	took := time.Since(start)
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("deployment %d: %v", i, err)
-		}
-	}
 	sims := a.Sims.AA
 	if r := sims.Counters().Get("execute.rejected"); r != 0 {
 		t.Errorf("%d executions refused by the Control Room, want 0", r)
@@ -89,6 +59,47 @@ func TestAPITaskPoolTwoWorkers(t *testing.T) {
 	_ = a.Client.TerminateWorkflow(context.Background(), contract.PoolID("cr", contract.PoolAPITask), "", "test done")
 }
 
+// secondWorker starts another worker beside s's: the same namespace, task
+// queue, codec key and extra environment, and the same simulator (urlVar is
+// the profile's URL variable), so both share the profile's sessions, pools
+// and budgets.
+func (s *stack) secondWorker(extra map[string]string, urlVar string) {
+	s.t.Helper()
+	env := maps.Clone(extra)
+	env[urlVar] = s.SimURL
+	env["RPAFLOW_CODEC_KEY"] = base64.StdEncoding.EncodeToString(s.Config.Codec.Key)
+	b, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: s.Namespace, TaskQueue: s.TaskQueue,
+		KeyID: "it", LogLevel: "info", Extra: env, Logs: s.Logs})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = b.Stop() })
+}
+
+// runAll starts n workflows of one type at once (IDs idPrefix-0 on, inputs
+// from input) and fails the test for each that does not succeed.
+func (s *stack) runAll(ctx context.Context, workflow, idPrefix string, n int, input func(i int) any) {
+	s.t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", idPrefix, i), TaskQueue: s.TaskQueue},
+				workflow, input(i))
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			s.t.Errorf("%s %s-%d: %v", workflow, idPrefix, i, err)
+		}
+	}
+}
+
 func queryPool(ctx context.Context, c client.Client, profile, pool string) (contract.PoolStatus, error) {
 	var st contract.PoolStatus
 	v, err := c.QueryWorkflow(ctx, contract.PoolID(profile, pool), "", contract.QueryStatus)
@@ -104,44 +115,15 @@ func queryPool(ctx context.Context, c client.Client, profile, pool string) (cont
 func TestTenantBudgetTwoWorkers(t *testing.T) {
 	oo := orchsim.DefaultOptions()
 	oo.JobReadsPerMinute = 60
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	extra := map[string]string{"RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE": "60", "RPAFLOW_POLL_BUDGET_PER_MINUTE": "600",
-		"RPAFLOW_CODEC_KEY": base64.StdEncoding.EncodeToString(key)}
+	extra := map[string]string{"RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE": "60", "RPAFLOW_POLL_BUDGET_PER_MINUTE": "600"}
 	a := newStack(t, stackOptions{Sims: simenv.Options{Orchestrator: &oo}, Extra: extra})
-	extraB := map[string]string{"RPAFLOW_ORCH_URL": a.SimURL}
-	for k, v := range extra {
-		extraB[k] = v
-	}
-	b, err := teststack.Start(teststack.Options{HostPort: devServer.FrontendHostPort(), Namespace: a.Namespace, TaskQueue: a.TaskQueue,
-		KeyID: "it", LogLevel: "info", Extra: extraB, Logs: a.Logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Stop() })
+	a.secondWorker(extra, "RPAFLOW_ORCH_URL")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const n = 8
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run, err := a.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("budget-it-%d", i), TaskQueue: a.TaskQueue},
-				contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
-			if err == nil {
-				err = run.Get(ctx, nil)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("job %d: %v", i, err)
-		}
-	}
+	a.runAll(ctx, contract.StartJobWorkflow, "budget-it", n, func(int) any {
+		return contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"}
+	})
 	c := a.Sims.Orchestrator.Counters()
 	if th := c.Get("job.get.throttled"); th != 0 {
 		t.Errorf("%d job reads answered 429, want 0", th)
@@ -171,26 +153,9 @@ func TestFolderPoolStartJobs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const n = 6
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("folder-pool-%d", i), TaskQueue: s.TaskQueue},
-				contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"})
-			if err == nil {
-				err = run.Get(ctx, nil)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("job %d: %v", i, err)
-		}
-	}
+	s.runAll(ctx, contract.StartJobWorkflow, "folder-pool", n, func(int) any {
+		return contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"}
+	})
 	c := s.Sims.Orchestrator.Counters()
 	if p := c.Get("jobs.pending.norobot"); p != 0 || c.Get("startJobs") != n {
 		t.Errorf("%d of %d jobs waited Pending for a robot at Orchestrator (want 0); %d starts", p, n, c.Get("startJobs"))

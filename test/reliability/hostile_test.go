@@ -137,6 +137,7 @@ func testHostile(t *testing.T) {
 	copyProfile("orch", "redir", map[string]string{"URL": trap.URL})
 	copyProfile("hub", "redirhub", map[string]string{"URL": trap.URL + simenv.HubPath})
 	s.env["RPAFLOW_NEXUS_QUEUES"] = ordersQ + "=cr|orch|badcr;" + billingQ + "=orch"
+	s.env["RPAFLOW_ORCH_POOLS"] = "Shared=1" // a pool both teams draw from
 	s.startWorker()
 
 	// Nexus: one endpoint per calling team, a caller with no rpaflow key.
@@ -246,6 +247,45 @@ func testHostile(t *testing.T) {
 	_, oldErr := s.Client.DescribeWorkflowExecution(ctx, contract.NexusWorkflowIDPrefix+contract.OpAddQueueItem+":"+reqID, "")
 	h.refused("reused request ID from another endpoint", "a run of its own per endpoint queue",
 		ids[ordersQ] != "" && ids[billingQ] != "" && ids[ordersQ] != ids[billingQ] && oldErr != nil, "runs %v", ids)
+
+	// A caller naming another team's fairness key queues under its own
+	// endpoint's, and poolStatus across Nexus lists only the caller's keys.
+	jobFor := func(process string) contract.StartJobInput {
+		return contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: process, Admission: &contract.Admission{FairnessKey: billingQ}}
+	}
+	holdReq, waitReq := "fk-hold-"+randomHex(4), "fk-wait-"+randomHex(4)
+	if code, body := nexusHTTPStart(t, ctx, endpointIDs[ordersQ], contract.OpStartJob, holdReq, jobFor("LongRunning")); code >= 300 {
+		t.Fatalf("Nexus startJob on %s: %d %s", ordersQ, code, body)
+	}
+	var pool contract.PoolStatus
+	waitUntil(t, ctx, "the first job to hold the pool's slot", func() bool {
+		pool, err = poolStatus(ctx, s, "orch", "Shared")
+		return err == nil && pool.Holders == 1
+	})
+	if code, body := nexusHTTPStart(t, ctx, endpointIDs[ordersQ], contract.OpStartJob, waitReq, jobFor("Invoices")); code >= 300 {
+		t.Fatalf("Nexus startJob on %s: %d %s", ordersQ, code, body)
+	}
+	waitUntil(t, ctx, "the second job to queue", func() bool {
+		pool, err = poolStatus(ctx, s, "orch", "Shared")
+		return err == nil && pool.Waiting == 1
+	})
+	var homeKeys []string
+	for _, q := range pool.Queues {
+		homeKeys = append(homeKeys, q.Key)
+	}
+	h.refused("Nexus caller queueing under another team's fairness key", "queued under "+strings.Join(homeKeys, ","),
+		len(homeKeys) == 1 && homeKeys[0] == ordersQ+"/"+billingQ, "queued under %v", homeKeys)
+	billingView := call("h-billing-pool-status", billingQ, caller.Step{Pool: &contract.PoolStatusInput{Profile: "orch", Pool: "Shared"}})
+	ordersView := call("h-orders-pool-status", ordersQ, caller.Step{Pool: &contract.PoolStatusInput{Profile: "orch", Pool: "Shared"}})
+	h.refused("poolStatus across Nexus listing another team's keys", "totals only",
+		billingView.Pool != nil && billingView.Pool.Waiting == 1 && len(billingView.Pool.Queues) == 0 &&
+			ordersView.Pool != nil && len(ordersView.Pool.Queues) == 1 && ordersView.Pool.Queues[0].Key == ordersQ+"/"+billingQ,
+		"billing saw %+v, orders saw %+v", billingView, ordersView)
+	for _, req := range []string{waitReq, holdReq} {
+		if err := s.Client.CancelWorkflow(ctx, contract.NexusWorkflowID(ordersQ, contract.OpStartJob, req), ""); err != nil {
+			t.Errorf("cancelling %s: %v", req, err)
+		}
+	}
 
 	// Redirects: the credentials stay home, the error names the host.
 	thiefHost := trap.OtherHost

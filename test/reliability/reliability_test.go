@@ -46,6 +46,7 @@ func TestReliability(t *testing.T) {
 			{"CancelMany", testCancelMany},
 			{"KillDuringStop", testKillDuringStop},
 			{"PoolWorkerKilled", testPoolWorkerKilled},
+			{"PoolServerRestart", testPoolServerRestart},
 			{"EventsWorkerKilled", testEventsWorkerKilled},
 			{"Hostile", testHostile},
 			{"HostileCodec", testHostileCodec},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,20 @@ type Job struct {
 	Created         time.Time
 	Reference       string
 	ErrorCode       string
+}
+
+// capacityReasons are the pending reasons (Orchestrator's JobPendingReasons)
+// that say the folder has no robot, runtime, host or licence free now, as
+// opposed to a job that can never start (no robot in the folder, no
+// credentials, a robot too old).
+var capacityReasons = []string{"RobotBusy", "RobotConcurrencyLimit", "TemplateFullCapacity", "TemplateNoRuntime",
+	"TemplateNoHostsAvailable", "TemplateNoLicense", "NoRobotsAvailable", "UnattendedSlotsLimitExceeded", "NotEnoughRuntimeLicenses"}
+
+// PendingForCapacity reports whether the job waits Pending because the
+// folder has no capacity free: Orchestrator's answer that it is full. The
+// numeric codes of these reasons are not documented, so the name decides.
+func (j Job) PendingForCapacity() bool {
+	return j.State == "Pending" && slices.ContainsFunc(capacityReasons, func(r string) bool { return strings.EqualFold(r, j.ErrorCode) })
 }
 
 // IsTerminalJobState reports whether a job in state s will not change again.

@@ -173,6 +173,15 @@ func TestFolderRobotsLimitJobs(t *testing.T) {
 	if got := states(); !slices.Equal(got, []string{"Running", "Running", "Pending", "Pending"}) {
 		t.Fatalf("at 1 s %v: want two running, two pending (two robots)", got)
 	}
+	for i, id := range ids {
+		j, err := c.Job(ctx, tok, f, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i >= 2; j.PendingForCapacity() != want || want && j.ErrorCode != "RobotBusy" {
+			t.Errorf("job %d (%s, ErrorCode %q): pending for capacity %v, want %v", i, j.State, j.ErrorCode, j.PendingForCapacity(), want)
+		}
+	}
 	e.clock.Advance(2 * time.Second) // the first Invoices job ended at 2.5 s
 	if got := states(); !slices.Equal(got, []string{"Running", "Successful", "Running", "Pending"}) {
 		t.Fatalf("at 3 s %v: want the third on the freed robot", got)
@@ -186,5 +195,22 @@ func TestFolderRobotsLimitJobs(t *testing.T) {
 	}
 	if n := e.sim.Counters().Get("jobs.pending.norobot"); n != 2 {
 		t.Fatalf("jobs.pending.norobot %d, want 2", n)
+	}
+}
+
+// Only a Pending job whose reason says the folder is full is a capacity
+// answer; a job that can never start (no robot in the folder) is not.
+func TestPendingForCapacity(t *testing.T) {
+	for _, c := range []struct {
+		state, code string
+		want        bool
+	}{
+		{"Pending", "RobotBusy", true}, {"Pending", "templatefullcapacity", true}, {"Pending", "TemplateNoLicense", true},
+		{"Pending", "RobotNotAssignedToFolder", false}, {"Pending", "RobotNoCredentials", false}, {"Pending", "", false},
+		{"Running", "RobotBusy", false},
+	} {
+		if got := (orchestrator.Job{State: c.state, ErrorCode: c.code}).PendingForCapacity(); got != c.want {
+			t.Errorf("%s with %q: %v, want %v", c.state, c.code, got, c.want)
+		}
 	}
 }

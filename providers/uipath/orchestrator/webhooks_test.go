@@ -2,6 +2,7 @@ package orchestrator_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator"
@@ -18,15 +19,22 @@ func TestEnsureWebhook(t *testing.T) {
 	}
 	spec := orchestrator.WebhookSpec{Name: "rpaflow-orch", URL: "http://127.0.0.1:1/events/uipath/orch", Secret: "s-0123456789abcdef",
 		Events: []string{"job.completed", "job.faulted"}}
-	for i, wantCreated := range []bool{true, false} {
-		w, created, err := c.EnsureWebhook(context.Background(), tok.Value, spec)
-		if err != nil || created != wantCreated || w.ID == 0 || !w.Enabled || len(w.Events) != 2 {
-			t.Fatalf("ensure #%d: %+v created=%v %v", i+1, w, created, err)
+	for i, want := range []string{"created", "", "url events"} {
+		w, change, err := c.EnsureWebhook(context.Background(), tok.Value, spec)
+		got := strings.Join(change.Changed, " ")
+		if change.Created {
+			got = "created"
+		}
+		if err != nil || got != want || w.ID == 0 || !w.Enabled || len(w.Events) != len(spec.Events) {
+			t.Fatalf("ensure #%d: %+v %+v %v; want %q", i+1, w, change, err, want)
 		}
 		if err := c.PingWebhook(context.Background(), tok.Value, w.ID); err != nil {
 			t.Fatal(err)
 		}
-		spec.URL = "http://127.0.0.1:2/events/uipath/orch"
+		if i == 1 {
+			spec.URL = "http://127.0.0.1:2/events/uipath/orch"
+			spec.Events = append(spec.Events, "job.stopped")
+		}
 	}
 	hooks := e.sim.Webhooks()
 	if len(hooks) != 1 || hooks[0].Secret != spec.Secret || hooks[0].URL != spec.URL {

@@ -19,6 +19,8 @@ type folderState struct {
 	queues    map[string]*queueState // by lower-case name
 	robots    int                    // 0: no limit
 	robotJobs []*jobState            // with robots: the jobs in the order created
+	// pendingReason is the ErrorCode of a job waiting for a robot.
+	pendingReason string
 }
 
 type folderDTO struct {

@@ -177,6 +177,9 @@ func (j *jobState) dto(now time.Time) jobDTO {
 	if state != "Pending" {
 		host := "SIM-ROBOT-01"
 		d.HostMachineName = &host
+	} else if dispatched := j.created.Add(j.release.Pending); !now.Before(dispatched) && j.started().After(dispatched) {
+		reason := j.folder.pendingReason // dispatched, but every robot is busy
+		d.ErrorCode = &reason
 	}
 	if isFinal(state) {
 		if j.release.Info != "" {

@@ -6,6 +6,7 @@
 package orchsim
 
 import (
+	"cmp"
 	"net/http"
 	"sort"
 	"strings"
@@ -36,8 +37,12 @@ type Folder struct {
 	Releases []Release
 	Queues   []Queue
 	// Robots is how many jobs run in the folder at once (0: no limit);
-	// further jobs stay Pending until a robot frees.
+	// further jobs stay Pending until a robot frees, their ErrorCode
+	// naming PendingReason once dispatched.
 	Robots int
+	// PendingReason is the pending reason (Orchestrator's JobPendingReasons
+	// names) of a job that waits for a robot; default "RobotBusy".
+	PendingReason string
 }
 
 // Release is a process in a folder and the script its jobs follow:
@@ -215,7 +220,8 @@ func (s *Server) buildFolders(in []Folder) {
 	var releaseID, queueID int64
 	for _, f := range in {
 		path := strings.Trim(f.Path, "/")
-		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}, robots: f.Robots}
+		fs := &folderState{id: f.ID, key: newUUID(), path: path, queues: map[string]*queueState{}, robots: f.Robots,
+			pendingReason: cmp.Or(f.PendingReason, "RobotBusy")}
 		fs.display = path[strings.LastIndex(path, "/")+1:]
 		for _, r := range f.Releases {
 			releaseID++
