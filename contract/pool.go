@@ -277,8 +277,8 @@ type PoolStatus struct {
 	Effective int    `json:"effective"` // below Limit after capacity refusals
 	InUse     int    `json:"inUse"`
 	Holders   int    `json:"holders"`
-	// PlatformPending are the holders whose run waits on the platform for
-	// capacity (they hold their slots).
+	// PlatformPending are the holders whose run the platform left waiting
+	// for capacity, until the run ends (they hold their slots).
 	PlatformPending int            `json:"platformPending,omitempty"`
 	Waiting         int            `json:"waiting"`
 	Oldest          time.Time      `json:"oldestWaitSince,omitzero"`
