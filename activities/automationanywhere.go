@@ -21,9 +21,10 @@ type AutomationAnywhere struct {
 	Registry *Registry
 	Sessions session.Source
 	Budget   *Budget
-	// Marks stores the "sent" marks of work items and API Task executions;
-	// nil uses ServerMarks.
-	Marks Marks
+	// Marks stores the "sent" marks of deployments, work items and API
+	// Task executions; nil uses ServerMarks.
+	Marks   Marks
+	Lookups Lookups
 }
 
 // Credential is a platform token with its lifetime.

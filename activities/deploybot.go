@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
+	"github.com/rpaflow/rpaflow/providers/apierror"
 	aa "github.com/rpaflow/rpaflow/providers/automationanywhere"
 	"github.com/rpaflow/rpaflow/session"
 )
@@ -75,18 +77,19 @@ func (d *Deployment) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// deployListGrace is how long after a deploy the activity list may still
-// not show it (the documented race right after deploy).
-const deployListGrace = time.Minute
-
 // AADeployBot deploys through the Control Room and returns the deployment.
-// The automation name carries the activity's start key: an attempt that
-// finds an earlier attempt's "sent" mark looks the key up in the activity
-// list and adopts the deployment it names; only when none is listed within
-// deployListGrace of the mark does it deploy. A 401 with the session's
-// token is reported once and the deploy repeated (the Control Room refused
-// it, so nothing was deployed); a failure after the request was sent is
-// Ambiguous.
+// The automation name carries the activity's start key. An attempt whose
+// own deploy lost its answer (a timeout, a reset, a 408 or 5xx after the
+// request was sent) looks the key up in the activity list a few times and
+// adopts the deployment it names. Not listed then is no proof (a new
+// deployment is listed only after a while, and only the newest executions
+// are read): a lost answer ends Ambiguous with what to check, and a 5xx
+// (the Control Room said it failed) is retried. An attempt that finds an
+// earlier attempt's "sent" mark looks the key up until the list's lag
+// after the mark has passed (Lookups.ListGrace) and deploys only if it is
+// still not listed. A 401 with the session's token is reported once and
+// the deploy repeated (the Control Room refused it, so nothing was
+// deployed).
 func (a *AutomationAnywhere) AADeployBot(ctx context.Context, in DeployInput) (Deployment, error) {
 	return a.deploy(ctx, in, nil)
 }
@@ -115,49 +118,77 @@ func (a *AutomationAnywhere) deploy(ctx context.Context, in DeployInput, cb *cal
 	earlier, lookUp := earlierMark(ctx)
 	ref := session.ControlRoom(in.Profile)
 	var dep Deployment
+	find := func(token string, own bool) lookup {
+		return func() (bool, error) {
+			act, err := c.ActivityNamed(ctx, token, key.NamedBy)
+			if err != nil || act == nil {
+				return false, err
+			}
+			dep = Deployment{ID: act.DeploymentID, Adopted: true}
+			adopted(ctx, contract.DeployBotWorkflow, in.Profile, "deployment", own, "deploymentId", act.DeploymentID,
+				"automationName", act.AutomationName, "status", act.Status)
+			return true, nil
+		}
+	}
 	err = withToken(ctx, a.Sessions, ref, func(tok contract.TokenResult) error {
 		if lookUp {
-			act, err := findDeployment(ctx, c, tok.Token, key, earlier.At.Add(deployListGrace))
-			if err != nil {
+			found, err := findUntil(ctx, find(tok.Token, false), earlier.At.Add(a.Lookups.listGrace()))
+			if err != nil || found {
 				return err
 			}
 			lookUp = false
-			if act != nil {
-				dep = Deployment{ID: act.DeploymentID, Adopted: true}
-				adopted(ctx, contract.DeployBotWorkflow, in.Profile, "deployment", "deploymentId", act.DeploymentID,
-					"automationName", act.AutomationName, "status", act.Status)
-				return nil
-			}
 			activity.GetLogger(ctx).Info("an earlier attempt sent the deploy, but no deployment carries its automation name; deploying",
 				"attempt", activity.GetInfo(ctx).Attempt, "automationName", req.AutomationName, "sentAt", earlier.At)
 		}
-		if _, err := markSent(ctx, a.Marks); err != nil {
+		mark, err := markSent(ctx, a.Marks)
+		if err != nil {
 			return err
 		}
 		id, err := c.Deploy(ctx, tok.Token, req)
-		if err != nil {
-			if notRun(err) {
-				clearMark(ctx, a.Marks)
+		switch {
+		case err == nil:
+			dep = Deployment{ID: id}
+			return nil
+		case notRun(err):
+			clearMark(ctx, a.Marks)
+		case lostAnswer(err):
+			reads, found, answered, lerr := a.Lookups.own(ctx, find(tok.Token, true))
+			if found {
+				return nil
 			}
-			return fmt.Errorf("%w (the deployment's automation name is %q)", err, req.AutomationName)
+			looked := fmt.Sprintf("%d look-ups of the activity list found no execution named %q", reads, req.AutomationName)
+			if !answered {
+				looked = fmt.Sprintf("looking it up in the activity list failed (%v)", lerr)
+			}
+			if s := apierror.StatusOf(err); s >= 500 && s != http.StatusGatewayTimeout {
+				return fmt.Errorf("%w; %s: the next attempt looks until %s after the send and deploys only if it is still not listed", err, looked, a.Lookups.listGrace())
+			}
+			return unknownOutcome(ctx, mark, infoOf(err),
+				func(when string) string {
+					return fmt.Sprintf("the deploy request for bot %d was sent %s and its answer was lost (%v); %s", req.BotID, when, err, looked)
+				},
+				"a new deployment is listed only after a while and only the newest executions are read, so that is no proof it was not made: "+
+					"not deploying again, which could run the bot twice",
+				fmt.Sprintf("in the Control Room's activity (in progress and historical), look for the automation name %q (bot %d, deployed by profile %s's user)",
+					req.AutomationName, req.BotID, in.Profile),
+				"If it is there, the bot was deployed once and its status is there; if not, start the workflow again.")
 		}
-		dep = Deployment{ID: id}
-		return nil
+		return fmt.Errorf("%w (the deployment's automation name is %q)", err, req.AutomationName)
 	})
 	return dep, classify(err, callKind{cachedToken: true, unsafe: true})
 }
 
-// findDeployment looks for the deployment named by key in the activity
-// list until it is listed or until (the list's lag after the deploy).
-func findDeployment(ctx context.Context, c *aa.Client, token string, key contract.StartKey, until time.Time) (*aa.Activity, error) {
+// findUntil looks a deployment up until it is found or until has passed
+// (the activity list's lag after the deploy).
+func findUntil(ctx context.Context, look lookup, until time.Time) (bool, error) {
 	for {
-		act, err := c.ActivityNamed(ctx, token, key.NamedBy)
-		if err != nil || act != nil || !time.Now().Before(until) {
-			return act, err
+		found, err := look()
+		if err != nil || found || !time.Now().Before(until) {
+			return found, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false, ctx.Err()
 		case <-time.After(min(2*time.Second, time.Until(until))):
 		}
 	}

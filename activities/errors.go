@@ -38,21 +38,32 @@ func classify(err error, k callKind) error {
 	}
 	var te *apierror.TransportError
 	if errors.As(err, &te) {
-		info := contract.ErrorInfo{Platform: te.Platform, Op: te.Op}
 		if te.Sent && k.unsafe {
-			return contract.NewError(contract.ErrAmbiguous, err.Error()+"; the platform may have acted on it", info, 0)
+			return contract.NewError(contract.ErrAmbiguous, err.Error()+"; the platform may have acted on it", infoOf(err), 0)
 		}
-		return contract.NewError(contract.ErrUnavailable, err.Error(), info, 0)
+		return contract.NewError(contract.ErrUnavailable, err.Error(), infoOf(err), 0)
 	}
 	var ae *apierror.Error
 	if errors.As(err, &ae) {
-		info := contract.ErrorInfo{Platform: ae.Platform, Op: ae.Op, Status: ae.Status, Code: ae.Code}
-		return contract.NewError(typeOf(ae, k), err.Error(), info, ae.RetryAfter)
+		return contract.NewError(typeOf(ae, k), err.Error(), infoOf(err), ae.RetryAfter)
 	}
 	if k.unsafe && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		return contract.NewError(contract.ErrAmbiguous, err.Error(), contract.ErrorInfo{}, 0)
 	}
 	return contract.NewError(contract.ErrUnavailable, err.Error(), contract.ErrorInfo{}, 0)
+}
+
+// infoOf is what a provider error tells of the failed call.
+func infoOf(err error) contract.ErrorInfo {
+	var te *apierror.TransportError
+	if errors.As(err, &te) {
+		return contract.ErrorInfo{Platform: te.Platform, Op: te.Op}
+	}
+	var ae *apierror.Error
+	if errors.As(err, &ae) {
+		return contract.ErrorInfo{Platform: ae.Platform, Op: ae.Op, Status: ae.Status, Code: ae.Code}
+	}
+	return contract.ErrorInfo{}
 }
 
 func typeOf(e *apierror.Error, k callKind) contract.ErrorType {

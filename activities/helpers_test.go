@@ -235,6 +235,17 @@ func newOrchEnv(t *testing.T, step time.Duration, budget *activities.Budget) *or
 // newOrchEnvWith is newOrchEnv with the tenant edited first.
 func newOrchEnvWith(t *testing.T, step time.Duration, budget *activities.Budget, edit func(*orchsim.Options)) *orchEnv {
 	t.Helper()
+	return orchEnvOf(t, step, budget, edit, nil)
+}
+
+// newOrchEnvWrapped is newOrchEnv with wrap in front of the simulator.
+func newOrchEnvWrapped(t *testing.T, step time.Duration, budget *activities.Budget, wrap func(http.Handler) http.Handler) *orchEnv {
+	t.Helper()
+	return orchEnvOf(t, step, budget, nil, wrap)
+}
+
+func orchEnvOf(t *testing.T, step time.Duration, budget *activities.Budget, edit func(*orchsim.Options), wrap func(http.Handler) http.Handler) *orchEnv {
+	t.Helper()
 	clk := newFakeClock()
 	o := orchsim.DefaultOptions()
 	o.Clock = clk.Now
@@ -242,11 +253,15 @@ func newOrchEnvWith(t *testing.T, step time.Duration, budget *activities.Budget,
 		edit(&o)
 	}
 	sim := orchsim.New(o)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := strings.ToLower(r.URL.Path); strings.HasPrefix(p, "/odata/jobs(") || strings.HasPrefix(p, "/odata/queueitems(") {
 			clk.Advance(step)
 		}
-		sim.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	c, err := orchestrator.New(orchestrator.Options{BaseURL: srv.URL, ClientID: orchsim.DemoClientID, ClientSecret: orchsim.DemoClientSecret,

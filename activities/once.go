@@ -1,14 +1,18 @@
 package activities
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/apierror"
 )
 
 // A start (job, queue item, deployment, work item, API Task execution) must
@@ -106,10 +110,15 @@ func startKey(ctx context.Context) contract.StartKey {
 }
 
 // adopted tells the log and the rpaflow_starts_adopted counter that this
-// attempt found what an earlier one started.
-func adopted(ctx context.Context, start, profile, what string, keyvals ...any) {
+// attempt found what an earlier one started, or (own) what its own
+// request started when the answer was lost.
+func adopted(ctx context.Context, start, profile, what string, own bool, keyvals ...any) {
 	attempt := activity.GetInfo(ctx).Attempt
-	activity.GetLogger(ctx).Info(fmt.Sprintf("attempt %d found the %s an earlier attempt started (its answer was lost); adopting it, not starting another", attempt, what),
+	by := "an earlier attempt"
+	if own {
+		by = "its own request"
+	}
+	activity.GetLogger(ctx).Info(fmt.Sprintf("attempt %d found the %s %s started (its answer was lost); adopting it, not starting another", attempt, what, by),
 		append([]any{"start", start, "profile", profile, "attempt", attempt}, keyvals...)...)
 	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"start": start, "profile": profile}).Counter("rpaflow_starts_adopted").Inc(1)
 }
@@ -118,14 +127,83 @@ func adopted(ctx context.Context, start, profile, what string, keyvals ...any) {
 // attempt's "sent" mark where the platform has nothing to look the start
 // up by: only a person can tell whether it happened.
 func ambiguousRetry(ctx context.Context, m sentMark, platform, op, what, check string) error {
+	return unknownOutcome(ctx, m, contract.ErrorInfo{Platform: platform, Op: op},
+		func(when string) string {
+			return "an earlier attempt sent the " + what + " request " + when + " and its outcome is unknown (its answer was lost)"
+		},
+		"not sending it again because the input is not idempotent", check,
+		"If it is there, it ran once; if not, start the workflow again. Set \"idempotent\": true if running it twice is harmless.")
+}
+
+// unknownOutcome is an Ambiguous error saying what was sent and when,
+// why rpaflow does not send it again, how a person checks, and what to do
+// then.
+func unknownOutcome(ctx context.Context, m sentMark, ei contract.ErrorInfo, sent func(when string) string, why, check, then string) error {
 	info := activity.GetInfo(ctx)
-	when, ei := "at an unknown time", contract.ErrorInfo{Platform: platform, Op: op}
+	when := "at an unknown time"
 	if at := m.At; !at.IsZero() {
 		when, ei.SentAt = "at "+at.Format(time.RFC3339), &at
 	}
-	msg := fmt.Sprintf("attempt %d: an earlier attempt sent the %s request %s and its outcome is unknown (its answer was lost); "+
-		"not sending it again because the input is not idempotent. To check by hand: %s, around that time, for workflow %s (run %s). "+
-		"If it is there, it ran once; if not, start the workflow again. Set \"idempotent\": true if running it twice is harmless.",
-		info.Attempt, what, when, check, info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+	msg := fmt.Sprintf("attempt %d: %s; %s. To check by hand: %s, around that time, for workflow %s (run %s). %s",
+		info.Attempt, sent(when), why, check, info.WorkflowExecution.ID, info.WorkflowExecution.RunID, then)
 	return contract.NewError(contract.ErrAmbiguous, msg, ei, 0)
+}
+
+// Lookups paces the look-ups of a start whose answer was lost. The zero
+// value is the production pace.
+type Lookups struct {
+	// Backoff is the wait before an attempt's first look-up after its own
+	// request's answer was lost, doubled before each next; 0 is a second.
+	Backoff time.Duration
+	// ListGrace is how long after a deploy the Control Room's activity
+	// list may still not show it; 0 is a minute.
+	ListGrace time.Duration
+}
+
+// ownReads is how many times an attempt whose own answer was lost looks
+// its start up before deciding.
+const ownReads = 3
+
+func (l Lookups) listGrace() time.Duration { return cmp.Or(l.ListGrace, time.Minute) }
+
+// lookup is one look-up of a start: whether it was found.
+type lookup func() (found bool, err error)
+
+// own looks the attempt's own start up, up to ownReads times with a
+// doubling backoff, until found. answered says whether at least one read
+// got an answer; err is the last read's error.
+func (l Lookups) own(ctx context.Context, look lookup) (reads int, found, answered bool, err error) {
+	wait := cmp.Or(l.Backoff, time.Second)
+	for reads < ownReads {
+		select {
+		case <-ctx.Done():
+			return reads, false, answered, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+		reads++
+		var lerr error
+		if found, lerr = look(); found {
+			return reads, true, true, nil
+		}
+		if lerr != nil {
+			err = lerr
+		} else {
+			answered = true
+		}
+	}
+	return reads, false, answered, err
+}
+
+// lostAnswer reports whether a start's failure leaves its outcome
+// unknown: the request was written and no answer came back (a timeout or
+// a reset), or the answer was a 408 or a 5xx, which a gateway may give
+// after the platform acted.
+func lostAnswer(err error) bool {
+	var te *apierror.TransportError
+	if errors.As(err, &te) {
+		return te.Sent
+	}
+	s := apierror.StatusOf(err)
+	return s == http.StatusRequestTimeout || s >= 500
 }

@@ -19,6 +19,7 @@ type Orchestrator struct {
 	Registry *Registry
 	Sessions session.Source
 	Budget   *Budget
+	Lookups  Lookups
 }
 
 // OrchAuthenticate gets a new Orchestrator token (client credentials or ROPC;
@@ -67,8 +68,11 @@ const callerRefSkew = 5 * time.Minute
 
 // OrchStartJob resolves the folder and the process's release and starts a
 // job carrying JobReference. A retried attempt first looks the reference up
-// in the folder and adopts the job it finds, so a start whose answer was
-// lost never starts a second job.
+// in the folder and adopts the job it finds, and so does an attempt whose
+// own StartJobs lost its answer (a timeout, a reset, a 408 or 5xx after
+// the request was sent): a start whose answer was lost never starts a
+// second job. When the folder answers that it holds no job with the
+// reference, none was started, and the next attempt starts it.
 func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInput) (JobRef, error) {
 	c, err := a.Registry.Orchestrator(in.Profile)
 	if err != nil {
@@ -87,27 +91,46 @@ func (a *Orchestrator) OrchStartJob(ctx context.Context, in contract.StartJobInp
 		if err != nil {
 			return err
 		}
+		find := func(own bool) lookup {
+			return func() (bool, error) {
+				jobs, err := c.JobsByReference(ctx, token, f, reference)
+				if err != nil {
+					return false, err
+				}
+				for _, j := range jobs { // newest first is not promised; take the lowest id, the first start
+					if !strings.EqualFold(j.ReleaseName, rel.Name) || (in.Reference != "" && j.Created.Before(info.ScheduledTime.Add(-callerRefSkew))) {
+						continue
+					}
+					if ref.ID == 0 || j.ID < ref.ID {
+						ref = JobRef{ID: j.ID, Key: j.Key, FolderID: f.ID, Folder: f.FullyQualifiedName, Adopted: true}
+					}
+				}
+				if ref.ID != 0 {
+					adopted(ctx, contract.StartJobWorkflow, in.Profile, "job", own, "jobId", ref.ID, "reference", reference, "found", len(jobs))
+				}
+				return ref.ID != 0, nil
+			}
+		}
 		if info.Attempt > 1 {
-			jobs, err := c.JobsByReference(ctx, token, f, reference)
-			if err != nil {
+			if found, err := find(false)(); err != nil || found {
 				return err
-			}
-			for _, j := range jobs { // newest first is not promised; take the lowest id, the first start
-				if !strings.EqualFold(j.ReleaseName, rel.Name) || (in.Reference != "" && j.Created.Before(info.ScheduledTime.Add(-callerRefSkew))) {
-					continue
-				}
-				if ref.ID == 0 || j.ID < ref.ID {
-					ref = JobRef{ID: j.ID, Key: j.Key, FolderID: f.ID, Folder: f.FullyQualifiedName, Adopted: true}
-				}
-			}
-			if ref.ID != 0 {
-				adopted(ctx, contract.StartJobWorkflow, in.Profile, "job", "jobId", ref.ID, "reference", reference, "found", len(jobs))
-				return nil
 			}
 		}
 		sent = true
 		job, err := c.StartJob(ctx, token, f, orchestrator.StartJobRequest{ReleaseKey: rel.Key,
 			InputArguments: in.InputArguments, Priority: in.Priority, Reference: reference})
+		if err != nil && lostAnswer(err) {
+			reads, found, answered, lerr := a.Lookups.own(ctx, find(true))
+			switch {
+			case found:
+				return nil
+			case answered:
+				return contract.NewError(contract.ErrUnavailable, fmt.Sprintf("%v; %d look-ups found no job with reference %q in folder %q, so it was not started: "+
+					"the next attempt looks once more and starts it", err, reads, reference, f.FullyQualifiedName), infoOf(err), 0)
+			default:
+				return fmt.Errorf("%w (the job's reference is %q; looking it up failed too: %v)", err, reference, lerr)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("%w (the job's reference is %q)", err, reference)
 		}
@@ -210,7 +233,7 @@ func (a *Orchestrator) OrchAddQueueItem(ctx context.Context, in contract.AddQueu
 			}
 			if ok {
 				res = contract.AddQueueItemResult{ID: found.ID, Key: found.Key, Status: found.Status, Reference: reference, Adopted: true}
-				adopted(ctx, contract.AddQueueItemWorkflow, in.Profile, "queue item", "id", found.ID, "reference", reference)
+				adopted(ctx, contract.AddQueueItemWorkflow, in.Profile, "queue item", false, "id", found.ID, "reference", reference)
 				return nil
 			}
 		}

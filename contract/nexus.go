@@ -23,7 +23,8 @@ const (
 // workflow of the same name and end with its result or its failure (the
 // error types of this package); cancelling the operation cancels the
 // deployment. sessionStatus answers at once and never holds a token;
-// poolStatus answers with a capacity pool's status query.
+// poolStatus answers with a capacity pool's status query, listing the
+// waiting counts of the caller's own fairness keys only.
 var (
 	DeployAPITaskOperation = nexus.NewOperationReference[DeployAPITaskInput, DeployAPITaskResult](OpDeployAPITask)
 	DeployBotOperation     = nexus.NewOperationReference[DeployBotInput, DeployBotResult](OpDeployBot)

@@ -51,7 +51,8 @@ type Admission struct {
 	Priority int `json:"priority,omitempty"`
 	// FairnessKey shares the slots of one priority round-robin (or by the
 	// pool's weights) between keys, FIFO within a key; default the
-	// profile.
+	// profile. Through Nexus the default is the endpoint's task queue, and
+	// a key given lives under it ("<queue>/<key>").
 	FairnessKey string `json:"fairnessKey,omitempty"`
 	// Pool picks the pool when the default is ambiguous (a DeployBot on a
 	// profile with several runner pools) or to draw from another one.
@@ -285,8 +286,8 @@ type PoolStatus struct {
 	Effective int    `json:"effective"` // below Limit after capacity refusals
 	InUse     int    `json:"inUse"`
 	Holders   int    `json:"holders"`
-	// PlatformPending are the holders whose run waits on the platform for
-	// capacity (they hold their slots).
+	// PlatformPending are the holders whose run the platform left waiting
+	// for capacity, until the run ends (they hold their slots).
 	PlatformPending int            `json:"platformPending,omitempty"`
 	Waiting         int            `json:"waiting"`
 	Oldest          time.Time      `json:"oldestWaitSince,omitzero"`

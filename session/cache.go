@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +14,10 @@ import (
 // round trip through the session workflow (nor a billed Update). The
 // session stays the one source of tokens: an invalidate drops the reported
 // generation here before it reaches the session, and anything not cached is
-// asked of the session.
+// asked of the session. Concurrent misses share one request: a burst of
+// deployments on a cold worker would otherwise send the session one Update
+// each, past the server's limit on updates in flight per workflow, and
+// the refused ones come back seconds later.
 type Cache struct {
 	Next Source
 	Now  func() time.Time // nil: time.Now
@@ -21,6 +25,7 @@ type Cache struct {
 	mu      sync.Mutex
 	tokens  map[string]contract.TokenResult
 	details map[string]contract.AccessDetail
+	flights map[string]chan struct{} // requests to Next in flight, closed when done
 }
 
 var _ Source = (*Cache)(nil)
@@ -38,11 +43,25 @@ func (c *Cache) Token(ctx context.Context, s Ref, minValidity time.Duration) (co
 	if minValidity <= 0 {
 		minValidity = contract.DefaultMinValidity
 	}
-	c.mu.Lock()
-	t, ok := c.tokens[s.ID()]
-	c.mu.Unlock()
-	if ok && t.Serves(c.now(), minValidity) {
+	cached := func() (contract.TokenResult, bool) {
+		c.mu.Lock()
+		t, ok := c.tokens[s.ID()]
+		c.mu.Unlock()
+		return t, ok && t.Serves(c.now(), minValidity)
+	}
+	if t, ok := cached(); ok {
 		return t, nil
+	}
+	done, err := c.join(ctx, "token\x00"+s.ID())
+	if err != nil {
+		return contract.TokenResult{}, err
+	}
+	if done == nil { // another request was in flight
+		if t, ok := cached(); ok {
+			return t, nil
+		}
+	} else {
+		defer done()
 	}
 	t, err := c.Next.Token(ctx, s, minValidity)
 	if err != nil {
@@ -63,20 +82,34 @@ func (c *Cache) Token(ctx context.Context, s Ref, minValidity time.Duration) (co
 // last stretch the session answers (from its own cache until its keep-warm
 // fetch), so its record of use stays current and nobody waits for a fetch.
 func (c *Cache) AccessDetails(ctx context.Context, s Ref, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
-	now := c.now()
-	res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
-	c.mu.Lock()
-	for _, p := range req.Paths {
-		d, ok := c.details[detailKey(s, p)]
-		lead := d.ValidUntil.Sub(d.FetchedAt) / 10
-		if !ok || !d.Serves(now, max(req.MinValidity.D(), lead)) {
-			break
+	cached := func() (contract.AccessDetailsResult, bool) {
+		now := c.now()
+		res := contract.AccessDetailsResult{Details: map[string]contract.AccessDetail{}}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, p := range req.Paths {
+			d, ok := c.details[detailKey(s, p)]
+			lead := d.ValidUntil.Sub(d.FetchedAt) / 10
+			if !ok || !d.Serves(now, max(req.MinValidity.D(), lead)) {
+				return res, false
+			}
+			res.Details[p] = d
 		}
-		res.Details[p] = d
+		return res, true
 	}
-	c.mu.Unlock()
-	if len(res.Details) == len(req.Paths) {
+	if res, ok := cached(); ok {
 		return res, nil
+	}
+	done, err := c.join(ctx, "details\x00"+s.ID()+"\x00"+strings.Join(req.Paths, "\x00"))
+	if err != nil {
+		return contract.AccessDetailsResult{}, err
+	}
+	if done == nil {
+		if res, ok := cached(); ok {
+			return res, nil
+		}
+	} else {
+		defer done()
 	}
 	res, err := c.Next.AccessDetails(ctx, s, req)
 	if err != nil {
@@ -108,6 +141,35 @@ func (c *Cache) Invalidate(ctx context.Context, s Ref, req contract.InvalidateRe
 	}
 	c.mu.Unlock()
 	return c.Next.Invalidate(ctx, s, req)
+}
+
+// join makes the caller's request to Next the one in flight under key and
+// returns the func that ends it; or, when another is in flight, waits for
+// it and returns nil (the caller then reads the cache, and asks Next itself
+// only if that still does not serve it).
+func (c *Cache) join(ctx context.Context, key string) (done func(), err error) {
+	c.mu.Lock()
+	if ch, ok := c.flights[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-ch:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.flights == nil {
+		c.flights = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	c.flights[key] = ch
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.flights, key)
+		c.mu.Unlock()
+		close(ch)
+	}, nil
 }
 
 func detailKey(s Ref, path string) string { return s.ID() + "\x00" + path }

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,5 +94,80 @@ func TestCacheServesWhileValidAndForgetsRejected(t *testing.T) {
 	}
 	if next.calls[contract.UpdateInvalidate] != 1 {
 		t.Fatalf("invalidate did not reach the session")
+	}
+}
+
+// slowSessions answers like countingSessions once release is closed.
+type slowSessions struct {
+	countingSessions
+	mu      sync.Mutex
+	release chan struct{}
+}
+
+func (f *slowSessions) Token(ctx context.Context, s Ref, v time.Duration) (contract.TokenResult, error) {
+	<-f.release
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.countingSessions.Token(ctx, s, v)
+}
+
+func (f *slowSessions) AccessDetails(ctx context.Context, s Ref, req contract.AccessDetailsRequest) (contract.AccessDetailsResult, error) {
+	<-f.release
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.countingSessions.AccessDetails(ctx, s, req)
+}
+
+// A burst of misses on a cold cache sends the session one request per
+// kind, not one each: every caller gets the one answer.
+func TestCacheBurstSharesOneRequest(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	next := &slowSessions{countingSessions: countingSessions{now: &now, calls: map[string]int{}, gen: 1, lifeTok: 20 * time.Minute},
+		release: make(chan struct{})}
+	c := &Cache{Next: next, Now: func() time.Time { return now }}
+	ref := Ref{WorkflowType: contract.ControlRoomSessionWorkflow, Profile: "cr"}
+	const burst = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*burst)
+	for range burst {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			res, err := c.AccessDetails(context.Background(), ref, contract.AccessDetailsRequest{Paths: []string{"P"}})
+			if err == nil && res.Details["P"].URL != "u" {
+				err = fmt.Errorf("details %+v", res)
+			}
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			tok, err := c.Token(context.Background(), ref, 30*time.Second)
+			if err == nil && tok.Token != "t" {
+				err = fmt.Errorf("token %+v", tok)
+			}
+			errs <- err
+		}()
+	}
+	// Let the burst pile up behind the first requests, then answer.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		inFlight := len(c.flights)
+		c.mu.Unlock()
+		if inFlight == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(next.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, tk := next.calls[contract.UpdateAccessDetails], next.calls[contract.UpdateToken]; d != 1 || tk != 1 {
+		t.Errorf("%d concurrent callers of each reached the session %d (details) and %d (token) times, want 1 each", burst, d, tk)
 	}
 }

@@ -29,6 +29,14 @@ type Gate struct {
 	mu              sync.Mutex
 	logins          map[string]int
 	executions      map[string]int
+	gather          *gathering
+}
+
+// gathering holds API Task executions until n are in flight.
+type gathering struct {
+	n, arrived int
+	max        time.Duration
+	all        chan struct{}
 }
 
 // New is a gate in front of next that tells API Task executions apart by
@@ -65,8 +73,44 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		g.executeInFlight.Add(1)
 		defer g.executeInFlight.Add(-1)
+		if !g.gathered(r) {
+			return // the caller is gone: the execution never reaches the platform
+		}
 	}
 	g.next.ServeHTTP(w, r)
+}
+
+// Gather holds each API Task execution at the gate until n are in flight
+// at once (or max has passed since it arrived), then lets them all on to
+// the platform, so they run side by side however far apart their
+// workflows got there. Later executions pass at once.
+func (g *Gate) Gather(n int, max time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gather = &gathering{n: n, max: max, all: make(chan struct{})}
+}
+
+// gathered waits for the gathering, if any; false if the caller went away.
+func (g *Gate) gathered(r *http.Request) bool {
+	g.mu.Lock()
+	h := g.gather
+	if h == nil {
+		g.mu.Unlock()
+		return true
+	}
+	if h.arrived++; h.arrived == h.n {
+		close(h.all)
+	}
+	g.mu.Unlock()
+	t := time.NewTimer(h.max)
+	defer t.Stop()
+	select {
+	case <-h.all:
+	case <-t.C:
+	case <-r.Context().Done():
+		return false
+	}
+	return true
 }
 
 type body struct {

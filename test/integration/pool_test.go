@@ -169,3 +169,33 @@ func TestFolderPoolStartJobs(t *testing.T) {
 	}
 	_ = s.Client.TerminateWorkflow(context.Background(), contract.PoolID("orch", "Shared"), "", "test done")
 }
+
+// TestFolderPoolShrinksOnPendingJobs: the pool Shared=3 thinks the folder
+// has three robots, but it has two. The job Orchestrator leaves Pending
+// (RobotBusy) tells the pool, which shrinks; that job keeps its slot and
+// runs once a robot frees: every job succeeds, none is started twice.
+func TestFolderPoolShrinksOnPendingJobs(t *testing.T) {
+	oo := orchsim.DefaultOptions()
+	oo.Folders[0].Robots = 2
+	oo.Folders[0].Releases[0].Running = 4 * time.Second // long enough for a poll to see the third job wait
+	s := newStack(t, stackOptions{Sims: simenv.Options{Orchestrator: &oo}, Extra: map[string]string{"RPAFLOW_ORCH_POOLS": "Shared=3"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const n = 4
+	s.runAll(ctx, contract.StartJobWorkflow, "pending-pool", n, func(int) any {
+		return contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices"}
+	})
+	c := s.Sims.Orchestrator.Counters()
+	st, err := queryPool(ctx, s.Client, "orch", "Shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Get("startJobs") != n || s.Sims.Orchestrator.Jobs() != n || st.Counts.Pending < 1 || st.Counts.Granted != n ||
+		st.InUse != 0 || st.PlatformPending != 0 {
+		t.Errorf("%d starts, %d jobs (want %d each); pool %+v: want at least one pending answer, %d granted, none held",
+			c.Get("startJobs"), s.Sims.Orchestrator.Jobs(), n, st, n)
+	}
+	t.Logf("%d jobs, pool Shared=3 on a folder of 2 robots: %d waited Pending at Orchestrator, %d pending answers, effective limit %d at the end",
+		n, c.Get("jobs.pending.norobot"), st.Counts.Pending, st.Effective)
+	_ = s.Client.TerminateWorkflow(context.Background(), contract.PoolID("orch", "Shared"), "", "test done")
+}

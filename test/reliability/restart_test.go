@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,18 +31,20 @@ func startFileServer(t *testing.T, addr, db string) *testsuite.DevServer {
 	return dev
 }
 
+var restartRuns atomic.Int32
+
 // testServerRestart stops the Temporal server (file-backed) while sessions
 // hold tokens, API Tasks execute, bots and jobs run, and starts it again on
 // the same port: the same worker process carries on and every workflow
 // completes, with nothing executed, deployed, started or queued twice. A
-// non-idempotent API Task may end Ambiguous instead (see below).
+// non-idempotent API Task or work item may end Ambiguous instead (see below).
 func testServerRestart(t *testing.T) {
 	n, down := pick(3, 6), pick(3*time.Second, 15*time.Second)
 	addr, addrErr := devserver.FreeAddr()
 	if addrErr != nil {
 		t.Fatal(addrErr)
 	}
-	db := filepath.Join(workDir, "restart.db")
+	db := filepath.Join(workDir, fmt.Sprintf("restart-%d.db", restartRuns.Add(1))) // a fresh one per run (-count)
 	dev := startFileServer(t, addr, db)
 	keepUntilScan(func() { // the scan reads its histories
 		if dev != nil {
@@ -57,6 +60,8 @@ func testServerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 
+	s.Gate.Gather(2*n, 45*time.Second) // an execution held that long still ends inside the client's execute timeout
+	started := time.Now()
 	var runs []client.WorkflowRun
 	for i := range n {
 		runs = append(runs,
@@ -67,17 +72,25 @@ func testServerRestart(t *testing.T) {
 				contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Invoices", InputArguments: map[string]any{"count": i}}),
 			s.start(ctx, fmt.Sprintf("restart-item-%d", i), contract.AddQueueItemWorkflow,
 				contract.AddQueueItemInput{Profile: "orch", Folder: "Shared", Queue: "Orders", Reference: fmt.Sprintf("PO-%d", i),
-					SpecificContent: map[string]any{"n": float64(i)}}))
+					SpecificContent: map[string]any{"n": float64(i)}}),
+			s.start(ctx, fmt.Sprintf("restart-work-%d", i), contract.AddWorkItemWorkflow,
+				contract.AddWorkItemInput{Profile: "cr", Queue: "Invoices", Data: map[string]any{"invoice": fmt.Sprintf("INV-%d", i)}}))
 	}
+	// The restart must find every API Task executing: their workflows
+	// reach the platform seconds apart on a loaded machine (starts and
+	// first tasks queue at the server), so the gate holds each execution
+	// until all are there, and the case waits until the platform runs
+	// them all.
 	aa := s.Sims.AA.Counters()
-	deadline := time.Now().Add(time.Minute)
-	for s.Gate.ExecutionsInFlight() < 2*n || aa.Get("deploy") < int64(n) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for s.Sims.AA.InFlight() < 2*n || aa.Get("deploy") < int64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("work never got in flight: executions %d/%d, deploys %d/%d", s.Gate.ExecutionsInFlight(), 2*n, aa.Get("deploy"), n)
+			t.Fatalf("work never got in flight: the platform runs %d of %d API Task executions (%d reached it), deploys %d/%d",
+				s.Sims.AA.InFlight(), 2*n, s.Gate.ExecutionsInFlight(), aa.Get("deploy"), n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	inFlight := s.Gate.ExecutionsInFlight()
+	inFlight, gathered := s.Sims.AA.InFlight(), time.Since(started)
 	err := dev.Stop()
 	dev = nil
 	if err != nil {
@@ -90,11 +103,12 @@ func testServerRestart(t *testing.T) {
 	outcomes := waitAll(ctx, runs)
 	lost, ambiguous := 0, 0
 	for _, o := range outcomes {
-		// A non-idempotent execution that finishes while the server is down
-		// may have its result lost (the attempt's heartbeat timeout passes
-		// before the SDK's delayed report lands); the retry then refuses to
-		// run it again. That is Ambiguous, never a second execution.
-		if strings.HasPrefix(o.id, "restart-task-") && contract.TypeOf(o.err) == contract.ErrAmbiguous {
+		// A non-idempotent execution (or work item add) that finishes while
+		// the server is down may have its result lost (the attempt's
+		// heartbeat timeout passes before the SDK's delayed report lands);
+		// the retry then refuses to send it again. That is Ambiguous, never
+		// a second one.
+		if (strings.HasPrefix(o.id, "restart-task-") || strings.HasPrefix(o.id, "restart-work-")) && contract.TypeOf(o.err) == contract.ErrAmbiguous {
 			ambiguous++
 			continue
 		}
@@ -116,6 +130,12 @@ func testServerRestart(t *testing.T) {
 			_ = json.Unmarshal(o.result, &res)
 			if res.Status != "COMPLETED" || res.BotOutput["sOutput"] != "done: "+key {
 				check = fmt.Sprintf("%s %v", res.Status, res.BotOutput)
+			}
+		case strings.HasPrefix(key, "work"):
+			var res contract.AddWorkItemResult
+			_ = json.Unmarshal(o.result, &res)
+			if res.ID == "" {
+				check = fmt.Sprintf("no work item: %+v", res)
 			}
 		case strings.HasPrefix(key, "job"):
 			var res contract.StartJobResult
@@ -159,6 +179,7 @@ func testServerRestart(t *testing.T) {
 		{"bot deployment", twice(s.Sims.AA.AutomationNames())},
 		{"job", twice(s.Sims.Orchestrator.JobReferences())},
 		{"queue item", twice(s.Sims.Orchestrator.ItemReferences())},
+		{"work item (not idempotent)", twice(s.Sims.AA.WorkItemValues("invoice"))},
 	} {
 		t.Logf("reliability: server-restart: %s started twice: %d", k.kind, k.n)
 		if k.n != 0 {
@@ -174,7 +195,7 @@ func testServerRestart(t *testing.T) {
 			t.Errorf("session %s after the restart: %v", id, err)
 		}
 	}
-	t.Logf("reliability: server-restart: tried a %s Temporal outage (file-backed dev server stopped and restarted) under %d+%d non-idempotent+idempotent API Tasks (%d executing), %d bots, %d jobs, %d queue items; "+
-		"all done %s after the restart, %d non-idempotent ended Ambiguous (executed once, result lost), logins %d, lost %d",
-		down, n, n, inFlight, n, n, n, time.Since(restartedAt).Round(time.Second), ambiguous, aa.Get("login"), lost)
+	t.Logf("reliability: server-restart: tried a %s Temporal outage (file-backed dev server stopped and restarted) under %d+%d non-idempotent+idempotent API Tasks (%d executing, %s after the starts), %d bots, %d jobs, %d queue items, %d work items; "+
+		"all done %s after the restart, %d non-idempotent ended Ambiguous (sent once, result lost), logins %d, lost %d",
+		down, n, n, inFlight, gathered.Round(time.Second), n, n, n, n, time.Since(restartedAt).Round(time.Second), ambiguous, aa.Get("login"), lost)
 }

@@ -159,3 +159,19 @@ func (s *Server) wlmList(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"page": map[string]int{"offset": 0, "total": total, "totalFilter": len(list)}, "list": list})
 }
+
+// WorkItemValues counts the work items added, in every queue, by their
+// value in column (as text): how a test sees an item added twice.
+func (s *Server) WorkItemValues(column string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, items := range s.workItems {
+		for _, it := range items {
+			if v, ok := it.data[column]; ok {
+				out[fmt.Sprint(v)]++
+			}
+		}
+	}
+	return out
+}
