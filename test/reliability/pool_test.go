@@ -36,13 +36,7 @@ func testPoolWorkerKilled(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), pick(6*time.Minute, 20*time.Minute))
 	defer cancel()
-	var keys []string
-	var started []client.WorkflowRun
-	for i := range n {
-		key := fmt.Sprintf("pk-%d", i)
-		keys = append(keys, key)
-		started = append(started, s.start(ctx, "pool-killed-"+key, contract.DeployAPITaskWorkflow, apiTaskInput("cr", key, false)))
-	}
+	keys, started := s.startAPITasks(ctx, "pool-killed-", "pk", n)
 	sim := s.Sims.AA
 	for deadline := time.Now().Add(2 * time.Minute); sim.InFlight() < 10; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -126,13 +120,7 @@ func testPoolServerRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), pick(5*time.Minute, 15*time.Minute))
 	defer cancel()
-	var keys []string
-	var started []client.WorkflowRun
-	for i := range n {
-		key := fmt.Sprintf("pr-%d", i)
-		keys = append(keys, key)
-		started = append(started, s.start(ctx, "pool-restart-"+key, contract.DeployAPITaskWorkflow, apiTaskInput("cr", key, false)))
-	}
+	keys, started := s.startAPITasks(ctx, "pool-restart-", "pr", n)
 	sim := s.Sims.AA
 	executed := func() (total int) {
 		for _, k := range keys {
@@ -224,4 +212,16 @@ func poolStatus(ctx context.Context, s *stack, profile, pool string) (contract.P
 		err = v.Get(&st)
 	}
 	return st, err
+}
+
+// startAPITasks starts n non-idempotent DeployAPITask runs on profile cr,
+// keyed prefix-0…, with workflow IDs idPrefix+key.
+func (s *stack) startAPITasks(ctx context.Context, idPrefix, prefix string, n int) ([]string, []client.WorkflowRun) {
+	keys := make([]string, n)
+	runs := make([]client.WorkflowRun, n)
+	for i := range n {
+		keys[i] = fmt.Sprintf("%s-%d", prefix, i)
+		runs[i] = s.start(ctx, idPrefix+keys[i], contract.DeployAPITaskWorkflow, apiTaskInput("cr", keys[i], false))
+	}
+	return keys, runs
 }

@@ -184,6 +184,11 @@ func (c *Client) JobsByID(ctx context.Context, token string, f Folder, ids []int
 		}
 		terms[i] = "Id eq " + strconv.FormatInt(id, 10)
 	}
+	return c.listJobs(ctx, "jobsById", token, f, strings.Join(terms, " or "), len(ids))
+}
+
+// listJobs reads the jobs of folder f that match an OData filter, at most top.
+func (c *Client) listJobs(ctx context.Context, op, token string, f Folder, filter string, top int) ([]Job, error) {
 	h, err := bearer(token)
 	if err != nil {
 		return nil, err
@@ -192,8 +197,8 @@ func (c *Client) JobsByID(ctx context.Context, token string, f Folder, ids []int
 		return nil, err
 	}
 	var page struct{ Value []jobDTO }
-	q := query("$filter", strings.Join(terms, " or "), "$top", strconv.Itoa(len(ids)))
-	if _, err := c.caller.JSON(ctx, "jobsById", http.MethodGet, c.orchURL+"/odata/Jobs?"+q, h, nil, &page); err != nil {
+	q := query("$filter", filter, "$top", strconv.Itoa(top))
+	if _, err := c.caller.JSON(ctx, op, http.MethodGet, c.orchURL+"/odata/Jobs?"+q, h, nil, &page); err != nil {
 		return nil, err
 	}
 	jobs := make([]Job, 0, len(page.Value))

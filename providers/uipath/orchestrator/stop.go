@@ -48,23 +48,7 @@ func (c *Client) JobsByReference(ctx context.Context, token string, f Folder, re
 	if strings.TrimSpace(reference) == "" {
 		return nil, apierror.Invalid("reference", "is empty; only jobs started with a reference can be looked up")
 	}
-	h, err := bearer(token)
-	if err != nil {
-		return nil, err
-	}
-	if err := folderHeader(h, f); err != nil {
-		return nil, err
-	}
-	var page struct{ Value []jobDTO }
-	q := query("$filter", "Reference eq "+odataLiteral(reference), "$top", "50")
-	if _, err := c.caller.JSON(ctx, "jobsByReference", http.MethodGet, c.orchURL+"/odata/Jobs?"+q, h, nil, &page); err != nil {
-		return nil, err
-	}
-	jobs := make([]Job, 0, len(page.Value))
-	for _, d := range page.Value {
-		jobs = append(jobs, d.job())
-	}
-	return jobs, nil
+	return c.listJobs(ctx, "jobsByReference", token, f, "Reference eq "+odataLiteral(reference), MaxJobsPerRead)
 }
 
 // IsStoppingState reports whether a job is on its way to Stopped after a
