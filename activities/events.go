@@ -106,16 +106,40 @@ func checkOnce[S any](ctx context.Context, b *Budget, profile string, read func(
 }
 
 // OrchCheckJob reads the job once, within the poll budget: the wait's
-// reconciliation and its confirmation of an event.
+// reconciliation and its confirmation of an event (Event: served before
+// routine polls). Reads of jobs of the same folder that wait for the
+// budget together are made as one call.
 func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check[contract.StartJobResult], error) {
-	read, err := a.jobReader(in)
-	if err != nil {
+	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
+	if _, err := a.Registry.Orchestrator(in.Profile); err != nil {
 		return Check[contract.StartJobResult]{}, err
 	}
-	job, err := checkOnce(ctx, a.Budget, in.Profile, read)
-	if err != nil {
-		return Check[contract.StartJobResult]{}, err
+	k := jobFolder{profile: in.Profile, id: in.Job.FolderID, path: in.Job.Folder}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r := &jobRead{id: in.Job.ID, urgent: in.Event, stop: stop, done: make(chan struct{})}
+	a.reads.add(k, r)
+	werr := a.Budget.wait(wctx, in.Profile, in.Event)
+	batch, mine := a.reads.take(k, r, werr == nil)
+	switch {
+	case !mine:
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return Check[contract.StartJobResult]{}, ctx.Err()
+		}
+	case werr != nil:
+		return Check[contract.StartJobResult]{}, werr
+	default:
+		a.readJobs(ctx, k, batch)
+		if r.err != nil {
+			a.Budget.throttled(ctx, in.Profile, r.err)
+		}
 	}
+	if r.err != nil {
+		return Check[contract.StartJobResult]{}, r.err
+	}
+	job := r.job
 	c := Check[contract.StartJobResult]{Done: orchestrator.IsTerminalJobState(job.State), State: job.State, End: job.End,
 		Result: jobResult(job)}
 	if job.PendingForCapacity() {

@@ -20,6 +20,7 @@ type Orchestrator struct {
 	Sessions session.Source
 	Budget   *Budget
 	Lookups  Lookups
+	reads    jobReads
 }
 
 // OrchAuthenticate gets a new Orchestrator token (client credentials or ROPC;
@@ -149,6 +150,8 @@ type WaitJobInput struct {
 	Job         JobRef        `json:"job"`
 	PollInitial time.Duration `json:"pollInitial,omitempty"`
 	PollMax     time.Duration `json:"pollMax,omitempty"`
+	// Event: the read confirms an event (OrchCheckJob).
+	Event bool `json:"event,omitempty"`
 	// ReportNoCapacity ends the wait early when the job waits Pending for
 	// lack of capacity: the result's State is Pending and its Info the
 	// pending reason.

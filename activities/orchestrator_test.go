@@ -219,6 +219,46 @@ func TestRegistryMessages(t *testing.T) {
 	}
 }
 
+// Job reads that wait for the budget together are one call: six waits of
+// ended jobs queued behind a spent budget are answered by one $filter
+// read when the next permit comes.
+func TestOrchCheckJobBatches(t *testing.T) {
+	budget := &activities.Budget{PerMinute: 60} // one a second
+	o := newOrchEnv(t, 0, budget)
+	var jobs []activities.JobRef
+	for range 6 {
+		jobs = append(jobs, startJob(t, o, "Invoices", ""))
+	}
+	o.clock.Advance(time.Hour) // every job has ended
+	if err := budget.Wait(context.Background(), "orch"); err != nil {
+		t.Fatal(err)
+	}
+	results := make([]activities.Check[contract.StartJobResult], len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			val, err := orchActivityEnv(o).ExecuteActivity(o.orch.OrchCheckJob, activities.WaitJobInput{Profile: "orch", Job: job, Event: i%2 == 0})
+			if err == nil {
+				err = val.Get(&results[i])
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if errs[i] != nil || !r.Done || r.Result.ID != jobs[i].ID || r.State != "Successful" {
+			t.Errorf("job %d: %+v, %v; want it read Successful", jobs[i].ID, r, errs[i])
+		}
+	}
+	c := o.sim.Counters()
+	if c.Get("jobs.list") != 1 || c.Get("job.get") != 0 {
+		t.Errorf("%d list reads and %d reads by id for 6 jobs; want one list read", c.Get("jobs.list"), c.Get("job.get"))
+	}
+}
+
 // A job Orchestrator leaves Pending because the folder's only robot is
 // busy ends a wait that asked to hear of it, with the pending reason, and
 // a reconciliation read names the reason; a wait that did not ask waits on.

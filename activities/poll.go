@@ -30,7 +30,11 @@ type Budget struct {
 }
 
 // Wait blocks until profile may make one more status call.
-func (b *Budget) Wait(ctx context.Context, profile string) error {
+func (b *Budget) Wait(ctx context.Context, profile string) error { return b.wait(ctx, profile, false) }
+
+// wait is Wait; an urgent call (a read that confirms an event) goes before
+// routine polls in the tenant's budget.
+func (b *Budget) wait(ctx context.Context, profile string, urgent bool) error {
 	if b == nil {
 		return nil
 	}
@@ -53,7 +57,7 @@ func (b *Budget) Wait(ctx context.Context, profile string) error {
 		return err
 	}
 	if rate := b.TenantPerMinute[profile]; b.Tenant != nil && rate > 0 {
-		if err := b.Tenant.Take(ctx, profile, rate); err != nil {
+		if err := b.Tenant.Take(ctx, profile, rate, urgent); err != nil {
 			return err
 		}
 	}

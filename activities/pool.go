@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -21,7 +22,27 @@ type Pools struct {
 	// runs the activity.
 	Client client.Client
 	Names  session.Names
+
+	mu      sync.Mutex
+	filling map[string][]*acquireBatch // per pool: the signals to send, in order
+	sending map[string]bool            // per pool: a sender is running
 }
+
+// acquireBatch is one acquire signal's requests and its outcome.
+type acquireBatch struct {
+	start client.StartWorkflowOptions
+	input contract.PoolInput
+	reqs  []contract.PoolAcquireRequest
+	done  chan struct{}
+	err   error
+}
+
+// maxAcquireBatch bounds one acquire signal's size; acquireSendTimeout
+// one signal's call.
+const (
+	maxAcquireBatch    = 200
+	acquireSendTimeout = 10 * time.Second
+)
 
 // PoolAcquireInput asks for slots of a profile's pool for the calling run.
 type PoolAcquireInput struct {
@@ -30,6 +51,9 @@ type PoolAcquireInput struct {
 	Priority int                 `json:"priority"`
 	Key      string              `json:"key"`
 	Slots    int                 `json:"slots"`
+	// Round is the refusals the run has had; the acquire signal sends it
+	// so a pool that does not know the run grants it the right round.
+	Round int `json:"round,omitempty"`
 }
 
 // PoolAcquireResult is the pool's answer and the pool's workflow ID (the
@@ -46,21 +70,97 @@ func (p *Pools) client(ctx context.Context) client.Client {
 	return activity.GetClient(ctx)
 }
 
-// PoolAcquire queues the calling run in the pool with Update-With-Start
-// (the first request starts the pool). The pool answers at once; a retry
-// finds the same place, since requests are keyed by the run.
-func (p *Pools) PoolAcquire(ctx context.Context, in PoolAcquireInput) (PoolAcquireResult, error) {
+// start starts the pool with the first request (and finds it afterwards).
+func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o client.StartWorkflowOptions, req contract.PoolAcquireRequest) {
 	info := activity.GetInfo(ctx)
-	id := p.Names.IDPrefix + contract.PoolID(in.Profile, in.Pool.Name)
-	c := p.client(ctx)
-	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+	id = p.Names.IDPrefix + contract.PoolID(in.Profile, in.Pool.Name)
+	o = client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                info.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, p.Names.TypePrefix+contract.PoolWorkflow, contract.PoolInput{Profile: in.Profile, Pool: in.Pool})
-	req := contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
-		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool}
+	}
+	req = contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool, Round: in.Round}
+	return id, o, req
+}
+
+// PoolAcquireSignal queues the calling run in the pool with
+// Signal-With-Start (the first request starts the pool); the pool grants
+// by signal. Run as a local activity. A retry finds the same place, since
+// requests are keyed by the run.
+//
+// The requests of a worker's runs for one pool share signals: while one
+// signal is on its way the next ones gather, so a burst costs the pool (and
+// the bill) a few signals rather than one per deployment.
+func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) error {
+	id, o, req := p.start(ctx, in)
+	c := p.client(ctx)
+	p.mu.Lock()
+	if p.filling == nil {
+		p.filling, p.sending = map[string][]*acquireBatch{}, map[string]bool{}
+	}
+	q := p.filling[id]
+	if len(q) == 0 || len(q[len(q)-1].reqs) >= maxAcquireBatch {
+		q = append(q, &acquireBatch{start: o, input: contract.PoolInput{Profile: in.Profile, Pool: in.Pool}, done: make(chan struct{})})
+		p.filling[id] = q
+	}
+	b := q[len(q)-1]
+	b.reqs = append(b.reqs, req)
+	if !p.sending[id] {
+		p.sending[id] = true
+		go p.send(c, id)
+	}
+	p.mu.Unlock()
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if b.err != nil {
+		return unavailable(fmt.Sprintf("pool %s: acquire: %v", id, b.err))
+	}
+	return nil
+}
+
+// send sends the gathered batches of pool id, one signal each, until none
+// is left. A batch's signal is sent whatever the callers' contexts: the
+// ones still waiting need it.
+func (p *Pools) send(c client.Client, id string) {
+	for {
+		p.mu.Lock()
+		q := p.filling[id]
+		if len(q) == 0 {
+			delete(p.filling, id)
+			p.sending[id] = false
+			p.mu.Unlock()
+			return
+		}
+		b := q[0]
+		p.filling[id] = q[1:]
+		p.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), acquireSendTimeout)
+		// A plain signal is lighter for the server; a pool that is not
+		// running (none yet, or it ended) is started with the signal.
+		b.err = c.SignalWorkflow(ctx, id, "", contract.SignalPoolAcquire, b.reqs)
+		var nf *serviceerror.NotFound
+		if errors.As(b.err, &nf) {
+			_, b.err = c.SignalWithStartWorkflow(ctx, id, contract.SignalPoolAcquire, b.reqs, b.start,
+				p.Names.TypePrefix+contract.PoolWorkflow, b.input)
+		}
+		cancel()
+		close(b.done)
+	}
+}
+
+// PoolAcquire queues the calling run in the pool with Update-With-Start
+// (the first request starts the pool). The pool answers at once; a retry
+// finds the same place, since requests are keyed by the run. Runs that
+// began before the acquire signal use it.
+func (p *Pools) PoolAcquire(ctx context.Context, in PoolAcquireInput) (PoolAcquireResult, error) {
+	id, o, req := p.start(ctx, in)
+	c := p.client(ctx)
+	start := c.NewWithStartWorkflowOperation(o, p.Names.TypePrefix+contract.PoolWorkflow, contract.PoolInput{Profile: in.Profile, Pool: in.Pool})
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: contract.UpdatePoolAcquire, Args: []any{req},

@@ -19,6 +19,12 @@ const (
 	// it answers at once, granted or queued. A queued holder is granted
 	// later by the SignalPoolGrant signal.
 	UpdatePoolAcquire = "acquire"
+	// SignalPoolAcquire queues deployments too ([]PoolAcquireRequest;
+	// idempotent per holder run), without an answer: every grant comes by
+	// SignalPoolGrant. A signal is not limited by the server's cap on a
+	// workflow's in-flight updates, and a pool takes in all signals that
+	// wait in one task.
+	SignalPoolAcquire = "poolAcquire"
 	// SignalPoolGrant is sent by the pool to a queued holder's run.
 	SignalPoolGrant = "poolGrant"
 	// SignalPoolRelease gives a slot back, or leaves the queue.
@@ -174,6 +180,9 @@ type PoolAcquireRequest struct {
 	// Pool is the requesting worker's configuration of the pool; the pool
 	// follows the latest one it is sent.
 	Pool PoolConfig `json:"pool"`
+	// Round is the refusals the holder has had (acquire signal): a pool
+	// that queues it afresh grants that round.
+	Round int `json:"round,omitempty"`
 }
 
 // PoolAcquireResult answers the acquire update.
@@ -277,8 +286,8 @@ type PoolStatus struct {
 	Effective int    `json:"effective"` // below Limit after capacity refusals
 	InUse     int    `json:"inUse"`
 	Holders   int    `json:"holders"`
-	// PlatformPending are the holders whose run waits on the platform for
-	// capacity (they hold their slots).
+	// PlatformPending are the holders whose run the platform left waiting
+	// for capacity, until the run ends (they hold their slots).
 	PlatformPending int            `json:"platformPending,omitempty"`
 	Waiting         int            `json:"waiting"`
 	Oldest          time.Time      `json:"oldestWaitSince,omitzero"`

@@ -143,6 +143,7 @@ type lease struct {
 	grants   workflow.ReceiveChannel
 	round    int // refusals so far: grants of earlier rounds are stale
 	released bool
+	bySignal bool // acquireBySignalVersion
 	pending  bool // the pool knows the run waits on the platform for capacity
 }
 
@@ -166,23 +167,29 @@ func (d *Deployments) admit(ctx workflow.Context, r admitRequest) (l *lease, err
 	}
 	info := workflow.GetInfo(ctx)
 	l = &lease{plan: plan, profile: r.profile, poolID: d.IDPrefix + contract.PoolID(r.profile, plan.Pool.Name),
-		holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
-		grants: workflow.GetSignalChannel(ctx, contract.SignalPoolGrant)}
+		holder:   contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
+		grants:   workflow.GetSignalChannel(ctx, contract.SignalPoolGrant),
+		bySignal: workflow.GetVersion(ctx, acquireBySignalVersion, workflow.DefaultVersion, 1) >= 1}
 	return l, l.acquire(ctx)
 }
+
+// acquireBySignalVersion: runs from it on join the queue by a signal sent
+// from a local activity, and learn every grant by signal.
+const acquireBySignalVersion = "pool-acquire-signal"
 
 // acquire joins the pool's queue (or finds this run's place in it) and
 // waits for the grant.
 func (l *lease) acquire(ctx workflow.Context) error {
+	if l.bySignal {
+		return l.acquireBySignal(ctx)
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		// Acquiring twice finds the same place: retrying is safe.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
-			NonRetryableErrorTypes: []string{string(contract.ErrInvalidInput)}},
+		RetryPolicy: acquireRetry,
 	})
 	var res activities.PoolAcquireResult
-	err := workflow.ExecuteActivity(actx, pools.PoolAcquire, activities.PoolAcquireInput{Profile: l.profile, Pool: *l.plan.Pool,
-		Priority: l.plan.Priority, Key: l.plan.Key, Slots: l.plan.Slots}).Get(ctx, &res)
+	err := workflow.ExecuteActivity(actx, pools.PoolAcquire, l.request()).Get(ctx, &res)
 	if err != nil {
 		l.release(ctx, contract.ReleaseCancelled) // the acquire may have queued it
 		if ctx.Err() != nil {
@@ -196,6 +203,39 @@ func (l *lease) acquire(ctx workflow.Context) error {
 	}
 	workflow.GetLogger(ctx).Info("queued for a pool slot", "pool", l.plan.Pool.Name, "position", res.Position)
 	return l.wait(ctx)
+}
+
+var acquireRetry = &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
+	NonRetryableErrorTypes: []string{string(contract.ErrInvalidInput)}}
+
+func (l *lease) request() activities.PoolAcquireInput {
+	return activities.PoolAcquireInput{Profile: l.profile, Pool: *l.plan.Pool, Priority: l.plan.Priority, Key: l.plan.Key,
+		Slots: l.plan.Slots, Round: l.round}
+}
+
+// acquireBySignal sends the acquire signal from a local activity, which
+// runs within this workflow task (no activity task to dispatch), and waits
+// for the grant signal. The signal is sent even if the deployment is
+// cancelled meanwhile, so the cancel's release always comes after it.
+func (l *lease) acquireBySignal(ctx workflow.Context) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithLocalActivityOptions(dctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: time.Minute, StartToCloseTimeout: 10 * time.Second, RetryPolicy: acquireRetry})
+	for {
+		err := workflow.ExecuteLocalActivity(dctx, pools.PoolAcquireSignal, l.request()).Get(dctx, nil)
+		switch {
+		case ctx.Err() != nil:
+			l.release(ctx, contract.ReleaseCancelled)
+			return l.cancelled()
+		case err == nil:
+			return l.wait(ctx)
+		case contract.IsType(err, contract.ErrInvalidInput):
+			return err
+		}
+		// The pool's namespace did not answer for a minute: keep trying,
+		// as the acquire activity's retries do.
+		workflow.GetLogger(ctx).Warn("acquiring a pool slot failed; trying again", "pool", l.poolID, "error", err)
+	}
 }
 
 // wait blocks until the pool grants this round.
@@ -256,6 +296,11 @@ func (l *lease) requeue(ctx workflow.Context, err error) error {
 	workflow.GetLogger(ctx).Info("platform has no capacity; back to the head of the pool's queue", "pool", l.plan.Pool.Name, "error", err)
 	if serr := l.signal(ctx, contract.ReleaseRefused); serr != nil {
 		return serr
+	}
+	if l.bySignal {
+		// The pool put it back in the queue for the next round; the acquire
+		// finds it there (or queues it, should the pool not know it).
+		l.round++
 	}
 	return l.acquire(ctx)
 }

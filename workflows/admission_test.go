@@ -16,7 +16,9 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 )
 
-// fakePool answers the acquire activity and records releases.
+// fakePool answers the acquire (the local activity's signal, or the
+// update activity of runs from before it), grants at once by signal what
+// granted says, and records releases.
 type fakePool struct {
 	mu       sync.Mutex
 	acquires []activities.PoolAcquireInput
@@ -30,15 +32,25 @@ type fakePool struct {
 func newFakePool(env *testsuite.TestWorkflowEnvironment, granted func(n int) bool) *fakePool {
 	f := &fakePool{granted: granted}
 	env.RegisterActivity(&activities.Pools{})
+	record := func(in activities.PoolAcquireInput) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := len(f.acquires)
+		f.acquires = append(f.acquires, in)
+		return f.granted(n)
+	}
 	env.OnActivity(pools.PoolAcquire, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PoolAcquireInput) (activities.PoolAcquireResult, error) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			n := len(f.acquires)
-			f.acquires = append(f.acquires, in)
-			return activities.PoolAcquireResult{PoolAcquireResult: contract.PoolAcquireResult{Granted: f.granted(n), Position: 3},
+			return activities.PoolAcquireResult{PoolAcquireResult: contract.PoolAcquireResult{Granted: record(in), Position: 3},
 				PoolWorkflowID: contract.PoolID(in.Profile, in.Pool.Name)}, nil
-		})
+		}).Maybe()
+	env.OnActivity(pools.PoolAcquireSignal, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PoolAcquireInput) error {
+			if record(in) {
+				env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: in.Pool.Name, Round: in.Round})
+			}
+			return nil
+		}).Maybe()
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", contract.SignalPoolRelease, mock.Anything).Return(
 		func(_, id, _, _ string, arg any) error {
 			f.mu.Lock()
@@ -67,6 +79,7 @@ func TestDeployAPITaskWithoutPoolMakesNoPoolCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.AssertNotCalled(t, "PoolAcquire", mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, "PoolAcquireSignal", mock.Anything, mock.Anything)
 }
 
 func TestDeployAPITaskPooledHoldsSlotAroundExecute(t *testing.T) {
@@ -146,10 +159,15 @@ func TestDeployAPITaskCapacityRefusalWaitsInQueue(t *testing.T) {
 			}
 			return activities.ExecuteResult{}, nil
 		})
-	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask"}) }, 20*time.Second)
+	// A grant of the refused round is stale; the pool grants round 1.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask"}) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask", Round: 1}) }, 20*time.Second)
 	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("a capacity refusal must not fail the deployment: %v", err)
+	}
+	if f.acquires[1].Round != 1 {
+		t.Fatalf("second acquire %+v: want round 1", f.acquires[1])
 	}
 	// The refusal was not retried by the activity: one call, back to the
 	// queue, one call after the grant.
@@ -191,6 +209,7 @@ func TestAdmissionInvalidInput(t *testing.T) {
 			c.run(env)
 			requireAppErr(t, env.GetWorkflowError(), contract.ErrInvalidInput, true, c.want)
 			env.AssertNotCalled(t, "PoolAcquire", mock.Anything, mock.Anything)
+			env.AssertNotCalled(t, "PoolAcquireSignal", mock.Anything, mock.Anything)
 		})
 	}
 }
@@ -277,6 +296,30 @@ func TestDeployBotRunnerPoolReleasesAfterStop(t *testing.T) {
 	}
 	if len(f.releases) != 1 || f.releasedTo != contract.PoolID("cr", "runners") || stoppedAt.IsZero() || f.releasedAt.Before(stoppedAt) {
 		t.Fatalf("releases %+v to %s at %s, stop confirmed at %s: want one release after the stop", f.releases, f.releasedTo, f.releasedAt, stoppedAt)
+	}
+}
+
+// Runs from before the acquire signal still acquire by the update
+// activity, and those after it only by the local activity's signal.
+func TestDeployAPITaskAcquirePathFollowsVersion(t *testing.T) {
+	for _, v := range []workflow.Version{workflow.DefaultVersion, 1} {
+		env := newEnv(t)
+		f := newFakePool(env, func(int) bool { return true })
+		env.OnGetVersion(acquireBySignalVersion, workflow.DefaultVersion, 1).Return(v)
+		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(activities.ExecuteResult{}, nil).Once()
+		env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+		used, unused := "PoolAcquireSignal", "PoolAcquire"
+		if v == workflow.DefaultVersion {
+			used, unused = unused, used
+		}
+		env.AssertCalled(t, used, mock.Anything, mock.Anything)
+		env.AssertNotCalled(t, unused, mock.Anything, mock.Anything)
+		if len(f.acquires) != 1 || len(f.releases) != 1 {
+			t.Fatalf("version %d: %d acquires, %d releases; want one each", v, len(f.acquires), len(f.releases))
+		}
 	}
 }
 

@@ -132,6 +132,15 @@ func RunEvents(ctx workflow.Context, in contract.RunEventsInput) error {
 	}
 }
 
+type eventReadKey struct{}
+
+// eventRead tells a reconcileWait check whether its read confirms an event
+// (such reads go before routine polls in the tenant's budget).
+func eventRead(ctx workflow.Context) bool {
+	v, _ := ctx.Value(eventReadKey{}).(bool)
+	return v
+}
+
 // reconcileWait waits for a run whose end events tell: it registers with
 // the run's events workflow, then reads the platform (check) when an event
 // comes and every plan.Reconcile otherwise, until a read finds the run
@@ -239,7 +248,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			}
 			metrics.WithTags(map[string]string{"reason": reason}).Counter("rpaflow_run_reads").Inc(1)
 			var c activities.Check[R]
-			if err := check(checkCtx).Get(ctx, &c); err != nil {
+			if err := check(workflow.WithValue(checkCtx, eventReadKey{}, hint != nil)).Get(ctx, &c); err != nil {
 				if ctx.Err() != nil {
 					set.SetError(temporal.NewCanceledError())
 					return

@@ -71,7 +71,9 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 			if ref.Events != nil {
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
 				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
-					return l.watchCheck(c, workflow.ExecuteActivity(c, orch.OrchCheckJob, waitIn))
+					in := waitIn
+					in.Event = eventRead(c)
+					return l.watchCheck(c, workflow.ExecuteActivity(c, orch.OrchCheckJob, in))
 				}, nil)
 			}
 			return l.waitPastPending(c, func(reportPending bool) workflow.Future {

@@ -23,6 +23,10 @@ const (
 	fairShareWeight = 1 << 20
 )
 
+// poolBatchVersion: pool runs from it on take in every acquire and release
+// that waits before granting, so one workflow task orders them all.
+const poolBatchVersion = "pool-batch-intake"
+
 // poolCANAfter is how many requests a run handles before continue-as-new.
 var poolCANAfter = 2000
 
@@ -39,6 +43,7 @@ func CapacityPool(ctx workflow.Context, in contract.PoolInput) error {
 	}
 	p.adopt(in.Pool)
 	p.wakeup = workflow.NewBufferedChannel(ctx, 1)
+	p.batch = workflow.GetVersion(ctx, poolBatchVersion, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, contract.QueryStatus, func() (contract.PoolStatus, error) {
 		return p.status(), nil
 	}); err != nil {
@@ -51,15 +56,11 @@ func CapacityPool(ctx workflow.Context, in contract.PoolInput) error {
 			p.poke()
 			return res, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(r contract.PoolAcquireRequest) error {
-			if r.Holder.WorkflowID == "" || r.Holder.RunID == "" || r.Slots < 1 || r.Pool.Limit < 1 {
-				return temporal.NewApplicationError("acquire needs a holder run, at least one slot and a pool limit", string(contract.ErrInvalidInput))
-			}
-			return nil
-		}}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: validAcquire}); err != nil {
 		return err
 	}
-	releases := workflow.GetSignalChannel(ctx, contract.SignalPoolRelease)
+	p.acquires = workflow.GetSignalChannel(ctx, contract.SignalPoolAcquire)
+	p.releases = workflow.GetSignalChannel(ctx, contract.SignalPoolRelease)
 	// Timers live across iterations: a busy pool must not restart them
 	// on every event (each timer is a billed action).
 	var check, wake workflow.Future
@@ -77,11 +78,17 @@ func CapacityPool(ctx workflow.Context, in contract.PoolInput) error {
 			wake, wakeAt = workflow.NewTimer(wctx, at.Sub(now)), at
 		}
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(releases, func(c workflow.ReceiveChannel, _ bool) {
+		sel.AddReceive(p.acquires, func(workflow.ReceiveChannel, bool) { p.intake(ctx) })
+		sel.AddReceive(p.releases, func(c workflow.ReceiveChannel, _ bool) {
+			if p.batch {
+				p.intake(ctx)
+				return
+			}
 			var r contract.PoolRelease
 			c.Receive(ctx, &r)
 			p.handled++
 			p.release(ctx, r)
+			p.schedule(ctx, "")
 		})
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.AddReceive(p.wakeup, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
@@ -102,13 +109,15 @@ func CapacityPool(ctx workflow.Context, in contract.PoolInput) error {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && p.granting == 0 }); err != nil {
 				return temporal.NewCanceledError()
 			}
-			for {
+			for !p.batch {
 				var r contract.PoolRelease
-				if !releases.ReceiveAsync(&r) {
+				if !p.releases.ReceiveAsync(&r) {
 					break
 				}
 				p.release(ctx, r)
+				p.schedule(ctx, "")
 			}
+			p.intake(ctx)
 			if p.granting > 0 || !workflow.AllHandlersFinished(ctx) {
 				continue
 			}
@@ -126,6 +135,45 @@ type pool struct {
 	granting int // grant signals in flight
 	checking bool
 	wakeup   workflow.Channel // told of changes made outside the main loop
+	batch    bool             // poolBatchVersion
+	acquires workflow.ReceiveChannel
+	releases workflow.ReceiveChannel
+}
+
+func validAcquire(r contract.PoolAcquireRequest) error {
+	if r.Holder.WorkflowID == "" || r.Holder.RunID == "" || r.Slots < 1 || r.Pool.Limit < 1 {
+		return temporal.NewApplicationError("acquire needs a holder run, at least one slot and a pool limit", string(contract.ErrInvalidInput))
+	}
+	return nil
+}
+
+// intake takes in every acquire signal that waits, then (batch) every
+// release, and grants what fits once, so the highest priority of all of
+// them goes first. Acquires go first: a run's release follows its acquire.
+func (p *pool) intake(ctx workflow.Context) {
+	for {
+		var rs []contract.PoolAcquireRequest
+		if !p.acquires.ReceiveAsync(&rs) {
+			break
+		}
+		for _, r := range rs {
+			p.handled++
+			if err := validAcquire(r); err != nil {
+				workflow.GetLogger(ctx).Warn("acquire request ignored", "holder", r.Holder.WorkflowID, "error", err)
+				continue
+			}
+			p.join(ctx, r)
+		}
+	}
+	for p.batch {
+		var r contract.PoolRelease
+		if !p.releases.ReceiveAsync(&r) {
+			break
+		}
+		p.handled++
+		p.release(ctx, r)
+	}
+	p.schedule(ctx, "")
 }
 
 // adopt follows the latest configuration a worker sent.
@@ -154,23 +202,32 @@ func find(rs []contract.PoolRequest, h contract.PoolHolder) int {
 	return slices.IndexFunc(rs, func(r contract.PoolRequest) bool { return r.Holder == h })
 }
 
-func (p *pool) acquire(ctx workflow.Context, r contract.PoolAcquireRequest) contract.PoolAcquireResult {
+// join queues a request, or reports where the holder already is.
+func (p *pool) join(ctx workflow.Context, r contract.PoolAcquireRequest) (_ contract.PoolAcquireResult, queued bool) {
 	p.adopt(r.Pool)
 	if i := find(p.st.Holders, r.Holder); i >= 0 {
-		return contract.PoolAcquireResult{Granted: true, Round: p.st.Holders[i].Refusals}
+		return contract.PoolAcquireResult{Granted: true, Round: p.st.Holders[i].Refusals}, false
 	}
 	if i := find(p.st.Waiting, r.Holder); i >= 0 {
-		return contract.PoolAcquireResult{Position: i, Round: p.st.Waiting[i].Refusals}
+		return contract.PoolAcquireResult{Position: i, Round: p.st.Waiting[i].Refusals}, false
 	}
 	p.st.Seq++
 	req := contract.PoolRequest{Holder: r.Holder, Priority: r.Priority, Key: r.Key,
-		Slots: min(r.Slots, p.st.Config.Limit), Seq: p.st.Seq, Enqueued: workflow.Now(ctx)}
+		Slots: min(r.Slots, p.st.Config.Limit), Seq: p.st.Seq, Enqueued: workflow.Now(ctx), Refusals: r.Round}
 	p.activate(req)
 	p.st.Waiting = append(p.st.Waiting, req)
-	if p.schedule(ctx, r.Holder.RunID) {
-		return contract.PoolAcquireResult{Granted: true}
+	return contract.PoolAcquireResult{Round: r.Round}, true
+}
+
+func (p *pool) acquire(ctx workflow.Context, r contract.PoolAcquireRequest) contract.PoolAcquireResult {
+	res, queued := p.join(ctx, r)
+	if !queued {
+		return res
 	}
-	return contract.PoolAcquireResult{Position: find(p.st.Waiting, r.Holder)}
+	if p.schedule(ctx, r.Holder.RunID) {
+		return contract.PoolAcquireResult{Granted: true, Round: r.Round}
+	}
+	return contract.PoolAcquireResult{Position: find(p.st.Waiting, r.Holder), Round: r.Round}
 }
 
 func (p *pool) release(ctx workflow.Context, r contract.PoolRelease) {
@@ -206,7 +263,6 @@ func (p *pool) release(ctx workflow.Context, r contract.PoolRelease) {
 	default:
 		p.st.Counts.Released++
 	}
-	p.schedule(ctx, "")
 }
 
 // pending: a holder's run is on the platform but waits there for

@@ -29,6 +29,7 @@ type poolHarness struct {
 	// grants are the holders granted by signal, in order, with the time.
 	grants   []string
 	grantAt  map[string]time.Time
+	rounds   map[string]int
 	answers  map[string]*outcome[contract.PoolAcquireResult]
 	ended    []contract.PoolHolder // what PoolEndedHolders reports
 	checks   int
@@ -37,11 +38,11 @@ type poolHarness struct {
 }
 
 func newPoolHarness(t *testing.T) *poolHarness {
-	h := &poolHarness{t: t, env: newEnv(t), dead: map[string]bool{}, grantAt: map[string]time.Time{},
+	h := &poolHarness{t: t, env: newEnv(t), dead: map[string]bool{}, grantAt: map[string]time.Time{}, rounds: map[string]int{},
 		answers: map[string]*outcome[contract.PoolAcquireResult]{}}
 	h.env.RegisterActivity(&activities.Pools{})
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, contract.SignalPoolGrant, mock.Anything).Return(
-		func(_, wid, _, _ string, _ any) error {
+		func(_, wid, _, _ string, arg any) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			if h.dead[wid] {
@@ -49,6 +50,7 @@ func newPoolHarness(t *testing.T) *poolHarness {
 			}
 			h.grants = append(h.grants, wid)
 			h.grantAt[wid] = h.env.Now()
+			h.rounds[wid] = arg.(contract.PoolGrant).Round
 			return nil
 		})
 	h.env.OnActivity(pools.PoolEndedHolders, mock.Anything, mock.Anything).Return(
@@ -124,8 +126,17 @@ func (h *poolHarness) granted(ids ...string) []string {
 	return append(out, h.grants...)
 }
 
+// Both versions: pool runs from before the batched intake grant after
+// each release.
 func TestPoolFIFOWithinLimit(t *testing.T) {
+	for _, v := range []workflow.Version{workflow.DefaultVersion, 1} {
+		t.Run(fmt.Sprint("version ", v), func(t *testing.T) { testPoolFIFOWithinLimit(t, v) })
+	}
+}
+
+func testPoolFIFOWithinLimit(t *testing.T, v workflow.Version) {
 	h := newPoolHarness(t)
+	h.env.OnGetVersion(poolBatchVersion, workflow.DefaultVersion, 1).Return(v)
 	cfg := contract.PoolConfig{Name: "apitask", Limit: 2}
 	for i := 1; i <= 5; i++ {
 		h.acquire(time.Duration(i)*time.Second, fmt.Sprintf("h%d", i), 3, "k", cfg)
@@ -370,5 +381,64 @@ func TestPoolContinueAsNewKeepsState(t *testing.T) {
 	_ = h2.run(in.Pool, in.State, 10*time.Second)
 	if !slices.Equal(h2.grants, []string{"h3", "h4", "h2"}) || h2.final.Counts.Granted != 4 {
 		t.Fatalf("after continue-as-new grants %v (status %+v), want h3, h4, h2 and 4 granted in all", h2.grants, h2.final)
+	}
+}
+
+// signals sends the acquire and release signals of one callback, so the
+// pool takes them in with one workflow task.
+func (h *poolHarness) signals(delay time.Duration, sigs ...any) {
+	h.env.RegisterDelayedCallback(func() {
+		for i, sg := range sigs {
+			send := h.env.SignalWorkflowSkippingWorkflowTask
+			if i == len(sigs)-1 {
+				send = h.env.SignalWorkflow
+			}
+			switch x := sg.(type) {
+			case contract.PoolAcquireRequest:
+				send(contract.SignalPoolAcquire, []contract.PoolAcquireRequest{x})
+			case []contract.PoolAcquireRequest: // one worker's gathered requests
+				send(contract.SignalPoolAcquire, x)
+			default:
+				send(contract.SignalPoolRelease, sg)
+			}
+		}
+	}, delay)
+}
+
+func TestPoolAcquireSignalsOfOneTaskGoByPriority(t *testing.T) {
+	h := newPoolHarness(t)
+	cfg := contract.PoolConfig{Name: "apitask", Limit: 1}
+	req := func(id string, prio int, key string) contract.PoolAcquireRequest {
+		return contract.PoolAcquireRequest{Holder: holder(id), Priority: prio, Key: key, Slots: 1, Pool: cfg}
+	}
+	rel := func(id, outcome string) contract.PoolRelease {
+		return contract.PoolRelease{Holder: holder(id), Outcome: outcome}
+	}
+	// The priority-1 request came last, in the same task: it goes first.
+	h.signals(time.Second, []contract.PoolAcquireRequest{req("a1", 3, "a"), req("a2", 3, "a")}, req("b1", 3, "b"),
+		[]contract.PoolAcquireRequest{req("u1", 1, "u"), {Holder: contract.PoolHolder{WorkflowID: "norun"}, Slots: 1, Pool: cfg}})
+	// A release and a priority-1 arrival in one task: the freed slot goes
+	// to it at once; a repeated acquire changes nothing.
+	h.signals(5*time.Second, rel("u1", contract.ReleaseDone), req("u2", 1, "u"), req("a1", 3, "a"))
+	// Acquired and cancelled in one task: never granted.
+	h.signals(8*time.Second, req("c1", 1, "u"), rel("c1", contract.ReleaseCancelled))
+	h.status(9 * time.Second)
+	h.release(10*time.Second, "u2", contract.ReleaseDone)
+	// A run the pool does not know, after two refusals: granted round 2.
+	r2 := req("r2", 1, "r")
+	r2.Round = 2
+	h.signals(12*time.Second, r2, rel("a1", contract.ReleaseDone))
+	_ = h.run(cfg, nil, 20*time.Second)
+	if want := []string{"u1", "u2", "a1", "r2"}; !slices.Equal(h.grants, want) {
+		t.Fatalf("grants %v, want %v", h.grants, want)
+	}
+	if !h.grantAt["u1"].Equal(t0.Add(time.Second)) || !h.grantAt["u2"].Equal(t0.Add(5*time.Second)) || h.rounds["r2"] != 2 {
+		t.Fatalf("grants at %v, rounds %v: want u1 at 1 s, u2 at 5 s, r2's round 2", h.grantAt, h.rounds)
+	}
+	if st := h.statuses[0]; st.InUse != 1 || st.Waiting != 3 || st.Counts.Cancelled != 1 {
+		t.Fatalf("status %+v: want u2 holding; a1, a2, b1 waiting; c1 cancelled (norun ignored)", st)
+	}
+	if h.final.Waiting != 2 || h.final.Counts.Granted != 4 {
+		t.Fatalf("final %+v: want a2 and b1 waiting, 4 granted", h.final)
 	}
 }

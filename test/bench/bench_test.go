@@ -35,7 +35,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		rows = map[string]bool{"1": rows["1"] || !rows["4"], "4": rows["4"] || !rows["1"]}
 		rep.Params["RPAFLOW_BENCH_SERVER"] = "cluster"
 	}
-	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"] || rows["7"] || rows["8"] || rows["9"]
+	needServer := rows["1"] || rows["3"] || rows["4"] || rows["5"] || rows["6"] || rows["7"] || rows["8"] || rows["9"] || rows["10"]
 	run := &runner{rep: rep, namespaces: namespaces}
 	if needServer {
 		ds, err := startDevServer(ctx)
@@ -60,7 +60,7 @@ func BenchmarkRPAflow(b *testing.B) {
 		f  func(*runner, context.Context) error
 	}{
 		{"1", (*runner).deployments}, {"2", (*runner).providerCalls}, {"3", (*runner).durability}, {"4", (*runner).scale}, {"5", (*runner).polling},
-		{"6", (*runner).nexusCalls}, {"7", (*runner).cancellation}, {"8", (*runner).capacity}, {"9", (*runner).events},
+		{"6", (*runner).nexusCalls}, {"7", (*runner).cancellation}, {"8", (*runner).capacity}, {"9", (*runner).events}, {"10", (*runner).tenantBudget},
 	} {
 		if !rows[r.id] {
 			continue

@@ -3,11 +3,14 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -176,9 +179,28 @@ func counterOf(c *simkit.Counters, name string) func() int64 {
 
 // execute runs one workflow to its end and decodes its result.
 func execute(ctx context.Context, c client.Client, queue, id, workflowType string, in, out any) error {
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflowType, in)
-	if err != nil {
-		return err
+	// A call that timed out on a loaded server is repeated: a start that
+	// may have started the workflow returns the running one for its ID.
+	var err error
+	for try := 0; try < 3; try++ {
+		var run client.WorkflowRun
+		run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflowType, in)
+		if err == nil {
+			err = run.Get(ctx, out)
+		}
+		if err == nil || ctx.Err() != nil || !timedOut(err) {
+			break
+		}
 	}
-	return run.Get(ctx, out)
+	return err
+}
+
+// timedOut: a call to the server that ran out of its own deadline.
+func timedOut(err error) bool {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return false // the workflow's own timeout
+	}
+	var dl *serviceerror.DeadlineExceeded
+	return errors.As(err, &dl) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
@@ -54,14 +56,32 @@ func (r *runner) capacity(ctx context.Context) error {
 	defer func() { _ = s.Stop() }()
 	sim := s.Sims.AA
 
-	deploy := func(ctx context.Context, id, profile string, adm *contract.Admission) error {
+	// A start that times out on a loaded server is sent again: the start of
+	// an ID that ran finds that run.
+	start := func(ctx context.Context, id, profile string, adm *contract.Admission) (err error) {
 		in := contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath,
 			BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(fmt.Sprintf("%q", id))}, Admission: adm}
-		wr, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue}, contract.DeployAPITaskWorkflow, in)
-		if err == nil {
-			err = wr.Get(ctx, nil)
+		for try := 0; try < 5 && ctx.Err() == nil; try++ {
+			if _, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, contract.DeployAPITaskWorkflow, in); err == nil {
+				return nil
+			}
 		}
 		return err
+	}
+	result := func(ctx context.Context, id string) (err error) {
+		for try := 0; try < 5 && ctx.Err() == nil; try++ {
+			if err = s.Client.GetWorkflow(ctx, id, "").Get(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+		}
+		return err
+	}
+	deploy := func(ctx context.Context, id, profile string, adm *contract.Admission) error {
+		if err := start(ctx, id, profile, adm); err != nil {
+			return err
+		}
+		return result(ctx, id)
 	}
 
 	// Admission overhead with free slots: one at a time, alternating.
@@ -82,7 +102,6 @@ func (r *runner) capacity(ctx context.Context) error {
 		id, caller string
 		priority   int
 		submitted  time.Time
-		done       time.Time
 		err        error
 	}
 	reqs := make([]*req, n)
@@ -112,21 +131,59 @@ func (r *runner) capacity(ctx context.Context) error {
 			}
 		}
 	}()
+	// All requests are sent at once, their starts 32 at a time (a start is
+	// one call; thousands at once time out on a small server). The runs'
+	// ends are read at the Control Room, and the results once all ended:
+	// a thousand waiting result calls load the server that is measured.
+	deadline := envDur("RPAFLOW_BENCH_POOL_DEADLINE", 15*time.Minute)
+	r.rep.Params["RPAFLOW_BENCH_POOL_DEADLINE"] = deadline.String()
+	bctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	mu.Lock()
+	before := len(started)
+	mu.Unlock()
 	burstStart := time.Now()
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
 	for _, q := range reqs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			q.submitted = time.Now()
-			q.err = deploy(ctx, q.id, "cr", &contract.Admission{Priority: q.priority, FairnessKey: q.caller})
-			q.done = time.Now()
+			q.err = start(bctx, q.id, "cr", &contract.Admission{Priority: q.priority, FairnessKey: q.caller})
 		}()
 	}
 	wg.Wait()
+	submitted := time.Since(burstStart)
+	for {
+		mu.Lock()
+		ended := len(started) - before
+		mu.Unlock()
+		if ended >= n {
+			break
+		}
+		if bctx.Err() != nil {
+			return fmt.Errorf("%d of %d runs ended within RPAFLOW_BENCH_POOL_DEADLINE=%s", ended, n, deadline)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	close(sampling)
 	<-samplerDone
 	wall := time.Since(burstStart)
+	for _, q := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if q.err == nil {
+				q.err = result(bctx, q.id)
+			}
+		}()
+	}
+	wg.Wait()
 
 	var failed []string
 	for _, q := range reqs {
@@ -147,14 +204,17 @@ func (r *runner) capacity(ctx context.Context) error {
 	mu.Unlock()
 	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
 	backlogEnd := starts[n-limit]
-	// Utilisation: executions in flight over the backlog, sampled.
+	// Utilisation: executions in flight over the backlog, sampled. The
+	// backlog begins when the slots are first all taken (before, the
+	// burst's first requests are still on their way to the pool).
 	inBacklog := int(backlogEnd.Sub(burstStart) / (50 * time.Millisecond))
+	full := slices.Index(samples, limit)
 	var sum, cnt float64
 	for i, v := range samples {
 		if i >= inBacklog {
 			break
 		}
-		if i*50 < int(run/time.Millisecond) { // the first runs are still being admitted
+		if full < 0 || i < full {
 			continue
 		}
 		sum += float64(v)
@@ -166,7 +226,7 @@ func (r *runner) capacity(ctx context.Context) error {
 	waits := map[int][]time.Duration{}
 	for _, q := range reqs {
 		st := started[q.id]
-		if !q.done.After(backlogEnd) {
+		if !st.Add(run).After(backlogEnd) {
 			share[q.caller]++
 		}
 		waits[q.priority] = append(waits[q.priority], st.Sub(q.submitted))
@@ -189,6 +249,17 @@ func (r *runner) capacity(ctx context.Context) error {
 		Ratio: F(p1 / p3), Target: "≤ 0.1×", Met: yes(p1 <= 0.1*p3)})
 	r.rep.Add(Line{Row: row, Metric: "one deployment with free slots p50", Unit: "ms", Rpaflow: withPool, Floor: F(without), FloorName: "no pool",
 		Ratio: F(withPool / without), Target: "≤ 1.2×", Met: yes(withPool <= 1.2*without)})
+	ids := make([]string, n)
+	for i, q := range reqs {
+		ids[i] = q.id
+	}
+	mu.Lock()
+	trace, err := traceHandoffs(ctx, s.Client, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, run)
+	mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("reading row 8's histories: %w", err)
+	}
+	r.rep.Note("row 8: the burst's starts took %s; %s", submitted.Round(time.Millisecond), trace)
 	r.rep.Note("row 8: %d API Tasks of %s each from %s through apitask=%d (licence %d sessions) in %s (floor %s); peak in flight %d; shares %v",
 		n, run, strings.Join(callers, ", "), limit, limit, wall.Round(time.Millisecond), (time.Duration(n/limit) * run).Round(time.Millisecond),
 		sim.PeakExecutions(), share)

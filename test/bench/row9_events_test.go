@@ -38,6 +38,10 @@ func (r *runner) events(ctx context.Context) error {
 	m := envInt("RPAFLOW_BENCH_EVENT_JOBS", 100)
 	run := envDuration("RPAFLOW_BENCH_EVENT_RUN", 10*time.Minute)
 	reconcile := envDuration("RPAFLOW_BENCH_RECONCILE", 2*time.Minute)
+	// Starts are spread evenly over spread, so runs end over as long (as
+	// runs started by many callers do).
+	spread := envDuration("RPAFLOW_BENCH_EVENT_SPREAD", time.Minute)
+	r.rep.Params["RPAFLOW_BENCH_EVENT_SPREAD"] = spread.String()
 	r.rep.Params["RPAFLOW_BENCH_EVENT_JOBS"] = fmt.Sprint(m)
 	r.rep.Params["RPAFLOW_BENCH_EVENT_RUN"] = run.String()
 	r.rep.Params["RPAFLOW_BENCH_RECONCILE"] = reconcile.String()
@@ -92,8 +96,10 @@ func (r *runner) events(ctx context.Context) error {
 		}
 		for i := range m {
 			wg.Add(2)
+			at := start.Add(spread * time.Duration(i) / time.Duration(m))
 			go func() {
 				defer wg.Done()
+				time.Sleep(time.Until(at))
 				var out contract.StartJobResult
 				err := execute(ctx, s.Client, s.TaskQueue, fmt.Sprintf("bench-events-job-%d", i), contract.StartJobWorkflow,
 					contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "Long"}, &out)
@@ -104,6 +110,7 @@ func (r *runner) events(ctx context.Context) error {
 			}()
 			go func() {
 				defer wg.Done()
+				time.Sleep(time.Until(at))
 				var out contract.DeployBotResult
 				err := execute(ctx, s.Client, s.TaskQueue, fmt.Sprintf("bench-events-bot-%d", i), contract.DeployBotWorkflow,
 					contract.DeployBotInput{Profile: "cr", BotID: benchBotID, RunAsUserIDs: []int64{aasim.DemoUserID}}, &out)
@@ -117,7 +124,10 @@ func (r *runner) events(ctx context.Context) error {
 	wg.Wait()
 
 	row := "9 events"
-	kinds := []struct{ name, calls string }{{"StartJob", "job.get"}, {"DeployBot", "activity.list"}}
+	kinds := []struct {
+		name  string
+		calls []string
+	}{{"StartJob", []string{"job.get", "jobs.list"}}, {"DeployBot", []string{"activity.list"}}}
 	var pollCalls [2]float64
 	var failed []error
 	for g, grp := range groups {
@@ -127,7 +137,10 @@ func (r *runner) events(ctx context.Context) error {
 		sims := grp.stack.Sims
 		counts := [2]*simkit.Counters{sims.Orchestrator.Counters(), sims.AA.Counters()}
 		for k, kind := range kinds {
-			calls := float64(counts[k].Get(kind.calls)) / float64(m)
+			calls := 0.0
+			for _, name := range kind.calls {
+				calls += float64(counts[k].Get(name)) / float64(m)
+			}
 			lag := grp.lag[k]
 			p50, p99, worst := Percentile(lag, 50), Percentile(lag, 99), Percentile(lag, 100)
 			label := fmt.Sprintf("%s, %s", kind.name, grp.name)
@@ -137,8 +150,15 @@ func (r *runner) events(ctx context.Context) error {
 				pollCalls[k] = calls
 				r.rep.Add(Line{Row: row, Metric: label + ": status calls per run", Rpaflow: calls, Floor: F(1), FloorName: "one read of the final state", Ratio: F(calls)})
 			} else {
+				// The dropping worker reconciles often, so that recovery is
+				// measured in bounded time: the 0.1 × target is the events
+				// worker's.
+				target, met := "≤ 0.1 × polling", B(calls <= 0.1*pollCalls[k])
+				if grp.drop > 0 {
+					target, met = fmt.Sprintf("— (reconciles every %s)", grp.reconcile), nil
+				}
 				r.rep.Add(Line{Row: row, Metric: label + ": status calls per run", Rpaflow: calls, Floor: F(pollCalls[k]), FloorName: "polling",
-					Ratio: F(calls / pollCalls[k]), Target: "≤ 0.1 × polling", Met: B(calls <= 0.1*pollCalls[k])})
+					Ratio: F(calls / pollCalls[k]), Target: target, Met: met})
 			}
 			if len(lag) == 0 {
 				continue
@@ -160,8 +180,8 @@ func (r *runner) events(ctx context.Context) error {
 				sims.Orchestrator.Deliveries().Counters().Snapshot(), sims.AA.Deliveries().Counters().Snapshot())
 		}
 	}
-	r.rep.Note("row 9: %d StartJob (Orchestrator simulator, a process running %s) and %d DeployBot (Control Room simulator, a bot running %s) per worker, on three workers at once, each with its own simulators: polling (events off), events (webhooks and callbacks through the worker's receiver, reconcile 10m), and events with 20 %% of deliveries dropped (reconcile %s). Status calls are the simulators' job reads and activity-list calls divided by the runs; the end-to-result time is from the simulator's end of the run to the client's receipt of the workflow result. Took %s.",
-		m, run, m, run, reconcile, time.Since(start).Round(time.Second))
+	r.rep.Note("row 9: %d StartJob (Orchestrator simulator, a process running %s) and %d DeployBot (Control Room simulator, a bot running %s) per worker, started evenly over %s, on three workers at once, each with its own simulators: polling (events off), events (webhooks and callbacks through the worker's receiver, reconcile 10m), and events with 20 %% of deliveries dropped (reconcile %s). Status calls are the simulators' job reads (by Id and by $filter) and activity-list calls divided by the runs; the end-to-result time is from the simulator's end of the run to the client's receipt of the workflow result. Took %s.",
+		m, run, m, run, spread, reconcile, time.Since(start).Round(time.Second))
 	return errors.Join(failed...)
 }
 

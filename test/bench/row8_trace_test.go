@@ -1,0 +1,223 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/rpaflow/rpaflow/contract"
+)
+
+// handoffs reads where row 8's time went from the histories: how fast the
+// burst reached the pool, and each step between a run's end and the start
+// of the run that got its slot. Every figure is a p50 in milliseconds over
+// the burst's requests (events before since are left out).
+type handoffs struct {
+	intakeP50, intakeAll  float64 // burst start → acquire signal accepted (half, all)
+	firstQueue, firstTask float64 // a deployment's first workflow task (it sends the acquire): scheduled → started, started → completed
+	poolQueue, poolTask   float64 // a pool workflow task: scheduled → started, started → completed
+	activityEnd           float64 // platform run ended → execute activity completed
+	releaseTask           float64 // execute completed → release sent (deployment workflow task)
+	releaseHop            float64 // release sent → release at the pool
+	poolGrant             float64 // release at the pool → grant sent (pool workflow task)
+	grantHop              float64 // grant sent → grant at the deployment
+	grantTask             float64 // grant at the deployment → execute scheduled (deployment workflow task)
+	dispatch              float64 // execute scheduled → started (activity task dispatch)
+	preCall               float64 // execute started → platform run started
+	// gap: a run's end → the start of the run granted its slot (p50, p90,
+	// mean); utilisation is about run / (run + mean gap).
+	gapP50, gapP90, gapMean float64
+}
+
+func (h handoffs) String() string {
+	return fmt.Sprintf("intake to the pool p50 %.0f ms, all %.0f ms; a deployment's first workflow task queued %.0f ms, ran %.0f ms; "+
+		"pool workflow task queued %.0f ms, ran %.0f ms; "+
+		"a slot's handoff (p50 ms): run end → activity completed %.0f, → release sent %.0f, → at the pool %.0f, → grant sent %.0f, "+
+		"→ at the holder %.0f, → execute scheduled %.0f, → started %.0f, → platform run %.0f; in all p50 %.0f ms, p90 %.0f ms, mean %.0f ms",
+		h.intakeP50, h.intakeAll, h.firstQueue, h.firstTask, h.poolQueue, h.poolTask, h.activityEnd, h.releaseTask, h.releaseHop, h.poolGrant,
+		h.grantHop, h.grantTask, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean)
+}
+
+func eventsOf(ctx context.Context, c client.Client, id, run string) ([]*historypb.HistoryEvent, error) {
+	var evs []*historypb.HistoryEvent
+	it := c.GetWorkflowHistory(ctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+// poolHistory is every run of the pool, oldest first.
+func poolHistory(ctx context.Context, c client.Client, id string) ([]*historypb.HistoryEvent, error) {
+	var all []*historypb.HistoryEvent
+	run := ""
+	for range 100 {
+		evs, err := eventsOf(ctx, c, id, run)
+		if err != nil {
+			return nil, err
+		}
+		all = append(evs, all...)
+		run = evs[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		if run == "" {
+			break
+		}
+	}
+	return all, nil
+}
+
+func at(e *historypb.HistoryEvent) time.Time { return e.GetEventTime().AsTime() }
+
+func p50ms(ds []time.Duration) float64 { return Percentile(Millis(ds), 50) }
+
+// traceHandoffs: started is when each request's platform run began.
+func traceHandoffs(ctx context.Context, c client.Client, poolID string, since time.Time, ids []string,
+	started map[string]time.Time, run time.Duration) (handoffs, error) {
+	var h handoffs
+	pevs, err := poolHistory(ctx, c, poolID)
+	if err != nil {
+		return h, err
+	}
+	var queue, task, toGrant []time.Duration
+	grantSent := map[string]time.Time{}
+	releaseAt := map[string]time.Time{}
+	var scheduled, startedAt time.Time
+	type release struct {
+		at time.Time
+		by string
+	}
+	var releases []release // releases not yet followed by a grant
+	var gaps []time.Duration
+	for _, e := range pevs {
+		t := at(e)
+		if t.Before(since) {
+			continue
+		}
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			scheduled = t
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			startedAt = t
+			if !scheduled.IsZero() {
+				queue = append(queue, t.Sub(scheduled))
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			if !startedAt.IsZero() {
+				task = append(task, t.Sub(startedAt))
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			a := e.GetWorkflowExecutionSignaledEventAttributes()
+			switch a.GetSignalName() {
+			case contract.SignalPoolRelease:
+				w := a.GetExternalWorkflowExecution().GetWorkflowId()
+				if w != "" {
+					releaseAt[w] = t
+				}
+				releases = append(releases, release{t, w})
+			}
+		case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+			a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes()
+			if a.GetSignalName() == contract.SignalPoolGrant {
+				to := a.GetWorkflowExecution().GetWorkflowId()
+				grantSent[to] = t
+				if len(releases) > 0 {
+					r := releases[0]
+					toGrant = append(toGrant, t.Sub(r.at))
+					releases = releases[1:]
+					if end, ok := started[r.by]; ok && !started[to].IsZero() {
+						gaps = append(gaps, started[to].Sub(end.Add(run)))
+					}
+				}
+			}
+		}
+	}
+	var firstQueue, firstTask []time.Duration
+	var intake []time.Duration
+	var actEnd, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
+	for _, id := range ids {
+		evs, err := eventsOf(ctx, c, id, "")
+		if err != nil {
+			return h, err
+		}
+		var grantAt, execSched, execStart, execDone, wftSched, wftStart time.Time
+		acquired := false
+		for _, e := range evs {
+			t := at(e)
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				// The acquire's local activity: its signal was accepted.
+				if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !acquired {
+					acquired = true
+					intake = append(intake, t.Sub(since))
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+				if wftSched.IsZero() {
+					wftSched = t
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				if wftStart.IsZero() {
+					wftStart = t
+					firstQueue = append(firstQueue, t.Sub(wftSched))
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				if len(firstTask) < len(firstQueue) {
+					firstTask = append(firstTask, t.Sub(wftStart))
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				if e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == contract.SignalPoolGrant {
+					grantAt = t
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				if strings.HasSuffix(e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName(), "ExecuteAPITask") {
+					execSched = t
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				if !execSched.IsZero() {
+					execStart = t
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				if !execStart.IsZero() {
+					execDone = t
+				}
+			case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+				if e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == contract.SignalPoolRelease && !execDone.IsZero() {
+					relTask = append(relTask, t.Sub(execDone))
+					if r, ok := releaseAt[id]; ok {
+						relHop = append(relHop, r.Sub(t))
+					}
+				}
+			}
+		}
+		if g, ok := grantSent[id]; ok && !grantAt.IsZero() {
+			grantHop = append(grantHop, grantAt.Sub(g))
+			grantTask = append(grantTask, execSched.Sub(grantAt))
+		}
+		if !execStart.IsZero() {
+			dispatch = append(dispatch, execStart.Sub(execSched))
+			if s, ok := started[id]; ok {
+				preCall = append(preCall, s.Sub(execStart))
+				actEnd = append(actEnd, execDone.Sub(s.Add(run)))
+			}
+		}
+	}
+	var sum time.Duration
+	for _, g := range gaps {
+		sum += g
+	}
+	if len(gaps) > 0 {
+		h.gapMean = float64(sum/time.Duration(len(gaps))) / float64(time.Millisecond)
+	}
+	h.gapP50, h.gapP90 = p50ms(gaps), Percentile(Millis(gaps), 90)
+	h = handoffs{gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
+		activityEnd: p50ms(actEnd), releaseTask: p50ms(relTask), releaseHop: p50ms(relHop), poolGrant: p50ms(toGrant),
+		grantHop: p50ms(grantHop), grantTask: p50ms(grantTask), dispatch: p50ms(dispatch), preCall: p50ms(preCall)}
+	return h, nil
+}
