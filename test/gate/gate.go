@@ -90,6 +90,16 @@ func (g *Gate) Gather(n int, max time.Duration) {
 	g.gather = &gathering{n: n, max: max, all: make(chan struct{})}
 }
 
+// Gathered is how many API Task executions reached the gate since Gather.
+func (g *Gate) Gathered() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gather == nil {
+		return 0
+	}
+	return g.gather.arrived
+}
+
 // gathered waits for the gathering, if any; false if the caller went away.
 func (g *Gate) gathered(r *http.Request) bool {
 	g.mu.Lock()

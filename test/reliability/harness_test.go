@@ -177,6 +177,33 @@ func (s *stack) start(ctx context.Context, id, wfType string, input any) client.
 	return run
 }
 
+// workflowStart is one workflow for startAll.
+type workflowStart struct {
+	id, wfType string
+	input      any
+}
+
+// startAll starts the workflows on the stack's queue at once.
+func (s *stack) startAll(ctx context.Context, starts []workflowStart) []client.WorkflowRun {
+	s.t.Helper()
+	runs, errs := make([]client.WorkflowRun, len(starts)), make([]error, len(starts))
+	var wg sync.WaitGroup
+	for i, w := range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: w.id, TaskQueue: s.Queue}, w.wfType, w.input)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			s.t.Fatalf("starting %s %s: %v", starts[i].wfType, starts[i].id, err)
+		}
+	}
+	return runs
+}
+
 // startSession starts a session workflow directly (as the first consumer would).
 func (s *stack) startSession(ctx context.Context, wfType, id, profile string) {
 	s.t.Helper()
