@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,6 +98,8 @@ func testPoolWorkerKilled(t *testing.T) {
 // executions: one whose result was lost with the server ends Ambiguous,
 // never executed again), the Control Room never sees more than 10 at once
 // nor refuses one, and the pool ends empty with every request granted.
+var poolRestartRuns atomic.Int32
+
 func testPoolServerRestart(t *testing.T) {
 	n := pick(40, 300)
 	latency, down := pick(4*time.Second, 5*time.Second), pick(3*time.Second, 15*time.Second)
@@ -104,7 +107,9 @@ func testPoolServerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := filepath.Join(workDir, "pool-restart.db")
+	// A fresh database per run (-count): a run's workflows are sealed with
+	// its own keys, which the next run's worker cannot open.
+	db := filepath.Join(workDir, fmt.Sprintf("pool-restart-%d.db", poolRestartRuns.Add(1)))
 	dev := startFileServer(t, addr, db)
 	keepUntilScan(func() { // the scan reads its histories
 		if dev != nil {
