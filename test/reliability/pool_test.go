@@ -48,16 +48,7 @@ func testPoolWorkerKilled(t *testing.T) {
 	killedAt := time.Now()
 	s.startWorker()
 	// The pool grants again once the killed executions' activities time out.
-	var regrantAfter time.Duration
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if sim.InFlight() > 0 {
-			regrantAfter = time.Since(killedAt)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no execution started within 3 minutes of the restart")
-		}
-	}
+	regrantAfter := waitSince(t, killedAt, "the worker was killed", func() bool { return sim.InFlight() > 0 })
 	outs := waitAll(ctx, started)
 	ambiguous := 0
 	for _, o := range outs {
@@ -154,16 +145,7 @@ func testPoolServerRestart(t *testing.T) {
 	dev = startFileServer(t, addr, db)
 	restartedAt := time.Now()
 	// The first execution after the restart: a slot changed hands again.
-	var regrantAfter time.Duration
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if executed() > before {
-			regrantAfter = time.Since(restartedAt)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no execution started within 3 minutes of the restart")
-		}
-	}
+	regrantAfter := waitSince(t, restartedAt, "the restart", func() bool { return executed() > before })
 	outs := waitAll(ctx, started)
 	ambiguous := 0
 	for _, o := range outs {
@@ -229,4 +211,16 @@ func (s *stack) startAPITasks(ctx context.Context, idPrefix, prefix string, n in
 		runs[i] = s.start(ctx, idPrefix+keys[i], contract.DeployAPITaskWorkflow, apiTaskInput("cr", keys[i], false))
 	}
 	return keys, runs
+}
+
+// waitSince waits up to 3 minutes for an execution to start (started) and
+// returns how long after since it did.
+func waitSince(t *testing.T, since time.Time, what string, started func() bool) time.Duration {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); !started(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no execution started within 3 minutes of %s", what)
+		}
+	}
+	return time.Since(since)
 }
