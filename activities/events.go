@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -91,6 +92,18 @@ func SignalRunEvents(ctx context.Context, c client.Client, n session.Names, task
 		// A bound against a workflow that outlives every wait by far.
 		WorkflowExecutionTimeout: 8 * 24 * time.Hour,
 	}, n.TypePrefix+contract.RunEventsWorkflow, run)
+	return err
+}
+
+// SignalRunEventsIntake hands a batch of a profile's events to its
+// RunEventsIntake workflow, starting it if none runs: one call for all of
+// them, durable once it returns.
+func SignalRunEventsIntake(ctx context.Context, c client.Client, n session.Names, taskQueue, profile string, runs []contract.RoutedRunEvent) error {
+	id := n.IDPrefix + contract.RunEventsIntakeID(profile)
+	_, err := c.SignalWithStartWorkflow(ctx, id, contract.RunEventsBatchSignal, runs, client.StartWorkflowOptions{
+		ID: id, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, n.TypePrefix+contract.RunEventsIntakeWorkflow, contract.RunEventsIntakeInput{Profile: profile})
 	return err
 }
 
@@ -203,4 +216,47 @@ func (a *AutomationAnywhere) AADeploy(ctx context.Context, in DeployInput) (Depl
 func callbackID(k contract.StartKey) string {
 	sum := sha256.Sum256([]byte("rpaflow callback\x00" + k.WorkflowID + "\x00" + k.RunID + "\x00" + k.ActivityID))
 	return hex.EncodeToString(sum[:16])
+}
+
+// ForwardRunEventsInput is a batch of a profile's events to forward.
+type ForwardRunEventsInput struct {
+	Profile string                    `json:"profile"`
+	Runs    []contract.RoutedRunEvent `json:"runs"`
+}
+
+// ForwardRunEventsResult names the events that could not be forwarded.
+type ForwardRunEventsResult struct {
+	Failed []contract.RoutedRunEvent `json:"failed,omitempty"`
+}
+
+// forwardAtOnce bounds the calls one ForwardRunEvents makes at once.
+const forwardAtOnce = 8
+
+// ForwardRunEvents hands each event to its run's events workflow (starting
+// it if need be), a few at once. Run as a local activity by
+// RunEventsIntake; what failed is returned, not an error, so that only it
+// is tried again.
+func (a *Events) ForwardRunEvents(ctx context.Context, in ForwardRunEventsInput) (ForwardRunEventsResult, error) {
+	c := activity.GetClient(ctx)
+	taskQueue := activity.GetInfo(ctx).TaskQueue
+	failed := make([]bool, len(in.Runs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, forwardAtOnce)
+	for i, r := range in.Runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			run := contract.RunEventsInput{Profile: in.Profile, Subject: r.Subject, ID: r.ID}
+			failed[i] = SignalRunEvents(ctx, c, a.Names, taskQueue, run, contract.RunEventSignal, r.Event) != nil
+		}()
+	}
+	wg.Wait()
+	var res ForwardRunEventsResult
+	for i, f := range failed {
+		if f {
+			res.Failed = append(res.Failed, in.Runs[i])
+		}
+	}
+	return res, nil
 }

@@ -55,3 +55,27 @@ type RunEventsInput struct {
 	Subject string `json:"subject"`
 	ID      string `json:"id"`
 }
+
+// RunEventsIntakeWorkflow takes in, per profile, events the receiver got
+// together in one call (a burst) and hands each to its run's
+// RunEventsWorkflow. Its ID is RunEventsIntakeID.
+const RunEventsIntakeWorkflow = "RunEventsIntake"
+
+// RunEventsBatchSignal carries a []RoutedRunEvent to RunEventsIntakeWorkflow.
+const RunEventsBatchSignal = "rpaflow.run-events-batch"
+
+// RunEventsIntakeID is the workflow ID of a profile's RunEventsIntakeWorkflow.
+func RunEventsIntakeID(profile string) string { return "run-events-intake:" + profile }
+
+// RunEventsIntakeInput starts a RunEventsIntakeWorkflow.
+type RunEventsIntakeInput struct {
+	Profile string `json:"profile"`
+}
+
+// RoutedRunEvent is one event for one run of a profile: the run's subject
+// and id (what its RunEventsID is made of) and the event.
+type RoutedRunEvent struct {
+	Subject string   `json:"subject"`
+	ID      string   `json:"id"`
+	Event   RunEvent `json:"event"`
+}

@@ -247,6 +247,7 @@ func (p *Plugin) workflowsByName() []struct {
 		{contract.AddWorkItemWorkflow, wrap(workflows.AddWorkItem)},
 		{contract.AutomationHubTokenWatchWorkflow, wrapNoResult(workflows.AutomationHubTokenWatch)},
 		{contract.RunEventsWorkflow, wrapNoResult(workflows.RunEvents)},
+		{contract.RunEventsIntakeWorkflow, wrapNoResult(workflows.RunEventsIntake)},
 		{contract.EnsureWebhookWorkflow, wrap(workflows.EnsureWebhook)},
 	}
 }

@@ -4,7 +4,8 @@
 // deployments that use them (DeployAPITask, DeployBot, StartJob,
 // AddQueueItem, AddWorkItem), what paces the deployments (CapacityPool,
 // TenantBudget) and what joins a platform's notice that a run ended with
-// the deployment waiting on it (RunEvents).
+// the deployment waiting on it (RunEvents, and RunEventsIntake for events
+// that come in a burst).
 //
 // Workflow code is deterministic: no I/O, no time.Now, no goroutines, no
 // map iteration order. It imports package contract (inputs, results, error

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -132,6 +133,24 @@ func RunEvents(ctx workflow.Context, in contract.RunEventsInput) error {
 	}
 }
 
+// reconcileJitterVersion: waits from it on reconcile a little before their
+// interval (reconcilePeriod), each its own share, and count the interval
+// from the start of the read before.
+const reconcileJitterVersion = "reconcile-jitter"
+
+// reconcilePeriod is how often a wait keyed key reconciles: between 5 % and
+// 20 % earlier than interval, fixed per key. Earlier, so that a lost event
+// is found, read included, within interval; spread, so that waits started
+// together do not all read when their runs, also started together, end and
+// their events' confirming reads need the tenant's budget.
+func reconcilePeriod(interval time.Duration, key string) time.Duration {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	share := float64(h.Sum64()>>11) / (1 << 53) // uniform in [0, 1)
+	early := interval/20 + time.Duration(share*float64(interval*3/20))
+	return (interval - early).Truncate(time.Millisecond)
+}
+
 type eventReadKey struct{}
 
 // eventRead tells a reconcileWait check whether its read confirms an event
@@ -147,6 +166,10 @@ func eventRead(ctx workflow.Context) bool {
 // over. An event is only a hint: a read that still finds the run going
 // (the platform's read side may lag its events) is repeated a few times
 // soon after. The future resolves with the Check's Result.
+//
+// The reconcile period is reconcilePeriod of plan.Reconcile, counted from
+// the start of the read before: a run whose end event is lost is known at
+// most that period, plus one read, after it ended.
 //
 // follow, if set, tells after each read that did not find the end the id
 // the run now goes under (a queue item's retry is a new item, with events
@@ -189,7 +212,12 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			ScheduleToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: 10 * time.Second,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 				NonRetryableErrorTypes: contract.NonRetryableTypes(true)}})
-		next, rechecks, failures := plan.Reconcile, 0, 0
+		period := plan.Reconcile
+		jitter := workflow.GetVersion(ctx, reconcileJitterVersion, workflow.DefaultVersion, 1) >= 1
+		if jitter {
+			period = reconcilePeriod(plan.Reconcile, info.WorkflowExecution.ID+"\x00"+info.WorkflowExecution.RunID)
+		}
+		next, rechecks, failures := period, 0, 0
 		nextAt := workflow.Now(ctx).Add(next)
 		if run.ID == "" {
 			nextAt = workflow.Now(ctx)
@@ -247,6 +275,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				reason = "recheck"
 			}
 			metrics.WithTags(map[string]string{"reason": reason}).Counter("rpaflow_run_reads").Inc(1)
+			readStart := workflow.Now(ctx)
 			var c activities.Check[R]
 			if err := check(workflow.WithValue(checkCtx, eventReadKey{}, hint != nil)).Get(ctx, &c); err != nil {
 				if ctx.Err() != nil {
@@ -259,7 +288,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 					return
 				}
 				log.Warn("reading the run failed; trying again at the next reconciliation", "error", err, "failures", failures)
-				nextAt = workflow.Now(ctx).Add(min(plan.Reconcile, time.Minute))
+				nextAt = workflow.Now(ctx).Add(min(period, time.Minute))
 				continue
 			}
 			failures = 0
@@ -285,7 +314,7 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			case moved:
 				// A new run: what was said of the one before does not hold.
 				rechecks = 0
-				next = plan.Reconcile
+				next = period
 			case hint != nil && hint.Terminal:
 				rechecks = 1
 				next = 2 * time.Second
@@ -294,9 +323,15 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				next *= 3
 			default:
 				rechecks = 0
-				next = plan.Reconcile
+				next = period
 			}
-			nextAt = workflow.Now(ctx).Add(next)
+			base := workflow.Now(ctx)
+			if jitter && rechecks == 0 {
+				// The read's own time (a wait for the budget included)
+				// does not push the next one back.
+				base = readStart
+			}
+			nextAt = base.Add(next)
 		}
 	})
 	return f

@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,12 +158,51 @@ func TestStartJob_EventEndsWait(t *testing.T) {
 	}
 }
 
-// A lost event costs one reconcile interval, no more, and no reads before.
+// testPeriod is the reconcile period of the test environment's run at the
+// tests' 10-minute interval.
+var testPeriod = reconcilePeriod(10*time.Minute, "default-test-workflow-id\x00default-test-run-id")
+
+// A lost event costs one reconcile period, no more, and no reads before.
 func TestStartJob_LostEventReconciled(t *testing.T) {
 	j := &jobScript{end: 3 * time.Minute}
 	took, _ := runStartJobWithEvents(t, j, 0)
-	if took != 10*time.Minute || len(j.reads) != 1 {
-		t.Fatalf("took %s with reads at %v; want one read at the 10m reconciliation", took, j.reads)
+	if took != testPeriod || len(j.reads) != 1 {
+		t.Fatalf("took %s with reads at %v; want one read at the reconciliation, %s", took, j.reads, testPeriod)
+	}
+}
+
+// A run whose end event is lost is found by the next reconciliation, within
+// one interval of its end even when it ended just after a read.
+func TestStartJob_LostEventWithinInterval(t *testing.T) {
+	j := &jobScript{end: 2*testPeriod + time.Second}
+	took, _ := runStartJobWithEvents(t, j, 0)
+	if want := []time.Duration{testPeriod, 2 * testPeriod, 3 * testPeriod}; !slices.Equal(j.reads, want) || took != 3*testPeriod {
+		t.Fatalf("took %s with reads at %v; want reads at %v", took, j.reads, want)
+	}
+	if late := took - j.end; late >= 10*time.Minute {
+		t.Fatalf("found %s after the end, want within the 10m interval", late)
+	}
+}
+
+// Each wait reconciles 5 % to 20 % before its interval, fixed by its run,
+// and waits started together spread over that range.
+func TestReconcilePeriod(t *testing.T) {
+	for _, interval := range []time.Duration{10 * time.Second, 2 * time.Minute, 10 * time.Minute, 24 * time.Hour} {
+		lo, hi := interval, time.Duration(0)
+		for i := range 1000 {
+			key := fmt.Sprintf("bench-events-job-%d\x00run-%d", i, i)
+			p := reconcilePeriod(interval, key)
+			if p != reconcilePeriod(interval, key) {
+				t.Fatalf("%s: not fixed by the key", interval)
+			}
+			if p > interval-interval/20 || p < interval-interval/5 {
+				t.Fatalf("%s: period %s outside [80 %%, 95 %%]", interval, p)
+			}
+			lo, hi = min(lo, p), max(hi, p)
+		}
+		if lo > interval-interval/5+interval/100 || hi < interval-interval/20-interval/100 {
+			t.Fatalf("%s: periods only from %s to %s", interval, lo, hi)
+		}
 	}
 }
 

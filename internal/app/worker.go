@@ -259,7 +259,8 @@ func serve(srv *http.Server, ln net.Listener, name, addr string, logger zerolog.
 	}, nil
 }
 
-// temporalSink hands events to the runs' events workflows.
+// temporalSink hands an event to its run's events workflow, and events
+// that came together to the profile's intake workflow, which forwards them.
 type temporalSink struct {
 	c         client.Client
 	taskQueue string
@@ -268,6 +269,10 @@ type temporalSink struct {
 func (s temporalSink) Deliver(ctx context.Context, profile string, r events.Routed) error {
 	return activities.SignalRunEvents(ctx, s.c, session.Names{}, s.taskQueue,
 		contract.RunEventsInput{Profile: profile, Subject: r.Subject, ID: r.ID}, contract.RunEventSignal, r.Event)
+}
+
+func (s temporalSink) DeliverBatch(ctx context.Context, profile string, runs []events.Routed) error {
+	return activities.SignalRunEventsIntake(ctx, s.c, session.Names{}, s.taskQueue, profile, runs)
 }
 
 // workerOptions: the plugin's workflow poller floor, activity pollers that

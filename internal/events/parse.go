@@ -16,11 +16,7 @@ import (
 
 // Routed is one event for one run: the run's subject and id within the
 // profile, and what to tell its wait.
-type Routed struct {
-	Subject string
-	ID      string
-	Event   contract.RunEvent
-}
+type Routed = contract.RoutedRunEvent
 
 // UiPathEvent is a parsed Orchestrator webhook.
 type UiPathEvent struct {

@@ -34,7 +34,8 @@ type Profile struct {
 }
 
 // Sink hands an event to Temporal. It returns only once the event is
-// durable (or with an error).
+// durable (or with an error). A sink that is also a BatchSink gets the
+// deliveries that come together in one call.
 type Sink interface {
 	Deliver(ctx context.Context, profile string, r Routed) error
 }
@@ -78,7 +79,8 @@ type Options struct {
 	Observe func(platform Platform, profile, outcome, reason string)
 	Logger  zerolog.Logger
 	// DeliverTimeout bounds handing one request's events to Temporal
-	// (default 10 s), well inside the senders' own timeouts.
+	// (default 10 s), waiting for a call that carries them included, well
+	// inside the senders' own timeouts.
 	DeliverTimeout time.Duration
 }
 
@@ -87,6 +89,7 @@ type Receiver struct {
 	o        Options
 	profiles map[Platform]map[string]Profile
 	seen     *seenSet
+	batches  *coalescer // nil: the sink takes one event per call
 }
 
 // NewReceiver builds a receiver for o.
@@ -107,6 +110,9 @@ func NewReceiver(o Options) *Receiver {
 		seen: &seenSet{max: 20000, ttl: o.Window + o.Window/5}}
 	for _, p := range o.Profiles {
 		r.profiles[p.Platform][p.Name] = p
+	}
+	if bs, ok := o.Sink.(BatchSink); ok {
+		r.batches = &coalescer{sink: bs, timeout: o.DeliverTimeout}
 	}
 	return r
 }
@@ -223,19 +229,35 @@ func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request, platform Pla
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.o.DeliverTimeout)
 	defer cancel()
-	for _, run := range runs {
-		run.Event.Received = now
-		if err := rc.o.Sink.Deliver(ctx, profile, run); err != nil {
-			rc.o.Logger.Warn().Str("platform", string(platform)).Str("profile", profile).Str("subject", run.Subject).
-				Str("id", run.ID).Err(err).Msg("event not handed to Temporal; answered 503")
-			rc.refuse(w, platform, profile, http.StatusServiceUnavailable, ReasonUnavailable, "the event could not be stored; try again")
-			return
-		}
+	for i := range runs {
+		runs[i].Event.Received = now
+	}
+	if err := rc.hand(ctx, profile, runs); err != nil {
+		rc.o.Logger.Warn().Str("platform", string(platform)).Str("profile", profile).Str("eventId", eventID).
+			Int("runs", len(runs)).Err(err).Msg("event not handed to Temporal; answered 503")
+		rc.refuse(w, platform, profile, http.StatusServiceUnavailable, ReasonUnavailable, "the event could not be stored; try again")
+		return
+	}
+	for range runs {
 		rc.observe(platform, profile, OutcomeDelivered, "")
 	}
 	rc.seen.add(key, now)
 	rc.o.Logger.Debug().Str("platform", string(platform)).Str("profile", profile).Str("eventId", eventID).Int("runs", len(runs)).Msg("event accepted")
 	answerJSON(w, http.StatusAccepted, map[string]any{"accepted": len(runs)})
+}
+
+// hand gives runs to the sink: through the coalescer when the sink takes
+// batches, else one call per run.
+func (rc *Receiver) hand(ctx context.Context, profile string, runs []Routed) error {
+	if rc.batches != nil {
+		return rc.batches.deliver(ctx, profile, runs)
+	}
+	for _, run := range runs {
+		if err := rc.o.Sink.Deliver(ctx, profile, run); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (rc *Receiver) refuse(w http.ResponseWriter, platform Platform, profile string, status int, reason, msg string) {

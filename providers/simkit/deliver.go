@@ -40,6 +40,9 @@ type Deliverer struct {
 	Breaker time.Duration // 0: none
 	// Tick is how often pending deliveries are looked at (default 20 ms).
 	Tick time.Duration
+	// Workers is how many deliveries due together are sent at once
+	// (default 1: one after the other, in order).
+	Workers int
 
 	counters Counters
 	mu       sync.Mutex
@@ -48,7 +51,8 @@ type Deliverer struct {
 	pending  []pending
 	open     map[string]time.Time // breaker open until, per URL
 	running  bool
-	busy     int // batches taken from pending and not yet sent
+	busy     int             // batches taken from pending and not yet sent
+	answers  []time.Duration // how long each sent delivery took to be answered
 }
 
 type pending struct {
@@ -92,6 +96,14 @@ func (d *Deliverer) ResetBreaker() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.open = nil
+}
+
+// AnswerTimes returns how long each delivery sent so far took until its
+// answer (or its failure), in the order they ended.
+func (d *Deliverer) AnswerTimes() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]time.Duration(nil), d.answers...)
 }
 
 // Pending returns how many deliveries wait to be made or answered.
@@ -178,9 +190,17 @@ func (d *Deliverer) loop() {
 		if f.Reorder {
 			slices.Reverse(send)
 		}
+		workers := make(chan struct{}, max(d.Workers, 1))
+		var wg sync.WaitGroup
 		for _, dl := range send {
-			d.send(dl, f.FailStatus)
+			workers <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-workers; wg.Done() }()
+				d.send(dl, f.FailStatus)
+			}()
 		}
+		wg.Wait()
 		d.mu.Lock()
 		d.busy--
 		if len(d.pending) == 0 {
@@ -212,6 +232,7 @@ func (d *Deliverer) send(dl Delivery, failStatus int) {
 	}
 	d.mu.Unlock()
 	d.counters.Inc("sent")
+	began := time.Now()
 	ok := false
 	if failStatus == 0 {
 		c := d.Client
@@ -231,6 +252,9 @@ func (d *Deliverer) send(dl Delivery, failStatus int) {
 			}
 		}
 	}
+	d.mu.Lock()
+	d.answers = append(d.answers, time.Since(began))
+	d.mu.Unlock()
 	if ok {
 		d.counters.Inc("delivered")
 		return

@@ -120,3 +120,43 @@ func TestDeliverer_Breaker(t *testing.T) {
 		t.Fatalf("counters %v", c.Snapshot())
 	}
 }
+
+// Deliveries due together go out Workers at a time, and each one's answer
+// time is kept.
+func TestDeliverer_Workers(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	clock := NewManualClock(time.Unix(1000, 0))
+	d := &Deliverer{Clock: clock.Now, Tick: time.Millisecond, Workers: 3}
+	d.At(clock.Now(), func(time.Time) []Delivery {
+		var out []Delivery
+		for range 9 {
+			out = append(out, Delivery{URL: srv.URL, Body: []byte("x")})
+		}
+		return out
+	})
+	flush(t, d)
+	if most < 2 || most > 3 {
+		t.Fatalf("at most %d at once, want 2 or 3 of 3 workers", most)
+	}
+	times := d.AnswerTimes()
+	if len(times) != 9 || d.Counters().Get("delivered") != 9 {
+		t.Fatalf("answer times %v, counters %v", times, d.Counters().Snapshot())
+	}
+	for _, at := range times {
+		if at < 30*time.Millisecond {
+			t.Fatalf("answer time %s shorter than the receiver's", at)
+		}
+	}
+}

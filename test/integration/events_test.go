@@ -3,21 +3,25 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/internal/simenv"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/simkit"
 	"github.com/rpaflow/rpaflow/providers/uipath/orchestrator/orchsim"
+	"github.com/rpaflow/rpaflow/session"
 )
 
 const (
@@ -31,6 +35,12 @@ const (
 // until `starter webhook ensure` creates it.
 func eventsStack(t *testing.T) *stack {
 	t.Helper()
+	return eventsStackReconciling(t, itReconcile)
+}
+
+// eventsStackReconciling is eventsStack with another reconcile interval.
+func eventsStackReconciling(t *testing.T, reconcile time.Duration) *stack {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,10 +52,10 @@ func eventsStack(t *testing.T) *stack {
 	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: map[string]string{
 		"RPAFLOW_ORCH_SCOPES":             "OR.Folders.Read OR.Execution.Read OR.Jobs OR.Queues OR.Webhooks",
 		"RPAFLOW_ORCH_WEBHOOK_SECRET":     itWebhookSecret,
-		"RPAFLOW_ORCH_RECONCILE_INTERVAL": itReconcile.String(),
+		"RPAFLOW_ORCH_RECONCILE_INTERVAL": reconcile.String(),
 		"RPAFLOW_CR_WEBHOOK_SECRET":       itCallbackKey,
 		"RPAFLOW_CR_CALLBACK_URL":         base,
-		"RPAFLOW_CR_RECONCILE_INTERVAL":   itReconcile.String(),
+		"RPAFLOW_CR_RECONCILE_INTERVAL":   reconcile.String(),
 	}})
 }
 
@@ -157,15 +167,69 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 		}
 	}
 
-	// Every delivery lost: the wait finds the end at its reconciliation.
+	// Every delivery lost: the wait finds the end at its reconciliation,
+	// 5 % to 20 % before the interval.
 	orch.Deliveries().SetFaults(simkit.DeliveryFaults{Drop: 1}, 1)
 	before := orch.Counters().Get("job.get")
 	res, took = runJob(t, s, "it-events-job-lost")
-	if res.State != "Successful" || took < itReconcile || took > itReconcile+8*time.Second {
-		t.Fatalf("job %+v took %s; want it found at the %s reconciliation", res, took, itReconcile)
+	if res.State != "Successful" || took < itReconcile*4/5 || took > itReconcile+8*time.Second {
+		t.Fatalf("job %+v took %s; want it found at the reconciliation, 8 s to 9.5 s after the wait began", res, took)
 	}
 	if got := orch.Counters().Get("job.get") - before; got != 1 {
 		t.Errorf("job reads = %d with the webhook lost; want the one reconciliation read", got)
+	}
+}
+
+// Events that reach the receiver together go to Temporal in one call, to
+// the profile's RunEventsIntake workflow, which hands each to its run's
+// wait: the jobs end on those events, long before their reconciliation.
+func TestEvents_BatchThroughTheIntake(t *testing.T) {
+	s := eventsStackReconciling(t, 10*time.Minute) // no webhook: only the batch tells the waits
+	orch := s.Sims.Orchestrator
+	const n = 5
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var runs []client.WorkflowRun
+	for i := range n {
+		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("it-events-batch-%d", i), TaskQueue: s.TaskQueue},
+			contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "FiveSeconds"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	// The jobs (ids 1 to n on a fresh simulator) end; their waits have
+	// registered by then.
+	deadline := time.Now().Add(time.Minute)
+	for id := int64(1); id <= n; id++ {
+		for orch.JobState(id) != "Successful" {
+			if time.Now().After(deadline) {
+				t.Fatalf("job %d is %q", id, orch.JobState(id))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var batch []contract.RoutedRunEvent
+	for id := 1; id <= n; id++ {
+		batch = append(batch, contract.RoutedRunEvent{Subject: contract.SubjectJob, ID: strconv.Itoa(id), Event: contract.RunEvent{
+			EventID: fmt.Sprintf("uipath:it-batch-%d", id), Type: "job.completed", State: "Successful", RunID: strconv.Itoa(id),
+			Terminal: true, Received: time.Now()}})
+	}
+	if err := activities.SignalRunEventsIntake(ctx, s.Client, session.Names{}, s.TaskQueue, "orch", batch); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	for _, run := range runs {
+		var res contract.StartJobResult
+		if err := run.Get(ctx, &res); err != nil || res.State != "Successful" {
+			t.Fatalf("%s: %+v %v", run.GetID(), res, err)
+		}
+	}
+	if took := time.Since(sent); took > 30*time.Second {
+		t.Errorf("the waits took %s after the batch", took)
+	}
+	if m := metric(t, s, "rpaflow_run_reads_total"); !regexp.MustCompile(`reason="event",subject="job"[^}]*\} 5\b`).MatchString(m) {
+		t.Errorf("want the five jobs read on their events:\n%s", m)
 	}
 }
 

@@ -201,7 +201,8 @@ func New(o Options) *Server {
 	if breaker == 0 {
 		breaker = time.Hour
 	}
-	s.deliver = &simkit.Deliverer{Clock: s.clock, Breaker: max(breaker, 0)}
+	// Orchestrator's webhook service sends with 10 workers by default.
+	s.deliver = &simkit.Deliverer{Clock: s.clock, Breaker: max(breaker, 0), Workers: 10}
 	for _, w := range o.Webhooks {
 		w := w
 		s.nextWebhook++
