@@ -46,6 +46,12 @@ func TestRecordedDeploymentHistoriesReplay(t *testing.T) {
 		"start-job.json":         StartJob,
 		"start-job-faulted.json": StartJob,
 		"add-queue-item.json":    AddQueueItem,
+		// With events on (test/integration's eventsStack, plaintext): ended
+		// by a webhook, by the reconciliation with the webhook lost, and by
+		// a deploy callback; recorded before waits reconciled early.
+		"start-job-event.json":      StartJob,
+		"start-job-event-lost.json": StartJob,
+		"deploy-bot-callback.json":  DeployBot,
 	} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflow(wf)

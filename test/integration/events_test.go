@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -35,11 +36,12 @@ const (
 // until `starter webhook ensure` creates it.
 func eventsStack(t *testing.T) *stack {
 	t.Helper()
-	return eventsStackReconciling(t, itReconcile)
+	return eventsStackReconciling(t, itReconcile, nil)
 }
 
-// eventsStackReconciling is eventsStack with another reconcile interval.
-func eventsStackReconciling(t *testing.T, reconcile time.Duration) *stack {
+// eventsStackReconciling is eventsStack with another reconcile interval
+// and extra worker settings.
+func eventsStackReconciling(t *testing.T, reconcile time.Duration, extra map[string]string) *stack {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,14 +51,16 @@ func eventsStackReconciling(t *testing.T, reconcile time.Duration) *stack {
 	oo := orchsim.DefaultOptions()
 	oo.Folders[0].Releases = append(oo.Folders[0].Releases, orchsim.Release{Name: "FiveSeconds", Pending: time.Second, Running: 4 * time.Second})
 	ao := aasim.DefaultOptions()
-	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: map[string]string{
+	settings := map[string]string{
 		"RPAFLOW_ORCH_SCOPES":             "OR.Folders.Read OR.Execution.Read OR.Jobs OR.Queues OR.Webhooks",
 		"RPAFLOW_ORCH_WEBHOOK_SECRET":     itWebhookSecret,
 		"RPAFLOW_ORCH_RECONCILE_INTERVAL": reconcile.String(),
 		"RPAFLOW_CR_WEBHOOK_SECRET":       itCallbackKey,
 		"RPAFLOW_CR_CALLBACK_URL":         base,
 		"RPAFLOW_CR_RECONCILE_INTERVAL":   reconcile.String(),
-	}})
+	}
+	maps.Copy(settings, extra)
+	return newStack(t, stackOptions{EventsListener: ln, Sims: simenv.Options{Orchestrator: &oo, AA: &ao}, Extra: settings})
 }
 
 func metric(t *testing.T, s *stack, prefix string) string {
@@ -184,7 +188,7 @@ func TestEvents_EndRunsThroughTheReceiver(t *testing.T) {
 // the profile's RunEventsIntake workflow, which hands each to its run's
 // wait: the jobs end on those events, long before their reconciliation.
 func TestEvents_BatchThroughTheIntake(t *testing.T) {
-	s := eventsStackReconciling(t, 10*time.Minute) // no webhook: only the batch tells the waits
+	s := eventsStackReconciling(t, 10*time.Minute, nil) // no webhook: only the batch tells the waits
 	orch := s.Sims.Orchestrator
 	const n = 5
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
+	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
+	"github.com/rpaflow/rpaflow/providers/simkit"
 )
 
 // TestRecordDeploymentHistories writes the histories that
@@ -43,23 +45,59 @@ func TestRecordDeploymentHistories(t *testing.T) {
 			"reference": "PO-1", "specificContent": map[string]any{"amount": 12.5}}, false},
 	}
 	for _, r := range runs {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "record-" + r.file, TaskQueue: s.TaskQueue}, r.workflowType, r.input)
-		if err != nil {
-			cancel()
-			t.Fatal(err)
+		record(t, s, dir, r.file, r.workflowType, r.input, r.wantFail)
+	}
+}
+
+// record runs one workflow to its end and writes its history to
+// dir/file.json.
+func record(t *testing.T, s *stack, dir, file, workflowType string, input any, wantFail bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "record-" + file, TaskQueue: s.TaskQueue}, workflowType, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); (err != nil) != wantFail {
+		t.Fatalf("%s: err = %v, want failure %v", file, err, wantFail)
+	}
+	out, err := s.cli("workflow", "show", "--workflow-id", run.GetID(), "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file+".json"), []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecordEventHistories writes the histories of waits with events on
+// that workflows/replay_test.go replays (a job ended by its webhook, one
+// whose webhook was lost, a deployment ended by its callback), like
+// TestRecordDeploymentHistories:
+//
+//	RPAFLOW_RECORD_HISTORIES=$PWD/workflows/testdata go test ./test/integration -run TestRecordEventHistories
+func TestRecordEventHistories(t *testing.T) {
+	dir := os.Getenv("RPAFLOW_RECORD_HISTORIES")
+	if dir == "" {
+		t.Skip("set RPAFLOW_RECORD_HISTORIES=<dir> to record event histories")
+	}
+	s := eventsStackReconciling(t, itReconcile, map[string]string{"RPAFLOW_CODEC_KEY": "", "RPAFLOW_INSECURE_PLAINTEXT": "true"})
+	ensureWebhook(t, s)
+	runs := []struct {
+		file, workflowType string
+		input              any
+		drop               bool
+	}{
+		{"start-job-event", contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "FiveSeconds"}, false},
+		{"start-job-event-lost", contract.StartJobWorkflow, contract.StartJobInput{Profile: "orch", Folder: "Shared", Process: "FiveSeconds"}, true},
+		{"deploy-bot-callback", contract.DeployBotWorkflow, contract.DeployBotInput{Profile: "cr", BotID: aasim.InvoiceBotID,
+			RunAsUserIDs: []int64{aasim.DemoUserID}}, false},
+	}
+	for _, r := range runs {
+		if r.drop {
+			s.Sims.Orchestrator.Deliveries().SetFaults(simkit.DeliveryFaults{Drop: 1}, 1)
 		}
-		err = run.Get(ctx, nil)
-		cancel()
-		if (err != nil) != r.wantFail {
-			t.Fatalf("%s: err = %v, want failure %v", r.file, err, r.wantFail)
-		}
-		out, err := s.cli("workflow", "show", "--workflow-id", run.GetID(), "-o", "json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, r.file+".json"), []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		record(t, s, dir, r.file, r.workflowType, r.input, false)
 	}
 }
