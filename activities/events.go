@@ -229,8 +229,11 @@ type ForwardRunEventsResult struct {
 	Failed []contract.RoutedRunEvent `json:"failed,omitempty"`
 }
 
-// forwardAtOnce bounds the calls one ForwardRunEvents makes at once.
-const forwardAtOnce = 8
+// ForwardRunEvents' bounds: calls at once, and the time of each.
+const (
+	forwardAtOnce      = 8
+	forwardCallTimeout = 20 * time.Second
+)
 
 // ForwardRunEvents hands each event to its run's events workflow (starting
 // it if need be), a few at once. Run as a local activity by
@@ -248,7 +251,9 @@ func (a *Events) ForwardRunEvents(ctx context.Context, in ForwardRunEventsInput)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			run := contract.RunEventsInput{Profile: in.Profile, Subject: r.Subject, ID: r.ID}
-			failed[i] = SignalRunEvents(ctx, c, a.Names, taskQueue, run, contract.RunEventSignal, r.Event) != nil
+			cctx, cancel := context.WithTimeout(ctx, forwardCallTimeout)
+			defer cancel()
+			failed[i] = SignalRunEvents(cctx, c, a.Names, taskQueue, run, contract.RunEventSignal, r.Event) != nil
 		}()
 	}
 	wg.Wait()

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -20,6 +21,8 @@ const (
 	// intakeAttempts bounds the forwarding of one event that keeps failing;
 	// its run's wait still learns the end at its next reconciliation.
 	intakeAttempts = 8
+	// intakeChunk bounds the events one local activity forwards.
+	intakeChunk = 200
 )
 
 // RunEventsIntake takes in the batches of events a receiver got together
@@ -31,7 +34,7 @@ func RunEventsIntake(ctx workflow.Context, in contract.RunEventsIntakeInput) err
 	batches := workflow.GetSignalChannel(ctx, contract.RunEventsBatchSignal)
 	log := workflow.GetLogger(ctx)
 	metrics := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"profile": in.Profile})
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute,
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	var todo []contract.RoutedRunEvent
 	attempts := map[string]int{} // by event id and run; read by key only
@@ -75,12 +78,13 @@ func RunEventsIntake(ctx workflow.Context, in contract.RunEventsIntakeInput) err
 			}
 		}
 		drain()
+		chunk := todo[:min(len(todo), intakeChunk)]
 		var res activities.ForwardRunEventsResult
-		err := workflow.ExecuteLocalActivity(lctx, ev.ForwardRunEvents, activities.ForwardRunEventsInput{Profile: in.Profile, Runs: todo}).Get(ctx, &res)
+		err := workflow.ExecuteLocalActivity(lctx, ev.ForwardRunEvents, activities.ForwardRunEventsInput{Profile: in.Profile, Runs: chunk}).Get(ctx, &res)
 		if err != nil {
-			res.Failed = todo
+			res.Failed = chunk
 		}
-		todo = nil
+		todo = slices.Clone(todo[len(chunk):])
 		for _, r := range res.Failed {
 			k := r.Subject + "\x00" + r.ID + "\x00" + r.Event.EventID
 			attempts[k]++
