@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type eventsGroup struct {
 	stack *stack
 	mu    sync.Mutex
 	lag   [2][]float64 // StartJob, DeployBot: seconds from the platform's end to the result
+	slow  [2][]string  // runs known over 2 s after their end: "<end>+<lag>", seconds since the row began
 	errs  []error
 }
 
@@ -99,7 +101,11 @@ func (r *runner) events(ctx context.Context) error {
 				grp.errs = append(grp.errs, err)
 				return
 			}
-			grp.lag[kind] = append(grp.lag[kind], time.Since(end).Seconds())
+			lag := time.Since(end).Seconds()
+			grp.lag[kind] = append(grp.lag[kind], lag)
+			if lag > 2 {
+				grp.slow[kind] = append(grp.slow[kind], fmt.Sprintf("%.0f+%.1f", end.Sub(start).Seconds(), lag))
+			}
 		}
 		for i := range m {
 			wg.Add(2)
@@ -169,6 +175,11 @@ func (r *runner) events(ctx context.Context) error {
 			}
 			if len(lag) == 0 {
 				continue
+			}
+			if grp.events && len(grp.slow[k]) > 0 {
+				// When they ended tells a stall of the whole machine (all
+				// kinds at once) from a wait's own delay.
+				r.rep.Note("row 9 %s: known over 2 s after the end (end+lag, s since the start): %s", label, strings.Join(grp.slow[k], " "))
 			}
 			target, met := "", (*bool)(nil)
 			switch {
