@@ -85,7 +85,7 @@ type profileEnv struct {
 	TokenExpires   string `env:"TOKEN_EXPIRES" doc:"UiPath Automation Hub: token expiry, YYYY-MM-DD (midnight UTC) or RFC 3339; alerts are raised before it."`
 	WebhookSecret  string `env:"WEBHOOK_SECRET" secret:"true" doc:"Events: UiPath Orchestrator, the webhook's secret (at most 100 characters; the same as the webhook's in Orchestrator), which turns events on; Automation Anywhere, the key each deploy's callback token is derived from (with _CALLBACK_URL). 16 to 100 characters; see docs/events.md."`
 	CallbackURL    string `env:"CALLBACK_URL" doc:"Automation Anywhere events: public https base URL of the events receiver as the Control Room reaches it (through your ingress), e.g. https://rpa-events.example.com; each deploy asks for a callback to <url>/events/aa/<profile>."`
-	ReconcileInt   string `env:"RECONCILE_INTERVAL" envDefault:"10m" doc:"With events on: how often a wait reads the platform when no event arrives (a lost event costs at most this), e.g. 10m."`
+	ReconcileInt   string `env:"RECONCILE_INTERVAL" envDefault:"10m" doc:"With events on: the longest a wait goes without reading the platform when no event arrives (each wait reads 5 % to 20 % sooner, so that a lost event costs at most this, read included), e.g. 10m."`
 }
 
 // profilePlaceholder is how per-profile variables appear in documentation.
