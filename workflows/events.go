@@ -134,8 +134,8 @@ func RunEvents(ctx workflow.Context, in contract.RunEventsInput) error {
 }
 
 // reconcileJitterVersion: waits from it on reconcile a little before their
-// interval (reconcilePeriod), each its own share, and count the interval
-// from the start of the read before.
+// interval (reconcilePeriod), each its own share, on reconcileGrid, and
+// count the interval from the start of the read before.
 const reconcileJitterVersion = "reconcile-jitter"
 
 // reconcilePeriod is how often a wait keyed key reconciles: between 5 % and
@@ -149,6 +149,14 @@ func reconcilePeriod(interval time.Duration, key string) time.Duration {
 	share := float64(h.Sum64()>>11) / (1 << 53) // uniform in [0, 1)
 	early := interval/20 + time.Duration(share*float64(interval*3/20))
 	return (interval - early).Truncate(time.Millisecond)
+}
+
+// reconcileGrid moves a reconciliation that is due at t back to the last
+// multiple of a sixtieth of interval (of the clock, so the same for every
+// wait): waits whose reads fall due about together read together, and
+// reads of jobs of one folder waiting together are one call.
+func reconcileGrid(t time.Time, interval time.Duration) time.Time {
+	return t.Truncate(max(interval/60, time.Millisecond))
 }
 
 type eventReadKey struct{}
@@ -219,6 +227,9 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 		}
 		next, rechecks, failures := period, 0, 0
 		nextAt := workflow.Now(ctx).Add(next)
+		if jitter {
+			nextAt = reconcileGrid(nextAt, plan.Reconcile)
+		}
 		if run.ID == "" {
 			nextAt = workflow.Now(ctx)
 		}
@@ -325,13 +336,12 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 				rechecks = 0
 				next = period
 			}
-			base := workflow.Now(ctx)
+			nextAt = workflow.Now(ctx).Add(next)
 			if jitter && rechecks == 0 {
 				// The read's own time (a wait for the budget included)
 				// does not push the next one back.
-				base = readStart
+				nextAt = reconcileGrid(readStart.Add(next), plan.Reconcile)
 			}
-			nextAt = base.Add(next)
 		}
 	})
 	return f

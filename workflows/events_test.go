@@ -158,25 +158,35 @@ func TestStartJob_EventEndsWait(t *testing.T) {
 	}
 }
 
-// testPeriod is the reconcile period of the test environment's run at the
-// tests' 10-minute interval.
-var testPeriod = reconcilePeriod(10*time.Minute, "default-test-workflow-id\x00default-test-run-id")
+// testReads are the first n reconciliations of a wait that begins at t0 in
+// the test environment, at the tests' 10-minute interval: one period apart,
+// each moved back onto the grid.
+func testReads(n int) []time.Duration {
+	period := reconcilePeriod(10*time.Minute, "default-test-workflow-id\x00default-test-run-id")
+	var out []time.Duration
+	for at := t0; len(out) < n; {
+		at = reconcileGrid(at.Add(period), 10*time.Minute)
+		out = append(out, at.Sub(t0))
+	}
+	return out
+}
 
 // A lost event costs one reconcile period, no more, and no reads before.
 func TestStartJob_LostEventReconciled(t *testing.T) {
 	j := &jobScript{end: 3 * time.Minute}
 	took, _ := runStartJobWithEvents(t, j, 0)
-	if took != testPeriod || len(j.reads) != 1 {
-		t.Fatalf("took %s with reads at %v; want one read at the reconciliation, %s", took, j.reads, testPeriod)
+	if want := testReads(1)[0]; took != want || len(j.reads) != 1 || want > 10*time.Minute*19/20 || want < 10*time.Minute*4/5-10*time.Second {
+		t.Fatalf("took %s with reads at %v; want one read at the reconciliation, %s", took, j.reads, want)
 	}
 }
 
 // A run whose end event is lost is found by the next reconciliation, within
 // one interval of its end even when it ended just after a read.
 func TestStartJob_LostEventWithinInterval(t *testing.T) {
-	j := &jobScript{end: 2*testPeriod + time.Second}
+	want := testReads(3)
+	j := &jobScript{end: want[1] + time.Second}
 	took, _ := runStartJobWithEvents(t, j, 0)
-	if want := []time.Duration{testPeriod, 2 * testPeriod, 3 * testPeriod}; !slices.Equal(j.reads, want) || took != 3*testPeriod {
+	if !slices.Equal(j.reads, want) || took != want[2] {
 		t.Fatalf("took %s with reads at %v; want reads at %v", took, j.reads, want)
 	}
 	if late := took - j.end; late >= 10*time.Minute {
@@ -185,9 +195,15 @@ func TestStartJob_LostEventWithinInterval(t *testing.T) {
 }
 
 // Each wait reconciles 5 % to 20 % before its interval, fixed by its run,
-// and waits started together spread over that range.
+// and waits started together spread over that range; the grid moves a
+// reconciliation back by less than a sixtieth of the interval.
 func TestReconcilePeriod(t *testing.T) {
 	for _, interval := range []time.Duration{10 * time.Second, 2 * time.Minute, 10 * time.Minute, 24 * time.Hour} {
+		for _, at := range []time.Time{t0.Add(interval + interval/120), t0.Add(7 * interval / 3)} {
+			if g := reconcileGrid(at, interval); g.After(at) || at.Sub(g) >= interval/60 || !reconcileGrid(g, interval).Equal(g) {
+				t.Fatalf("%s: grid moves %s to %s", interval, at, g)
+			}
+		}
 		lo, hi := interval, time.Duration(0)
 		for i := range 1000 {
 			key := fmt.Sprintf("bench-events-job-%d\x00run-%d", i, i)
