@@ -203,7 +203,7 @@ func (w *world) sessionWorkerPid(ctx context.Context, id string) (int, error) {
 func (w *world) checkLogins(t *testing.T) (bad, forced int) {
 	expired, err := expiredLogins()
 	if err != nil {
-		t.Errorf("reading the workers' logs for the sessions' logins: %v", err)
+		t.Errorf("the sessions' logins, from the workers' logs: %v", err)
 	}
 	for i := range aaUsers {
 		n := w.Gate.Logins(aaUser(i))
@@ -227,45 +227,69 @@ func (w *world) checkLogins(t *testing.T) (bad, forced int) {
 	return bad, forced
 }
 
-// expiredLogin is a session's log line of a login after its token expired.
-type expiredLogin struct {
-	Profile        string `json:"profile"`
-	Generation     int    `json:"generation"`
-	Reason         string `json:"reason"`
-	PreviousExpiry string `json:"previousExpiry"`
-	RenewalDue     string `json:"renewalDue"`
+// renewal is a session's log line of a new token; an expiredLogin one of
+// a login after its token expired.
+type renewal struct {
+	Profile        string    `json:"profile"`
+	Generation     int       `json:"generation"`
+	Outcome        string    `json:"outcome"`
+	Expiry         time.Time `json:"expiry"`
+	WorkerID       string    `json:"WorkerID"`
+	Reason         string    `json:"reason"`
+	PreviousExpiry string    `json:"previousExpiry"`
+	RenewalDue     string    `json:"renewalDue"`
 }
+
+type expiredLogin = renewal
 
 // expiredLogins reads the workers' logs for the logins the sessions made
 // because their token had expired, one per profile and generation (a
-// workflow task that logged one and was then lost runs it again).
+// workflow task that logged one and was then lost runs it again). A login
+// is not forced if the worker that made it had renewed the token before
+// (the same generation, logged by a workflow task whose completion the
+// server lost): it holds that token and must use it.
 func expiredLogins() (map[string][]expiredLogin, error) {
 	files, err := filepath.Glob(filepath.Join(workDir, "rpaflow-worker-*.log"))
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]map[int]bool{}
-	out := map[string][]expiredLogin{}
+	var all []renewal
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
 		for line := range bytes.Lines(b) {
-			if !bytes.Contains(line, []byte(`"session token renewed"`)) || !bytes.Contains(line, []byte(`"reason":"expired"`)) {
+			if !bytes.Contains(line, []byte(`"session token renewed"`)) {
 				continue
 			}
-			var l expiredLogin
-			if err := json.Unmarshal(line, &l); err != nil {
+			var r renewal
+			if err := json.Unmarshal(line, &r); err != nil {
 				return nil, fmt.Errorf("%s: %v", f, err)
 			}
-			if seen[l.Profile] == nil {
-				seen[l.Profile] = map[int]bool{}
+			all = append(all, r)
+		}
+	}
+	seen := map[string]map[int]bool{}
+	out := map[string][]expiredLogin{}
+	for _, l := range all {
+		if l.Reason != "expired" {
+			continue
+		}
+		for _, r := range all {
+			exp, _ := time.Parse(time.RFC3339Nano, l.PreviousExpiry)
+			if r.Reason != "expired" && r.Profile == l.Profile && r.Generation == l.Generation && r.WorkerID == l.WorkerID &&
+				r.Expiry.After(exp) && !r.Expiry.Equal(l.Expiry) { // the same expiry: this login's own token, reused
+				return nil, fmt.Errorf("profile %s: worker %s logged in (generation %d) after the token expired at %s although it had renewed it (%s, valid until %s) in a workflow task whose completion was lost",
+					l.Profile, l.WorkerID, l.Generation, l.PreviousExpiry, r.Outcome, r.Expiry.Format(time.RFC3339))
 			}
-			if !seen[l.Profile][l.Generation] {
-				seen[l.Profile][l.Generation] = true
-				out[l.Profile] = append(out[l.Profile], l)
-			}
+		}
+		if seen[l.Profile] == nil {
+			seen[l.Profile] = map[int]bool{}
+		}
+		if !seen[l.Profile][l.Generation] {
+			seen[l.Profile][l.Generation] = true
+			out[l.Profile] = append(out[l.Profile], l)
 		}
 	}
 	return out, nil
