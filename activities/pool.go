@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/session"
@@ -79,6 +80,7 @@ func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o cl
 		TaskQueue:                info.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Priority:                 contract.PoolTaskPriority,
 	}
 	req = contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
 		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool, Round: in.Round}
@@ -228,4 +230,61 @@ func QueryPool(ctx context.Context, c session.Querier, n session.Names, profile,
 	}
 	var st contract.PoolStatus
 	return st, v.Get(&st)
+}
+
+// ErrSlotGivenBack: an earlier attempt of a pooled execution gave its slot
+// back (its completion was lost on the way), so this attempt may not call
+// the platform; the deployment queues for a slot again. Never a result.
+const ErrSlotGivenBack contract.ErrorType = "PoolSlotGivenBack"
+
+func errSlotGivenBack(pool string) error {
+	return temporal.NewNonRetryableApplicationError("an earlier attempt gave the slot of pool "+pool+
+		" back after its run ended; queueing for a slot again", string(ErrSlotGivenBack), nil)
+}
+
+// slotGivenBackEarlier reports whether an earlier attempt left the
+// "released" mark.
+func slotGivenBackEarlier(ctx context.Context) bool {
+	if activity.GetInfo(ctx).Attempt <= 1 || !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	var m sentMark
+	return activity.GetHeartbeatDetails(ctx, &m) == nil && m.Released
+}
+
+// GiveBackSlot releases the pool slot (pool is the pool's workflow ID) that
+// the calling activity's run holds, right after the platform run it held
+// it for has ended, instead of the deployment's next workflow task: the
+// next holder gets the slot that much sooner. Unless a retry of the
+// activity can never call the platform again (safe), it first stores the
+// "released" mark, so a retry queues for a slot again instead. It reports
+// whether the pool has the release; if not, the deployment releases.
+func GiveBackSlot(ctx context.Context, c client.Client, marks Marks, pool string, safe bool) bool {
+	if !safe {
+		if marks == nil {
+			marks = ServerMarks{}
+		}
+		m := sentMark{Released: true}
+		activity.RecordHeartbeat(ctx, m) // so a held-back heartbeat cannot undo it
+		if err := marks.Mark(ctx, m); err != nil {
+			activity.GetLogger(ctx).Info("could not store the \"released\" mark; the deployment releases the slot", "pool", pool, "error", err)
+			return false
+		}
+	}
+	if c == nil {
+		if c = activity.GetClient(ctx); c == nil {
+			return false
+		}
+	}
+	info := activity.GetInfo(ctx)
+	// Sent even when the activity is being cancelled: the run is over.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), acquireSendTimeout)
+	defer cancel()
+	err := c.SignalWorkflow(sctx, pool, "", contract.SignalPoolRelease, contract.PoolRelease{
+		Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}, Outcome: contract.ReleaseDone})
+	if err != nil {
+		activity.GetLogger(ctx).Info("giving the pool slot back failed; the deployment releases it", "pool", pool, "error", err)
+		return false
+	}
+	return true
 }

@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/rpaflow/rpaflow/contract"
 )
@@ -22,8 +23,10 @@ type handoffs struct {
 	firstQueue, firstTask float64 // a deployment's first workflow task (it sends the acquire): scheduled → started, started → completed
 	poolQueue, poolTask   float64 // a pool workflow task: scheduled → started, started → completed
 	activityEnd           float64 // platform run ended → execute activity completed
-	releaseTask           float64 // execute completed → release sent (deployment workflow task)
-	releaseHop            float64 // release sent → release at the pool
+	toPool                float64 // platform run ended → release at the pool
+	byActivity, byRun     int     // releases sent by the execute activity, by the deployment's workflow task
+	releaseTask           float64 // (by the workflow) execute completed → release sent (deployment workflow task)
+	releaseHop            float64 // (by the workflow) release sent → release at the pool
 	poolGrant             float64 // release at the pool → grant sent (pool workflow task)
 	grantHop              float64 // grant sent → grant at the deployment
 	grantTask             float64 // grant at the deployment → execute scheduled (deployment workflow task)
@@ -35,11 +38,15 @@ type handoffs struct {
 }
 
 func (h handoffs) String() string {
+	byRun := ""
+	if h.byRun > 0 {
+		byRun = fmt.Sprintf(" (those by the workflow: execute completed → release sent %.0f, → at the pool %.0f)", h.releaseTask, h.releaseHop)
+	}
 	return fmt.Sprintf("intake to the pool p50 %.0f ms, all %.0f ms; a deployment's first workflow task queued %.0f ms, ran %.0f ms; "+
-		"pool workflow task queued %.0f ms, ran %.0f ms; "+
-		"a slot's handoff (p50 ms): run end → activity completed %.0f, → release sent %.0f, → at the pool %.0f, → grant sent %.0f, "+
+		"pool workflow task queued %.0f ms, ran %.0f ms; releases sent by the execute activity %d, by the deployment's workflow task %d%s; "+
+		"a slot's handoff (p50 ms): run end → activity completed %.0f; run end → release at the pool %.0f, → grant sent %.0f, "+
 		"→ at the holder %.0f, → execute scheduled %.0f, → started %.0f, → platform run %.0f; in all p50 %.0f ms, p90 %.0f ms, mean %.0f ms",
-		h.intakeP50, h.intakeAll, h.firstQueue, h.firstTask, h.poolQueue, h.poolTask, h.activityEnd, h.releaseTask, h.releaseHop, h.poolGrant,
+		h.intakeP50, h.intakeAll, h.firstQueue, h.firstTask, h.poolQueue, h.poolTask, h.byActivity, h.byRun, byRun, h.activityEnd, h.toPool, h.poolGrant,
 		h.grantHop, h.grantTask, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean)
 }
 
@@ -79,7 +86,7 @@ func at(e *historypb.HistoryEvent) time.Time { return e.GetEventTime().AsTime() 
 func p50ms(ds []time.Duration) float64 { return Percentile(Millis(ds), 50) }
 
 // traceHandoffs: started is when each request's platform run began.
-func traceHandoffs(ctx context.Context, c client.Client, poolID string, since time.Time, ids []string,
+func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConverter, poolID string, since time.Time, ids []string,
 	started map[string]time.Time, run time.Duration) (handoffs, error) {
 	var h handoffs
 	pevs, err := poolHistory(ctx, c, poolID)
@@ -117,7 +124,19 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 			a := e.GetWorkflowExecutionSignaledEventAttributes()
 			switch a.GetSignalName() {
 			case contract.SignalPoolRelease:
+				// From a deployment's workflow task, or (no sender) from its
+				// execute activity: then the payload names the holder.
 				w := a.GetExternalWorkflowExecution().GetWorkflowId()
+				if w == "" {
+					var r contract.PoolRelease
+					if err := dc.FromPayloads(a.GetInput(), &r); err != nil {
+						return h, fmt.Errorf("decoding a release signal: %w", err)
+					}
+					w = r.Holder.WorkflowID
+					h.byActivity++
+				} else {
+					h.byRun++
+				}
 				if w != "" {
 					releaseAt[w] = t
 				}
@@ -141,7 +160,7 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 	}
 	var firstQueue, firstTask []time.Duration
 	var intake []time.Duration
-	var actEnd, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
+	var actEnd, toPool, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
 	for _, id := range ids {
 		evs, err := eventsOf(ctx, c, id, "")
 		if err != nil {
@@ -205,6 +224,9 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 			if s, ok := started[id]; ok {
 				preCall = append(preCall, s.Sub(execStart))
 				actEnd = append(actEnd, execDone.Sub(s.Add(run)))
+				if r, ok := releaseAt[id]; ok {
+					toPool = append(toPool, r.Sub(s.Add(run)))
+				}
 			}
 		}
 	}
@@ -216,7 +238,7 @@ func traceHandoffs(ctx context.Context, c client.Client, poolID string, since ti
 		h.gapMean = float64(sum/time.Duration(len(gaps))) / float64(time.Millisecond)
 	}
 	h.gapP50, h.gapP90 = p50ms(gaps), Percentile(Millis(gaps), 90)
-	h = handoffs{gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
+	h = handoffs{byActivity: h.byActivity, byRun: h.byRun, toPool: p50ms(toPool), gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
 		activityEnd: p50ms(actEnd), releaseTask: p50ms(relTask), releaseHop: p50ms(relHop), poolGrant: p50ms(toGrant),
 		grantHop: p50ms(grantHop), grantTask: p50ms(grantTask), dispatch: p50ms(dispatch), preCall: p50ms(preCall)}
 	return h, nil
