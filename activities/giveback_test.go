@@ -108,13 +108,17 @@ func join(ss []string) string {
 
 // loseFirst turns the first attempt's success into a retryable failure, as
 // a worker that dies before reporting the completion does.
-type loseFirst struct{ interceptor.WorkerInterceptorBase }
+type loseFirst struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*loseFirst) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	return &loseFirstAct{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
 }
 
-type loseFirstAct struct{ interceptor.ActivityInboundInterceptorBase }
+type loseFirstAct struct {
+	interceptor.ActivityInboundInterceptorBase
+}
 
 func (l *loseFirstAct) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := l.Next.ExecuteActivity(ctx, in)

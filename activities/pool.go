@@ -25,8 +25,15 @@ type Pools struct {
 	Names  session.Names
 
 	mu      sync.Mutex
-	filling map[string][]*acquireBatch // per pool: the signals to send, in order
-	sending map[string]bool            // per pool: a sender is running
+	filling map[batchKey][]*acquireBatch // the signals to send, in order
+	sending map[batchKey]bool            // a sender is running
+}
+
+// batchKey: each priority of a pool has its own signals, so a request of
+// priority 1 never waits behind a signal carrying a burst of others.
+type batchKey struct {
+	pool     string
+	priority int
 }
 
 // acquireBatch is one acquire signal's requests and its outcome.
@@ -98,20 +105,21 @@ func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o cl
 func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) error {
 	id, o, req := p.start(ctx, in)
 	c := p.client(ctx)
+	k := batchKey{pool: id, priority: in.Priority}
 	p.mu.Lock()
 	if p.filling == nil {
-		p.filling, p.sending = map[string][]*acquireBatch{}, map[string]bool{}
+		p.filling, p.sending = map[batchKey][]*acquireBatch{}, map[batchKey]bool{}
 	}
-	q := p.filling[id]
+	q := p.filling[k]
 	if len(q) == 0 || len(q[len(q)-1].reqs) >= maxAcquireBatch {
 		q = append(q, &acquireBatch{start: o, input: contract.PoolInput{Profile: in.Profile, Pool: in.Pool}, done: make(chan struct{})})
-		p.filling[id] = q
+		p.filling[k] = q
 	}
 	b := q[len(q)-1]
 	b.reqs = append(b.reqs, req)
-	if !p.sending[id] {
-		p.sending[id] = true
-		go p.send(c, id)
+	if !p.sending[k] {
+		p.sending[k] = true
+		go p.send(c, k)
 	}
 	p.mu.Unlock()
 	select {
@@ -125,21 +133,22 @@ func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) erro
 	return nil
 }
 
-// send sends the gathered batches of pool id, one signal each, until none
-// is left. A batch's signal is sent whatever the callers' contexts: the
-// ones still waiting need it.
-func (p *Pools) send(c client.Client, id string) {
+// send sends the gathered batches of k, one signal each, until none is
+// left. A batch's signal is sent whatever the callers' contexts: the ones
+// still waiting need it.
+func (p *Pools) send(c client.Client, k batchKey) {
+	id := k.pool
 	for {
 		p.mu.Lock()
-		q := p.filling[id]
+		q := p.filling[k]
 		if len(q) == 0 {
-			delete(p.filling, id)
-			p.sending[id] = false
+			delete(p.filling, k)
+			p.sending[k] = false
 			p.mu.Unlock()
 			return
 		}
 		b := q[0]
-		p.filling[id] = q[1:]
+		p.filling[k] = q[1:]
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), acquireSendTimeout)
 		// A plain signal is lighter for the server; a pool that is not

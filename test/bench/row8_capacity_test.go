@@ -254,15 +254,17 @@ func (r *runner) capacity(ctx context.Context) error {
 	r.rep.Add(Line{Row: row, Metric: "one deployment with free slots p50", Unit: "ms", Rpaflow: withPool, Floor: F(without), FloorName: "no pool",
 		Ratio: F(withPool / without), Target: "≤ 1.2×", Met: yes(withPool <= 1.2*without)})
 	ids := make([]string, n)
+	prio := map[string]int{}
 	for i, q := range reqs {
 		ids[i] = q.id
+		prio[q.id] = q.priority
 	}
 	dc, _, err := temporalclient.Converters(s.Config)
 	if err != nil {
 		return err
 	}
 	mu.Lock()
-	trace, err := traceHandoffs(ctx, s.Client, dc, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, run)
+	trace, err := traceHandoffs(ctx, s.Client, dc, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, prio, run)
 	mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("reading row 8's histories: %w", err)

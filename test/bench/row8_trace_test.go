@@ -21,17 +21,20 @@ import (
 type handoffs struct {
 	intakeP50, intakeAll  float64 // burst start → acquire signal accepted (half, all)
 	firstQueue, firstTask float64 // a deployment's first workflow task (it sends the acquire): scheduled → started, started → completed
-	poolQueue, poolTask   float64 // a pool workflow task: scheduled → started, started → completed
-	activityEnd           float64 // platform run ended → execute activity completed
-	toPool                float64 // platform run ended → release at the pool
-	byActivity, byRun     int     // releases sent by the execute activity, by the deployment's workflow task
-	releaseTask           float64 // (by the workflow) execute completed → release sent (deployment workflow task)
-	releaseHop            float64 // (by the workflow) release sent → release at the pool
-	poolGrant             float64 // release at the pool → grant sent (pool workflow task)
-	grantHop              float64 // grant sent → grant at the deployment
-	grantTask             float64 // grant at the deployment → execute scheduled (deployment workflow task)
-	dispatch              float64 // execute scheduled → started (activity task dispatch)
-	preCall               float64 // execute started → platform run started
+	// by priority (1 and 3): the first workflow task queued, the intake to the pool
+	firstQueueP1, firstQueueP3, intakeP1, intakeP3 float64
+	poolQueue, poolTask                            float64 // a pool workflow task: scheduled → started, started → completed
+	activityEnd                                    float64 // platform run ended → execute activity completed
+	toPool                                         float64 // platform run ended → release at the pool
+	byActivity, byRun                              int     // releases sent by the execute activity, by the deployment's workflow task
+	releaseTask                                    float64 // (by the workflow) execute completed → release sent (deployment workflow task)
+	releaseHop                                     float64 // (by the workflow) release sent → release at the pool
+	poolGrant                                      float64 // release at the pool → grant sent (pool workflow task)
+	grantHop                                       float64 // grant sent → grant at the deployment
+	grantTask                                      float64 // grant at the deployment → execute scheduled (deployment workflow task)
+	grantQueue                                     float64 // of which: grant at the deployment → its workflow task started
+	dispatch                                       float64 // execute scheduled → started (activity task dispatch)
+	preCall                                        float64 // execute started → platform run started
 	// gap: a run's end → the start of the run granted its slot (p50, p90,
 	// mean); utilisation is about run / (run + mean gap).
 	gapP50, gapP90, gapMean float64
@@ -42,12 +45,13 @@ func (h handoffs) String() string {
 	if h.byRun > 0 {
 		byRun = fmt.Sprintf(" (those by the workflow: execute completed → release sent %.0f, → at the pool %.0f)", h.releaseTask, h.releaseHop)
 	}
-	return fmt.Sprintf("intake to the pool p50 %.0f ms, all %.0f ms; a deployment's first workflow task queued %.0f ms, ran %.0f ms; "+
+	return fmt.Sprintf("intake to the pool p50 %.0f ms, all %.0f ms (p50 priority 1 %.0f ms, 3 %.0f ms); "+
+		"a deployment's first workflow task queued %.0f ms (priority 1 %.0f ms, 3 %.0f ms), ran %.0f ms; "+
 		"pool workflow task queued %.0f ms, ran %.0f ms; releases sent by the execute activity %d, by the deployment's workflow task %d%s; "+
 		"a slot's handoff (p50 ms): run end → activity completed %.0f; run end → release at the pool %.0f, → grant sent %.0f, "+
-		"→ at the holder %.0f, → execute scheduled %.0f, → started %.0f, → platform run %.0f; in all p50 %.0f ms, p90 %.0f ms, mean %.0f ms",
-		h.intakeP50, h.intakeAll, h.firstQueue, h.firstTask, h.poolQueue, h.poolTask, h.byActivity, h.byRun, byRun, h.activityEnd, h.toPool, h.poolGrant,
-		h.grantHop, h.grantTask, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean)
+		"→ at the holder %.0f, → execute scheduled %.0f (its workflow task queued %.0f), → started %.0f, → platform run %.0f; in all p50 %.0f ms, p90 %.0f ms, mean %.0f ms",
+		h.intakeP50, h.intakeAll, h.intakeP1, h.intakeP3, h.firstQueue, h.firstQueueP1, h.firstQueueP3, h.firstTask, h.poolQueue, h.poolTask, h.byActivity, h.byRun, byRun, h.activityEnd, h.toPool, h.poolGrant,
+		h.grantHop, h.grantTask, h.grantQueue, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean)
 }
 
 func eventsOf(ctx context.Context, c client.Client, id, run string) ([]*historypb.HistoryEvent, error) {
@@ -87,7 +91,7 @@ func p50ms(ds []time.Duration) float64 { return Percentile(Millis(ds), 50) }
 
 // traceHandoffs: started is when each request's platform run began.
 func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConverter, poolID string, since time.Time, ids []string,
-	started map[string]time.Time, run time.Duration) (handoffs, error) {
+	started map[string]time.Time, prio map[string]int, run time.Duration) (handoffs, error) {
 	var h handoffs
 	pevs, err := poolHistory(ctx, c, poolID)
 	if err != nil {
@@ -160,13 +164,15 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 	}
 	var firstQueue, firstTask []time.Duration
 	var intake []time.Duration
+	firstQueueBy, intakeBy := map[int][]time.Duration{}, map[int][]time.Duration{}
+	var grantQueue []time.Duration
 	var actEnd, toPool, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
 	for _, id := range ids {
 		evs, err := eventsOf(ctx, c, id, "")
 		if err != nil {
 			return h, err
 		}
-		var grantAt, execSched, execStart, execDone, wftSched, wftStart time.Time
+		var grantAt, grantStart, execSched, execStart, execDone, wftSched, wftStart time.Time
 		acquired := false
 		for _, e := range evs {
 			t := at(e)
@@ -176,15 +182,20 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 				if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !acquired {
 					acquired = true
 					intake = append(intake, t.Sub(since))
+					intakeBy[prio[id]] = append(intakeBy[prio[id]], t.Sub(since))
 				}
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
 				if wftSched.IsZero() {
 					wftSched = t
 				}
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				if !grantAt.IsZero() && grantStart.IsZero() {
+					grantStart = t
+				}
 				if wftStart.IsZero() {
 					wftStart = t
 					firstQueue = append(firstQueue, t.Sub(wftSched))
+					firstQueueBy[prio[id]] = append(firstQueueBy[prio[id]], t.Sub(wftSched))
 				}
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 				if len(firstTask) < len(firstQueue) {
@@ -218,6 +229,9 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 		if g, ok := grantSent[id]; ok && !grantAt.IsZero() {
 			grantHop = append(grantHop, grantAt.Sub(g))
 			grantTask = append(grantTask, execSched.Sub(grantAt))
+			if !grantStart.IsZero() {
+				grantQueue = append(grantQueue, grantStart.Sub(grantAt))
+			}
 		}
 		if !execStart.IsZero() {
 			dispatch = append(dispatch, execStart.Sub(execSched))
@@ -238,7 +252,8 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 		h.gapMean = float64(sum/time.Duration(len(gaps))) / float64(time.Millisecond)
 	}
 	h.gapP50, h.gapP90 = p50ms(gaps), Percentile(Millis(gaps), 90)
-	h = handoffs{byActivity: h.byActivity, byRun: h.byRun, toPool: p50ms(toPool), gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
+	h = handoffs{grantQueue: p50ms(grantQueue), firstQueueP1: p50ms(firstQueueBy[1]), firstQueueP3: p50ms(firstQueueBy[3]), intakeP1: p50ms(intakeBy[1]), intakeP3: p50ms(intakeBy[3]),
+		byActivity: h.byActivity, byRun: h.byRun, toPool: p50ms(toPool), gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
 		activityEnd: p50ms(actEnd), releaseTask: p50ms(relTask), releaseHop: p50ms(relHop), poolGrant: p50ms(toGrant),
 		grantHop: p50ms(grantHop), grantTask: p50ms(grantTask), dispatch: p50ms(dispatch), preCall: p50ms(preCall)}
 	return h, nil
