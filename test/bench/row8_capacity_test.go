@@ -255,16 +255,18 @@ func (r *runner) capacity(ctx context.Context) error {
 		Ratio: F(withPool / without), Target: "≤ 1.2×", Met: yes(withPool <= 1.2*without)})
 	ids := make([]string, n)
 	prio := map[string]int{}
+	submittedAt := map[string]time.Time{}
 	for i, q := range reqs {
 		ids[i] = q.id
 		prio[q.id] = q.priority
+		submittedAt[q.id] = q.submitted
 	}
 	dc, _, err := temporalclient.Converters(s.Config)
 	if err != nil {
 		return err
 	}
 	mu.Lock()
-	trace, err := traceHandoffs(ctx, s.Client, dc, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, prio, run)
+	trace, err := traceHandoffs(ctx, s.Client, dc, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, submittedAt, prio, run)
 	mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("reading row 8's histories: %w", err)

@@ -23,18 +23,21 @@ type handoffs struct {
 	firstQueue, firstTask float64 // a deployment's first workflow task (it sends the acquire): scheduled → started, started → completed
 	// by priority (1 and 3): the first workflow task queued, the intake to the pool
 	firstQueueP1, firstQueueP3, intakeP1, intakeP3 float64
-	poolQueue, poolTask                            float64 // a pool workflow task: scheduled → started, started → completed
-	activityEnd                                    float64 // platform run ended → execute activity completed
-	toPool                                         float64 // platform run ended → release at the pool
-	byActivity, byRun                              int     // releases sent by the execute activity, by the deployment's workflow task
-	releaseTask                                    float64 // (by the workflow) execute completed → release sent (deployment workflow task)
-	releaseHop                                     float64 // (by the workflow) release sent → release at the pool
-	poolGrant                                      float64 // release at the pool → grant sent (pool workflow task)
-	grantHop                                       float64 // grant sent → grant at the deployment
-	grantTask                                      float64 // grant at the deployment → execute scheduled (deployment workflow task)
-	grantQueue                                     float64 // of which: grant at the deployment → its workflow task started
-	dispatch                                       float64 // execute scheduled → started (activity task dispatch)
-	preCall                                        float64 // execute started → platform run started
+	// a request's wait by priority (1, 3), p50 of each part: submitted → at
+	// the pool, → grant sent, → platform run
+	waitParts           [2][3]float64
+	poolQueue, poolTask float64 // a pool workflow task: scheduled → started, started → completed
+	activityEnd         float64 // platform run ended → execute activity completed
+	toPool              float64 // platform run ended → release at the pool
+	byActivity, byRun   int     // releases sent by the execute activity, by the deployment's workflow task
+	releaseTask         float64 // (by the workflow) execute completed → release sent (deployment workflow task)
+	releaseHop          float64 // (by the workflow) release sent → release at the pool
+	poolGrant           float64 // release at the pool → grant sent (pool workflow task)
+	grantHop            float64 // grant sent → grant at the deployment
+	grantTask           float64 // grant at the deployment → execute scheduled (deployment workflow task)
+	grantQueue          float64 // of which: grant at the deployment → its workflow task started
+	dispatch            float64 // execute scheduled → started (activity task dispatch)
+	preCall             float64 // execute started → platform run started
 	// gap: a run's end → the start of the run granted its slot (p50, p90,
 	// mean); utilisation is about run / (run + mean gap).
 	gapP50, gapP90, gapMean float64
@@ -51,7 +54,9 @@ func (h handoffs) String() string {
 		"a slot's handoff (p50 ms): run end → activity completed %.0f; run end → release at the pool %.0f, → grant sent %.0f, "+
 		"→ at the holder %.0f, → execute scheduled %.0f (its workflow task queued %.0f), → started %.0f, → platform run %.0f; in all p50 %.0f ms, p90 %.0f ms, mean %.0f ms",
 		h.intakeP50, h.intakeAll, h.intakeP1, h.intakeP3, h.firstQueue, h.firstQueueP1, h.firstQueueP3, h.firstTask, h.poolQueue, h.poolTask, h.byActivity, h.byRun, byRun, h.activityEnd, h.toPool, h.poolGrant,
-		h.grantHop, h.grantTask, h.grantQueue, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean)
+		h.grantHop, h.grantTask, h.grantQueue, h.dispatch, h.preCall, h.gapP50, h.gapP90, h.gapMean) +
+		fmt.Sprintf("; a request's wait (p50 ms), priority 1: submitted → at the pool %.0f, → granted %.0f, → platform run %.0f; priority 3: %.0f, %.0f, %.0f",
+			h.waitParts[0][0], h.waitParts[0][1], h.waitParts[0][2], h.waitParts[1][0], h.waitParts[1][1], h.waitParts[1][2])
 }
 
 func eventsOf(ctx context.Context, c client.Client, id, run string) ([]*historypb.HistoryEvent, error) {
@@ -91,7 +96,7 @@ func p50ms(ds []time.Duration) float64 { return Percentile(Millis(ds), 50) }
 
 // traceHandoffs: started is when each request's platform run began.
 func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConverter, poolID string, since time.Time, ids []string,
-	started map[string]time.Time, prio map[string]int, run time.Duration) (handoffs, error) {
+	started, submitted map[string]time.Time, prio map[string]int, run time.Duration) (handoffs, error) {
 	var h handoffs
 	pevs, err := poolHistory(ctx, c, poolID)
 	if err != nil {
@@ -165,6 +170,7 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 	var firstQueue, firstTask []time.Duration
 	var intake []time.Duration
 	firstQueueBy, intakeBy := map[int][]time.Duration{}, map[int][]time.Duration{}
+	parts := map[int]*[3][]time.Duration{1: {}, 3: {}}
 	var grantQueue []time.Duration
 	var actEnd, toPool, relTask, relHop, grantHop, grantTask, dispatch, preCall []time.Duration
 	for _, id := range ids {
@@ -172,7 +178,7 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 		if err != nil {
 			return h, err
 		}
-		var grantAt, grantStart, execSched, execStart, execDone, wftSched, wftStart time.Time
+		var grantAt, grantStart, execSched, execStart, execDone, wftSched, wftStart, atPool time.Time
 		acquired := false
 		for _, e := range evs {
 			t := at(e)
@@ -183,6 +189,7 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 					acquired = true
 					intake = append(intake, t.Sub(since))
 					intakeBy[prio[id]] = append(intakeBy[prio[id]], t.Sub(since))
+					atPool = t
 				}
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
 				if wftSched.IsZero() {
@@ -226,6 +233,11 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 				}
 			}
 		}
+		if pp, ok := parts[prio[id]]; ok && !atPool.IsZero() && !grantSent[id].IsZero() && !started[id].IsZero() {
+			pp[0] = append(pp[0], atPool.Sub(submitted[id]))
+			pp[1] = append(pp[1], grantSent[id].Sub(atPool))
+			pp[2] = append(pp[2], started[id].Sub(grantSent[id]))
+		}
 		if g, ok := grantSent[id]; ok && !grantAt.IsZero() {
 			grantHop = append(grantHop, grantAt.Sub(g))
 			grantTask = append(grantTask, execSched.Sub(grantAt))
@@ -252,7 +264,13 @@ func traceHandoffs(ctx context.Context, c client.Client, dc converter.DataConver
 		h.gapMean = float64(sum/time.Duration(len(gaps))) / float64(time.Millisecond)
 	}
 	h.gapP50, h.gapP90 = p50ms(gaps), Percentile(Millis(gaps), 90)
-	h = handoffs{grantQueue: p50ms(grantQueue), firstQueueP1: p50ms(firstQueueBy[1]), firstQueueP3: p50ms(firstQueueBy[3]), intakeP1: p50ms(intakeBy[1]), intakeP3: p50ms(intakeBy[3]),
+	var waitParts [2][3]float64
+	for i, p := range []int{1, 3} {
+		for j := range 3 {
+			waitParts[i][j] = p50ms(parts[p][j])
+		}
+	}
+	h = handoffs{waitParts: waitParts, grantQueue: p50ms(grantQueue), firstQueueP1: p50ms(firstQueueBy[1]), firstQueueP3: p50ms(firstQueueBy[3]), intakeP1: p50ms(intakeBy[1]), intakeP3: p50ms(intakeBy[3]),
 		byActivity: h.byActivity, byRun: h.byRun, toPool: p50ms(toPool), gapP50: h.gapP50, gapP90: h.gapP90, gapMean: h.gapMean, intakeP50: p50ms(intake), intakeAll: Percentile(Millis(intake), 100), firstQueue: p50ms(firstQueue), firstTask: p50ms(firstTask), poolQueue: p50ms(queue), poolTask: p50ms(task),
 		activityEnd: p50ms(actEnd), releaseTask: p50ms(relTask), releaseHop: p50ms(relHop), poolGrant: p50ms(toGrant),
 		grantHop: p50ms(grantHop), grantTask: p50ms(grantTask), dispatch: p50ms(dispatch), preCall: p50ms(preCall)}
