@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
@@ -26,6 +27,9 @@ type AutomationAnywhere struct {
 	// Task executions; nil uses ServerMarks.
 	Marks   Marks
 	Lookups Lookups
+	// PoolClient reaches the pools to give slots back; nil uses the client
+	// of the worker that runs the activity.
+	PoolClient client.Client
 
 	issued issuedTokens
 }
@@ -247,11 +251,17 @@ type ExecuteInput struct {
 	Path       string                    `json:"path"`
 	BotInput   map[string]botvalue.Value `json:"botInput,omitempty"`
 	Idempotent bool                      `json:"idempotent,omitempty"`
+	// ReleasePool, when set, is the workflow ID of the pool whose slot the
+	// execution holds: the activity gives the slot back itself as soon as
+	// the execution has ended (see GiveBackSlot).
+	ReleasePool string `json:"releasePool,omitempty"`
 }
 
 // ExecuteResult is the task's typed output.
 type ExecuteResult struct {
 	BotOutput map[string]botvalue.Value `json:"botOutput"`
+	// Released: the pool has the slot back (ReleasePool).
+	Released bool `json:"released,omitempty"`
 }
 
 // AAExecuteAPITask gets access details from the session and executes the API
@@ -266,6 +276,9 @@ func (a *AutomationAnywhere) AAExecuteAPITask(ctx context.Context, in ExecuteInp
 	if m, ok := earlierMark(ctx); ok && !in.Idempotent {
 		return ExecuteResult{}, ambiguousRetry(ctx, m, aa.Platform, "execute", "API Task execute",
 			"look in the Control Room's audit log for an execution of the API Task "+strconv.Quote(in.Path)+" by profile "+in.Profile+"'s user")
+	}
+	if in.ReleasePool != "" && slotGivenBackEarlier(ctx) {
+		return ExecuteResult{}, errSlotGivenBack(in.ReleasePool)
 	}
 	// No extra validity: details are handed out only until the max age
 	// (AA's refresh advice) or the task token's own expiry less a safety
@@ -302,7 +315,14 @@ func (a *AutomationAnywhere) AAExecuteAPITask(ctx context.Context, in ExecuteInp
 	if err != nil {
 		return ExecuteResult{}, classify(err, unsafe)
 	}
-	return ExecuteResult{BotOutput: out}, nil
+	res := ExecuteResult{BotOutput: out}
+	if in.ReleasePool != "" {
+		// A non-idempotent execution's retry ends Ambiguous on its stored
+		// "sent" mark without calling the Control Room; an idempotent one's
+		// needs the "released" mark.
+		res.Released = GiveBackSlot(ctx, a.PoolClient, a.Marks, in.ReleasePool, !in.Idempotent)
+	}
+	return res, nil
 }
 
 // heartbeatEvery keeps heartbeating details while a long call runs, so a

@@ -64,6 +64,8 @@ func (ServerMarks) Mark(ctx context.Context, details any) error {
 type sentMark struct {
 	Sent bool      `json:"sent"`
 	At   time.Time `json:"at,omitzero"`
+	// Released: the attempt gave its pool slot back (GiveBackSlot).
+	Released bool `json:"released,omitempty"`
 }
 
 // earlierMark returns the mark an earlier attempt left, if any.
