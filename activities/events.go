@@ -121,7 +121,8 @@ func checkOnce[S any](ctx context.Context, b *Budget, profile string, read func(
 // OrchCheckJob reads the job once, within the poll budget: the wait's
 // reconciliation and its confirmation of an event (Event: served before
 // routine polls). Reads of jobs of the same folder that wait for the
-// budget together are made as one call.
+// budget together are made as one call; a routine read waits Gather for
+// others first.
 func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check[contract.StartJobResult], error) {
 	defer heartbeatEvery(ctx, 2*time.Second, nil)() // the budget wait may be long
 	if _, err := a.Registry.Orchestrator(in.Profile); err != nil {
@@ -132,6 +133,15 @@ func (a *Orchestrator) OrchCheckJob(ctx context.Context, in WaitJobInput) (Check
 	defer stop()
 	r := &jobRead{id: in.Job.ID, urgent: in.Event, stop: stop, done: make(chan struct{})}
 	a.reads.add(k, r)
+	if !in.Event && in.Gather > 0 {
+		// Another read may take this one along meanwhile (wctx ends).
+		t := time.NewTimer(in.Gather)
+		select {
+		case <-t.C:
+		case <-wctx.Done():
+		}
+		t.Stop()
+	}
 	werr := a.Budget.wait(wctx, in.Profile, in.Event)
 	batch, mine := a.reads.take(k, r, werr == nil)
 	switch {

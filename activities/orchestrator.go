@@ -152,6 +152,10 @@ type WaitJobInput struct {
 	PollMax     time.Duration `json:"pollMax,omitempty"`
 	// Event: the read confirms an event (OrchCheckJob).
 	Event bool `json:"event,omitempty"`
+	// Gather: a routine read (not Event) first waits this long for the
+	// reads of other jobs of the folder due about now, which it then makes
+	// in one call (OrchCheckJob).
+	Gather time.Duration `json:"gather,omitempty"`
 	// ReportNoCapacity ends the wait early when the job waits Pending for
 	// lack of capacity: the result's State is Pending and its Info the
 	// pending reason.

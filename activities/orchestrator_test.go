@@ -2,6 +2,8 @@ package activities_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -256,6 +258,46 @@ func TestOrchCheckJobBatches(t *testing.T) {
 	c := o.sim.Counters()
 	if c.Get("jobs.list") != 1 || c.Get("job.get") != 0 {
 		t.Errorf("%d list reads and %d reads by id for 6 jobs; want one list read", c.Get("jobs.list"), c.Get("job.get"))
+	}
+}
+
+// Routine reads that come within each other's Gather are one call, even
+// with the budget free; without Gather each is a call of its own.
+func TestOrchCheckJobGathers(t *testing.T) {
+	for _, gather := range []time.Duration{0, time.Second} {
+		o := newOrchEnv(t, 0, &activities.Budget{PerMinute: 60000})
+		var jobs []activities.JobRef
+		for range 3 {
+			jobs = append(jobs, startJob(t, o, "Invoices", ""))
+		}
+		o.clock.Advance(time.Hour)
+		var wg sync.WaitGroup
+		errs := make([]error, len(jobs))
+		for i, job := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var c activities.Check[contract.StartJobResult]
+				val, err := orchActivityEnv(o).ExecuteActivity(o.orch.OrchCheckJob, activities.WaitJobInput{Profile: "orch", Job: job, Gather: gather})
+				if err == nil {
+					err = val.Get(&c)
+				}
+				if err == nil && (!c.Done || c.Result.ID != job.ID) {
+					err = fmt.Errorf("read %+v", c)
+				}
+				errs[i] = err
+			}()
+			time.Sleep(100 * time.Millisecond)
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		c := o.sim.Counters()
+		calls := c.Get("jobs.list") + c.Get("job.get")
+		if gather > 0 && (calls != 1 || c.Get("jobs.list") != 1) || gather == 0 && calls != 3 {
+			t.Errorf("gather %s: %d list reads and %d reads by id for 3 jobs", gather, c.Get("jobs.list"), c.Get("job.get"))
+		}
 	}
 }
 

@@ -159,12 +159,23 @@ func reconcileGrid(t time.Time, interval time.Duration) time.Time {
 	return t.Truncate(max(interval/60, time.Millisecond))
 }
 
-type eventReadKey struct{}
+type (
+	eventReadKey struct{}
+	gatherKey    struct{}
+)
 
 // eventRead tells a reconcileWait check whether its read confirms an event
 // (such reads go before routine polls in the tenant's budget).
 func eventRead(ctx workflow.Context) bool {
 	v, _ := ctx.Value(eventReadKey{}).(bool)
+	return v
+}
+
+// readGather tells a reconcileWait check how long a routine read may wait
+// for others to make one call with (a read that can, such as a job's,
+// takes along the reads of its folder waiting with it).
+func readGather(ctx workflow.Context) time.Duration {
+	v, _ := ctx.Value(gatherKey{}).(time.Duration)
 	return v
 }
 
@@ -288,7 +299,12 @@ func reconcileWait[R any](ctx workflow.Context, plan activities.EventPlan, run c
 			metrics.WithTags(map[string]string{"reason": reason}).Counter("rpaflow_run_reads").Inc(1)
 			readStart := workflow.Now(ctx)
 			var c activities.Check[R]
-			if err := check(workflow.WithValue(checkCtx, eventReadKey{}, hint != nil)).Get(ctx, &c); err != nil {
+			cctx := workflow.WithValue(checkCtx, eventReadKey{}, hint != nil)
+			if jitter && hint == nil && rechecks == 0 {
+				// Reads on the grid come together: wait a little for them.
+				cctx = workflow.WithValue(cctx, gatherKey{}, min(plan.Reconcile/60, 2*time.Second))
+			}
+			if err := check(cctx).Get(ctx, &c); err != nil {
 				if ctx.Err() != nil {
 					set.SetError(temporal.NewCanceledError())
 					return

@@ -73,7 +73,7 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 				run := contract.RunEventsInput{Profile: in.Profile, Subject: contract.SubjectJob, ID: strconv.FormatInt(ref.ID, 10)}
 				return reconcileWait[contract.StartJobResult](c, *ref.Events, run, d, func(c workflow.Context) workflow.Future {
 					in := waitIn
-					in.Event = eventRead(c)
+					in.Event, in.Gather = eventRead(c), readGather(c)
 					return l.watchCheck(c, workflow.ExecuteActivity(c, orch.OrchCheckJob, in))
 				}, nil)
 			}
