@@ -274,11 +274,17 @@ func authFailed(msg string) error {
 
 func continueAsNewHub(t *testing.T, err error) (contract.HubWatchInput, *workflow.ContinueAsNewError) {
 	t.Helper()
+	return continueAsNewInput[contract.HubWatchInput](t, err)
+}
+
+// continueAsNewInput is the input of the next run err continues as.
+func continueAsNewInput[T any](t *testing.T, err error) (T, *workflow.ContinueAsNewError) {
+	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in contract.HubWatchInput
+	var in T
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}
