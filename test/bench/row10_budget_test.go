@@ -108,7 +108,7 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 	if v, err := s.Client.QueryWorkflow(ctx, contract.BudgetID("orch"), "", contract.QueryStatus); err == nil {
 		_ = v.Get(&st)
 	}
-	r.rep.Note("row 10: %d StartJob (a process of %s) at once on %d workers sharing one Orchestrator simulator that answers 429 beyond %d job reads a minute (rolling), RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE=%d, per-worker budget 6000; %d reads, the last job ended %s after the first start, the budget granted %d permits; took %s.",
-		n, runTime, workers, limit, limit, reads, lastEnd.Sub(start).Round(time.Millisecond), st.Granted, wall.Round(time.Millisecond))
+	r.rep.Note("row 10: %d StartJob (a process of %s) at once on %d workers sharing one Orchestrator simulator that answers 429 beyond %d job reads a minute (rolling), RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE=%d, per-worker budget 6000; %d reads, the last job ended %s after the first start, the budget granted %d permits (leases waited %s while permits went ungranted); took %s.",
+		n, runTime, workers, limit, limit, reads, lastEnd.Sub(start).Round(time.Millisecond), st.Granted, st.Late.D().Round(time.Millisecond), wall.Round(time.Millisecond))
 	return nil
 }
