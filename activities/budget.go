@@ -69,6 +69,7 @@ type tenantLeases struct {
 	wake      chan struct{}
 	asked     int // permits the lease in flight asks for
 	urgent    int // urgent permits the lease in flight asks for
+	lag       time.Duration
 	paused    time.Time
 }
 
@@ -262,14 +263,14 @@ func (t *TenantBudgets) lease(tl *tenantLeases, c client.Client, taskQueue strin
 			return
 		}
 		tl.asked, tl.urgent = need, urgent
-		perMinute := tl.perMinute
+		perMinute, lag := tl.perMinute, tl.lag
 		t.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		var g contract.BudgetGrant
 		sent := time.Now()
 		err := t.update(ctx, c, taskQueue, tl.profile, perMinute, contract.UpdateBudgetLease,
-			contract.BudgetLease{Want: need, Urgent: urgent, PerMinute: perMinute, Worker: t.Worker, Ahead: true}, &g)
+			contract.BudgetLease{Want: need, Urgent: urgent, PerMinute: perMinute, Worker: t.Worker, Ahead: true, Lag: contract.Duration(lag)}, &g)
 		got := time.Now()
 		cancel()
 		if err != nil {
@@ -294,7 +295,10 @@ func (t *TenantBudgets) lease(tl *tenantLeases, c client.Client, taskQueue strin
 		if !g.PausedUntil.IsZero() {
 			t.drop(tl, func(p permit) bool { return p.at.Before(g.PausedUntil) })
 		}
-		granted := grantPermits(g, sent, got)
+		granted, lag := grantPermits(g, sent, got)
+		if !g.Now.IsZero() {
+			tl.lag = lag
+		}
 		t.lapsed.Add(int64(g.Granted - len(granted)))
 		tl.permits = append(tl.permits, granted...)
 		slices.SortStableFunc(tl.permits, func(a, b permit) int { return a.from.Compare(b.from) })
@@ -307,20 +311,21 @@ func (t *TenantBudgets) lease(tl *tenantLeases, c client.Client, taskQueue strin
 }
 
 // grantPermits places a grant's permits on this worker's clock, given when
-// its lease was sent and answered (see TenantBudgets on clocks). Permits
-// left no time to be used are left out.
-func grantPermits(g contract.BudgetGrant, sent, got time.Time) []permit {
-	var ps []permit
+// its lease was sent and answered (see TenantBudgets on clocks), and says
+// how long the grant took to reach the worker (at most the round trip).
+// Permits left no time to be used are left out.
+func grantPermits(g contract.BudgetGrant, sent, got time.Time) (ps []permit, lag time.Duration) {
 	if g.At.IsZero() { // a budget that grants for use at once
 		for range g.Granted {
 			ps = append(ps, permit{from: got, until: got.Add(g.ValidFor.D())})
 		}
-		return ps
+		return ps, 0
 	}
 	// This clock is ahead of the server's by at least early, at most late.
 	early, late := sent.Sub(g.Now), got.Sub(g.Now)
+	lag = got.Sub(sent)
 	if early <= 0 && late >= 0 {
-		early, late = 0, 0
+		early, late, lag = 0, 0, late
 	}
 	for i := range g.Granted {
 		at := g.At.Add(time.Duration(i) * g.Every.D())
@@ -329,7 +334,7 @@ func grantPermits(g contract.BudgetGrant, sent, got time.Time) []permit {
 			ps = append(ps, p)
 		}
 	}
-	return ps
+	return ps, lag
 }
 
 // Pause stops the tenant's calls for d on every worker (a 429's

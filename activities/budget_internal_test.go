@@ -35,10 +35,15 @@ func TestGrantPermitsClocks(t *testing.T) {
 		{"off, round trip longer than a permit's life", 4 * time.Second, 300 * time.Millisecond, 300 * time.Millisecond, 0, false},
 	} {
 		sent, got := server.Add(c.ahead-c.before), server.Add(c.ahead+c.after)
-		ps := grantPermits(g, sent, got)
+		ps, lag := grantPermits(g, sent, got)
 		if len(ps) != c.want {
 			t.Errorf("%s: %d permits, want %d", c.name, len(ps), c.want)
 			continue
+		}
+		// The grant reached the worker c.after after it was made (as this
+		// clock tells it); a clock found off can only tell the round trip.
+		if wantLag := map[bool]time.Duration{true: c.ahead + c.after, false: c.before + c.after}[c.exactlyNow]; lag != wantLag {
+			t.Errorf("%s: lag %s, want %s", c.name, lag, wantLag)
 		}
 		for i, p := range ps {
 			at := g.At.Add(time.Duration(i) * every)
@@ -60,7 +65,7 @@ func TestGrantPermitsClocks(t *testing.T) {
 			}
 		}
 	}
-	old := grantPermits(contract.BudgetGrant{Granted: 2, ValidFor: contract.Duration(time.Second)}, server, server.Add(time.Second))
+	old, _ := grantPermits(contract.BudgetGrant{Granted: 2, ValidFor: contract.Duration(time.Second)}, server, server.Add(time.Second))
 	if len(old) != 2 || !old[0].from.Equal(server.Add(time.Second)) || !old[1].until.Equal(server.Add(2*time.Second)) {
 		t.Errorf("a grant for use at once: %+v, want 2 permits from its answer for 1 s", old)
 	}

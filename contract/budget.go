@@ -56,13 +56,15 @@ type BudgetState struct {
 // worker's configuration (the budget follows the latest). Worker names the
 // asking worker process. Ahead says the worker takes permits granted ahead
 // of time (BudgetGrant.At); with Want 0 such a worker only listens for a
-// pause while it holds permits.
+// pause while it holds permits. Lag is how long the worker's last grant
+// took to reach it: no permit is granted for a moment sooner than that.
 type BudgetLease struct {
-	Want      int    `json:"want"`
-	Urgent    int    `json:"urgent,omitempty"`
-	PerMinute int    `json:"perMinute"`
-	Worker    string `json:"worker,omitempty"`
-	Ahead     bool   `json:"ahead,omitempty"`
+	Want      int      `json:"want"`
+	Urgent    int      `json:"urgent,omitempty"`
+	PerMinute int      `json:"perMinute"`
+	Worker    string   `json:"worker,omitempty"`
+	Ahead     bool     `json:"ahead,omitempty"`
+	Lag       Duration `json:"lag,omitempty"`
 }
 
 // BudgetUrgent raises the urgent count (and the permits wanted) of

@@ -289,8 +289,9 @@ func (s *permitSchedule) pause(now time.Time, d time.Duration) {
 
 func (s *permitSchedule) serve(l *budgetLease, now time.Time) (bool, time.Duration) {
 	every := budgetEvery(s.st.PerMinute)
-	first := now
-	if s.st.Next.After(now) {
+	// A permit must not come due before its grant can reach the worker.
+	first := now.Add(min(max(l.Lag.D(), 0), budgetAhead/2))
+	if s.st.Next.After(first) {
 		first = s.st.Next
 	}
 	horizon, need := now, 1

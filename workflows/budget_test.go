@@ -195,6 +195,31 @@ func TestTenantBudgetAheadGrants(t *testing.T) {
 	}
 }
 
+// TestTenantBudgetAheadLag: when the budget has no permit due, a lease's
+// first permit comes due no sooner than the worker's grants take to reach
+// it (at most 5 s), so it is not void on arrival.
+func TestTenantBudgetAheadLag(t *testing.T) {
+	env := newEnv(t)
+	lease := func(at, lag time.Duration) *outcome[contract.BudgetGrant] {
+		return sendUpdate[contract.BudgetGrant](env, at, contract.UpdateBudgetLease,
+			contract.BudgetLease{Want: 2, PerMinute: 100, Worker: "w", Ahead: true, Lag: contract.Duration(lag)})
+	}
+	a := lease(time.Second, 300*time.Millisecond)
+	b := lease(1100*time.Millisecond, 300*time.Millisecond) // the next free moment is later anyway
+	c := lease(30*time.Second, 20*time.Second)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 40*time.Second)
+	env.ExecuteWorkflow(TenantBudget, contract.BudgetInput{Profile: "orch", PerMinute: 100})
+	for _, x := range []struct {
+		name string
+		o    *outcome[contract.BudgetGrant]
+		at   time.Duration
+	}{{"a", a, 1300 * time.Millisecond}, {"b", b, 2520 * time.Millisecond}, {"c", c, 35 * time.Second}} {
+		if x.o.val.Granted != 2 || !x.o.val.At.Equal(t0.Add(x.at)) {
+			t.Errorf("%s: %+v, want 2 permits from %s", x.name, x.o.val, x.at)
+		}
+	}
+}
+
 // TestTenantBudgetAheadWindow: three workers ask for more than the tenant
 // allows for 150 s, with urgent reads and two pauses. However each permit is
 // used within its life, no 60 s window holds more than PerMinute calls; no
