@@ -48,15 +48,7 @@ func TestTenantBudgetQueuedLeases(t *testing.T) {
 	paused := lease(31*time.Second, "a", 2, 1)  // held budgetHold, answered with none
 	resumed := lease(55*time.Second, "b", 2, 0) // the pause ends at 60 s
 	var st contract.BudgetState
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(contract.QueryStatus)
-		if err == nil {
-			err = v.Get(&st)
-		}
-		if err != nil {
-			t.Errorf("status: %v", err)
-		}
-	}, 56*time.Second)
+	statusAt(t, env, 56*time.Second, &st)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 90*time.Second)
 	env.ExecuteWorkflow(TenantBudget, contract.BudgetInput{Profile: "orch", PerMinute: 60})
 
@@ -153,15 +145,7 @@ func TestTenantBudgetAheadGrants(t *testing.T) {
 		env.SignalWorkflow(contract.SignalBudgetUrgent, contract.BudgetUrgent{Worker: "f", Want: 2})
 	}, 16*time.Second)
 	var st contract.BudgetState
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(contract.QueryStatus)
-		if err == nil {
-			err = v.Get(&st)
-		}
-		if err != nil {
-			t.Errorf("status: %v", err)
-		}
-	}, 13*time.Second)
+	statusAt(t, env, 13*time.Second, &st)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 20*time.Second)
 	env.ExecuteWorkflow(TenantBudget, contract.BudgetInput{Profile: "orch", PerMinute: 100})
 

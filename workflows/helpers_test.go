@@ -94,7 +94,7 @@ func logoutAt(env *testsuite.TestWorkflowEnvironment, delay time.Duration) *outc
 }
 
 // statusAt queries status after delay into *into.
-func statusAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, delay time.Duration, into *contract.SessionStatus) {
+func statusAt[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment, delay time.Duration, into *T) {
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(contract.QueryStatus)
 		if err != nil {
