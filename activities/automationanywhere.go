@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
@@ -25,6 +27,11 @@ type AutomationAnywhere struct {
 	// Task executions; nil uses ServerMarks.
 	Marks   Marks
 	Lookups Lookups
+	// PoolClient reaches the pools to give slots back; nil uses the client
+	// of the worker that runs the activity.
+	PoolClient client.Client
+
+	issued issuedTokens
 }
 
 // Credential is a platform token with its lifetime.
@@ -84,6 +91,11 @@ func (a *AutomationAnywhere) AARenewSession(ctx context.Context, in RenewInput) 
 	var res RenewResult
 	token := in.Token
 	login := func() error {
+		if cred, ok := a.lostRenewal(ctx, c, in.Profile, in.Token, token); ok {
+			token = cred.Token
+			res.Credential = &cred
+			return nil
+		}
 		t, err := c.Login(ctx)
 		if err != nil {
 			return classify(err, callKind{})
@@ -91,6 +103,7 @@ func (a *AutomationAnywhere) AARenewSession(ctx context.Context, in RenewInput) 
 		token = t.Value
 		res.Credential = &Credential{Token: t.Value, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
 		res.LoggedIn = true
+		a.issued.keep(in.Profile, *res.Credential)
 		return nil
 	}
 	switch in.Action {
@@ -103,6 +116,7 @@ func (a *AutomationAnywhere) AARenewSession(ctx context.Context, in RenewInput) 
 			token = t.Value
 			res.Credential = &Credential{Token: t.Value, IssuedAt: t.IssuedAt, Expiry: t.Expiry}
 			res.Refreshed = true
+			a.issued.keep(in.Profile, *res.Credential)
 		case refusedToken(rerr):
 			activity.GetLogger(ctx).Info("Control Room refused the refresh; logging in again", "profile", in.Profile)
 			err = login()
@@ -166,7 +180,69 @@ func (a *AutomationAnywhere) AALogout(ctx context.Context, profile string, token
 	if err != nil {
 		return err
 	}
+	a.issued.forget(profile, string(token))
 	return classify(c.Logout(ctx, string(token)), callKind{cachedToken: true})
+}
+
+// issuedTokens is the newest token this worker obtained for each profile.
+// A renewal runs inside its session's workflow task, and when the Temporal
+// server loses that task's completion (its database down) the session
+// never learns the token: it runs the renewal again from the old one,
+// which may have expired by then, and would log in, ending the user's
+// other Control Room sessions. The worker that obtained the token still
+// has it here.
+type issuedTokens struct {
+	mu sync.Mutex
+	m  map[string]Credential
+}
+
+func (t *issuedTokens) keep(profile string, c Credential) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]Credential{}
+	}
+	t.m[profile] = c
+}
+
+func (t *issuedTokens) newest(profile string) (Credential, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c, ok := t.m[profile]
+	return c, ok
+}
+
+func (t *issuedTokens) forget(profile, token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[profile].Token == token {
+		delete(t.m, profile)
+	}
+}
+
+// lostRenewal returns the token an earlier renewal of this worker obtained
+// for profile when the running session does not hold it (its result was
+// lost): not the session's token (held) nor the one just refused (tried),
+// valid for more than the safety margin, and still accepted by the Control
+// Room. A login in its place would only replace a token that works. A
+// session that holds no token yet (its first login) always logs in.
+func (a *AutomationAnywhere) lostRenewal(ctx context.Context, c *aa.Client, profile, held, tried string) (Credential, bool) {
+	cand, ok := a.issued.newest(profile)
+	if !ok || held == "" || cand.Token == held || cand.Token == tried {
+		return Credential{}, false
+	}
+	if time.Until(cand.Expiry) <= contract.SafetyMargin(cand.Expiry.Sub(cand.IssuedAt)) {
+		return Credential{}, false
+	}
+	if valid, err := c.Validate(ctx, cand.Token); err != nil || !valid {
+		if err == nil {
+			a.issued.forget(profile, cand.Token)
+		}
+		return Credential{}, false
+	}
+	activity.GetLogger(ctx).Info("reusing the token an earlier renewal on this worker obtained, whose result the session never received; not logging in again",
+		"profile", profile, "expiry", cand.Expiry)
+	return cand, true
 }
 
 // ExecuteInput runs one API Task.
@@ -175,11 +251,17 @@ type ExecuteInput struct {
 	Path       string                    `json:"path"`
 	BotInput   map[string]botvalue.Value `json:"botInput,omitempty"`
 	Idempotent bool                      `json:"idempotent,omitempty"`
+	// ReleasePool, when set, is the workflow ID of the pool whose slot the
+	// execution holds: the activity gives the slot back itself as soon as
+	// the execution has ended (see GiveBackSlot).
+	ReleasePool string `json:"releasePool,omitempty"`
 }
 
 // ExecuteResult is the task's typed output.
 type ExecuteResult struct {
 	BotOutput map[string]botvalue.Value `json:"botOutput"`
+	// Released: the pool has the slot back (ReleasePool).
+	Released bool `json:"released,omitempty"`
 }
 
 // AAExecuteAPITask gets access details from the session and executes the API
@@ -194,6 +276,9 @@ func (a *AutomationAnywhere) AAExecuteAPITask(ctx context.Context, in ExecuteInp
 	if m, ok := earlierMark(ctx); ok && !in.Idempotent {
 		return ExecuteResult{}, ambiguousRetry(ctx, m, aa.Platform, "execute", "API Task execute",
 			"look in the Control Room's audit log for an execution of the API Task "+strconv.Quote(in.Path)+" by profile "+in.Profile+"'s user")
+	}
+	if in.ReleasePool != "" && slotGivenBackEarlier(ctx) {
+		return ExecuteResult{}, errSlotGivenBack(in.ReleasePool)
 	}
 	// No extra validity: details are handed out only until the max age
 	// (AA's refresh advice) or the task token's own expiry less a safety
@@ -230,7 +315,14 @@ func (a *AutomationAnywhere) AAExecuteAPITask(ctx context.Context, in ExecuteInp
 	if err != nil {
 		return ExecuteResult{}, classify(err, unsafe)
 	}
-	return ExecuteResult{BotOutput: out}, nil
+	res := ExecuteResult{BotOutput: out}
+	if in.ReleasePool != "" {
+		// A non-idempotent execution's retry ends Ambiguous on its stored
+		// "sent" mark without calling the Control Room; an idempotent one's
+		// needs the "released" mark.
+		res.Released = GiveBackSlot(ctx, a.PoolClient, a.Marks, in.ReleasePool, !in.Idempotent)
+	}
+	return res, nil
 }
 
 // heartbeatEvery keeps heartbeating details while a long call runs, so a

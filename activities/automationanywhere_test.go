@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
@@ -386,5 +388,58 @@ func TestRenewSessionTwoFactor(t *testing.T) {
 		if strings.Contains(err.Error(), seed) || strings.Contains(err.Error(), wrong) {
 			t.Errorf("error shows a seed: %v", err)
 		}
+	}
+}
+
+// A renewal whose result the session never received (the Temporal server
+// lost its workflow task's completion) leaves its token with the worker:
+// the session's next renewal, which would log in because the token it
+// holds expired or was refused, gets that token back instead, once the
+// Control Room confirms it still accepts it. Logged out, it is not reused.
+func TestRenewSessionReusesTheTokenOfALostRenewal(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	e := newAAEnv(t, aaSetup{sim: func(o *aasim.Options) {
+		o.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	}})
+	step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	res, err := renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewLogin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := res.Credential.Token
+	step(time.Minute)
+	lost, err := renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewRefresh, Token: held})
+	if err != nil || lost.Credential == nil {
+		t.Fatalf("refresh = %+v, %v", lost, err)
+	}
+	// The session still holds the first token and asks for a login.
+	res, err = renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewLogin, Token: held,
+		Paths: []string{aasim.ZipCodeTaskPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LoggedIn || res.Credential == nil || res.Credential.Token != lost.Credential.Token || !res.Credential.Expiry.Equal(lost.Credential.Expiry) {
+		t.Errorf("renewal after the lost refresh = %+v, want the refreshed token back without a login", res)
+	}
+	if _, ok := res.Details[aasim.ZipCodeTaskPath]; !ok {
+		t.Errorf("no access details with the reused token: %+v", res)
+	}
+	if c := e.sim.Counters(); c.Get("login") != 1 {
+		t.Errorf("logins = %d, want 1", c.Get("login"))
+	}
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(e.cr)
+	if _, err := env.ExecuteActivity(e.cr.AALogout, "cr", activities.LogoutToken(lost.Credential.Token)); err != nil {
+		t.Fatal(err)
+	}
+	res, err = renew(t, e, activities.RenewInput{Profile: "cr", Action: activities.RenewLogin, Token: held})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.LoggedIn {
+		t.Errorf("renewal after the logout = %+v, want a login", res)
 	}
 }

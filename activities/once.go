@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/apierror"
@@ -62,6 +64,8 @@ func (ServerMarks) Mark(ctx context.Context, details any) error {
 type sentMark struct {
 	Sent bool      `json:"sent"`
 	At   time.Time `json:"at,omitzero"`
+	// Released: the attempt gave its pool slot back (GiveBackSlot).
+	Released bool `json:"released,omitempty"`
 }
 
 // earlierMark returns the mark an earlier attempt left, if any.
@@ -76,30 +80,74 @@ func earlierMark(ctx context.Context) (sentMark, bool) {
 	return m, true
 }
 
-// markSent stores the "sent" mark and returns it; on an error nothing may
-// be sent (the mark is not known to be stored), and the error is retryable.
+// Pacing of markSent: the first wait before asking again, and how long an
+// attempt keeps asking.
+var (
+	markRetryWait = time.Second
+	markPatience  = time.Minute
+)
+
+// markSent stores the "sent" mark and returns it once the Temporal server
+// has acknowledged it. A mark whose acknowledgement is lost (a deadline or
+// a cut connection while the server is struggling) may still have been
+// stored, and a retry that found it would end Ambiguous although nothing
+// was sent: so the attempt asks again, while it lives and for at most
+// markPatience, until one is acknowledged. If none is, or the attempt
+// ends, it overwrites the mark with a cleared one and returns a retryable
+// error; nothing may be sent then.
 func markSent(ctx context.Context, marks Marks) (sentMark, error) {
 	if marks == nil {
 		marks = ServerMarks{}
 	}
-	m := sentMark{Sent: true, At: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := marks.Mark(ctx, m); err != nil {
-		return m, unavailable("the Temporal server did not confirm the attempt's \"sent\" mark (" + err.Error() +
-			"), so the request was not sent; the activity is retried")
+	giveUp := time.Now().Add(markPatience)
+	wait := markRetryWait
+	for {
+		m := sentMark{Sent: true, At: time.Now().UTC().Truncate(time.Millisecond)}
+		err := marks.Mark(ctx, m)
+		if err == nil && ctx.Err() == nil {
+			return m, nil
+		}
+		if err == nil {
+			err = context.Cause(ctx)
+		}
+		if ctx.Err() != nil || attemptOver(err) || time.Now().Add(wait).After(giveUp) {
+			clearMark(ctx, marks)
+			return m, unavailable("the Temporal server did not confirm the attempt's \"sent\" mark (" + err.Error() +
+				"), so the request was not sent; the activity is retried")
+		}
+		activity.GetLogger(ctx).Warn("the Temporal server did not confirm the attempt's \"sent\" mark; asking again before sending",
+			"error", err, "retryIn", wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 8*time.Second)
 	}
-	return m, nil
+}
+
+// attemptOver reports whether a heartbeat's error means this attempt is no
+// longer to run: the server no longer knows it (timed out, a newer attempt
+// runs), or asks it to stop.
+func attemptOver(err error) bool {
+	var nf *serviceerror.NotFound
+	var ce *temporal.CanceledError
+	return errors.As(err, &nf) || errors.As(err, &ce) ||
+		errors.Is(err, activity.ErrActivityPaused) || errors.Is(err, activity.ErrActivityReset)
 }
 
 // clearMark records that the request provably did not run (the platform
-// refused it), so a retry may send it. The SDK's own heartbeat carries it
-// too, so a heartbeat it holds back cannot restore the old mark later.
+// refused it, or it never left), so a retry may send it. The SDK's own
+// heartbeat carries it too, so a heartbeat it holds back cannot restore the
+// old mark later. It runs even when the attempt's context has ended: that
+// is when a mark stored but never acted on is most likely.
 func clearMark(ctx context.Context, marks Marks) {
 	if marks == nil {
 		marks = ServerMarks{}
 	}
+	ctx = context.WithoutCancel(ctx)
 	activity.RecordHeartbeat(ctx, sentMark{})
 	if err := marks.Mark(ctx, sentMark{}); err != nil {
-		activity.GetLogger(ctx).Warn("could not clear the attempt's \"sent\" mark; a retry will end Ambiguous", "error", err)
+		activity.GetLogger(ctx).Warn("could not clear the attempt's \"sent\" mark; a retry that finds it ends Ambiguous", "error", err)
 	}
 }
 
@@ -129,7 +177,9 @@ func adopted(ctx context.Context, start, profile, what string, own bool, keyvals
 func ambiguousRetry(ctx context.Context, m sentMark, platform, op, what, check string) error {
 	return unknownOutcome(ctx, m, contract.ErrorInfo{Platform: platform, Op: op},
 		func(when string) string {
-			return "an earlier attempt sent the " + what + " request " + when + " and its outcome is unknown (its answer was lost)"
+			return "an earlier attempt was about to send the " + what + " request " + when +
+				" (the Temporal server had stored its \"sent\" mark) and its outcome is unknown: the request may have reached the platform and its answer been lost, " +
+				"or that attempt may have ended before the request left"
 		},
 		"not sending it again because the input is not idempotent", check,
 		"If it is there, it ran once; if not, start the workflow again. Set \"idempotent\": true if running it twice is harmless.")

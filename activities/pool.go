@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/session"
@@ -24,8 +25,15 @@ type Pools struct {
 	Names  session.Names
 
 	mu      sync.Mutex
-	filling map[string][]*acquireBatch // per pool: the signals to send, in order
-	sending map[string]bool            // per pool: a sender is running
+	filling map[batchKey][]*acquireBatch // the signals to send, in order
+	sending map[batchKey]bool            // a sender is running
+}
+
+// batchKey: each priority of a pool has its own signals, so a request of
+// priority 1 never waits behind a signal carrying a burst of others.
+type batchKey struct {
+	pool     string
+	priority int
 }
 
 // acquireBatch is one acquire signal's requests and its outcome.
@@ -79,6 +87,7 @@ func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o cl
 		TaskQueue:                info.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Priority:                 contract.PoolTaskPriority,
 	}
 	req = contract.PoolAcquireRequest{Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID},
 		Priority: in.Priority, Key: in.Key, Slots: in.Slots, Pool: in.Pool, Round: in.Round}
@@ -96,20 +105,21 @@ func (p *Pools) start(ctx context.Context, in PoolAcquireInput) (id string, o cl
 func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) error {
 	id, o, req := p.start(ctx, in)
 	c := p.client(ctx)
+	k := batchKey{pool: id, priority: in.Priority}
 	p.mu.Lock()
 	if p.filling == nil {
-		p.filling, p.sending = map[string][]*acquireBatch{}, map[string]bool{}
+		p.filling, p.sending = map[batchKey][]*acquireBatch{}, map[batchKey]bool{}
 	}
-	q := p.filling[id]
+	q := p.filling[k]
 	if len(q) == 0 || len(q[len(q)-1].reqs) >= maxAcquireBatch {
 		q = append(q, &acquireBatch{start: o, input: contract.PoolInput{Profile: in.Profile, Pool: in.Pool}, done: make(chan struct{})})
-		p.filling[id] = q
+		p.filling[k] = q
 	}
 	b := q[len(q)-1]
 	b.reqs = append(b.reqs, req)
-	if !p.sending[id] {
-		p.sending[id] = true
-		go p.send(c, id)
+	if !p.sending[k] {
+		p.sending[k] = true
+		go p.send(c, k)
 	}
 	p.mu.Unlock()
 	select {
@@ -123,21 +133,22 @@ func (p *Pools) PoolAcquireSignal(ctx context.Context, in PoolAcquireInput) erro
 	return nil
 }
 
-// send sends the gathered batches of pool id, one signal each, until none
-// is left. A batch's signal is sent whatever the callers' contexts: the
-// ones still waiting need it.
-func (p *Pools) send(c client.Client, id string) {
+// send sends the gathered batches of k, one signal each, until none is
+// left. A batch's signal is sent whatever the callers' contexts: the ones
+// still waiting need it.
+func (p *Pools) send(c client.Client, k batchKey) {
+	id := k.pool
 	for {
 		p.mu.Lock()
-		q := p.filling[id]
+		q := p.filling[k]
 		if len(q) == 0 {
-			delete(p.filling, id)
-			p.sending[id] = false
+			delete(p.filling, k)
+			p.sending[k] = false
 			p.mu.Unlock()
 			return
 		}
 		b := q[0]
-		p.filling[id] = q[1:]
+		p.filling[k] = q[1:]
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), acquireSendTimeout)
 		// A plain signal is lighter for the server; a pool that is not
@@ -228,4 +239,61 @@ func QueryPool(ctx context.Context, c session.Querier, n session.Names, profile,
 	}
 	var st contract.PoolStatus
 	return st, v.Get(&st)
+}
+
+// ErrSlotGivenBack: an earlier attempt of a pooled execution gave its slot
+// back (its completion was lost on the way), so this attempt may not call
+// the platform; the deployment queues for a slot again. Never a result.
+const ErrSlotGivenBack contract.ErrorType = "PoolSlotGivenBack"
+
+func errSlotGivenBack(pool string) error {
+	return temporal.NewNonRetryableApplicationError("an earlier attempt gave the slot of pool "+pool+
+		" back after its run ended; queueing for a slot again", string(ErrSlotGivenBack), nil)
+}
+
+// slotGivenBackEarlier reports whether an earlier attempt left the
+// "released" mark.
+func slotGivenBackEarlier(ctx context.Context) bool {
+	if activity.GetInfo(ctx).Attempt <= 1 || !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	var m sentMark
+	return activity.GetHeartbeatDetails(ctx, &m) == nil && m.Released
+}
+
+// GiveBackSlot releases the pool slot (pool is the pool's workflow ID) that
+// the calling activity's run holds, right after the platform run it held
+// it for has ended, instead of the deployment's next workflow task: the
+// next holder gets the slot that much sooner. Unless a retry of the
+// activity can never call the platform again (safe), it first stores the
+// "released" mark, so a retry queues for a slot again instead. It reports
+// whether the pool has the release; if not, the deployment releases.
+func GiveBackSlot(ctx context.Context, c client.Client, marks Marks, pool string, safe bool) bool {
+	if !safe {
+		if marks == nil {
+			marks = ServerMarks{}
+		}
+		m := sentMark{Released: true}
+		activity.RecordHeartbeat(ctx, m) // so a held-back heartbeat cannot undo it
+		if err := marks.Mark(ctx, m); err != nil {
+			activity.GetLogger(ctx).Info("could not store the \"released\" mark; the deployment releases the slot", "pool", pool, "error", err)
+			return false
+		}
+	}
+	if c == nil {
+		if c = activity.GetClient(ctx); c == nil {
+			return false
+		}
+	}
+	info := activity.GetInfo(ctx)
+	// Sent even when the activity is being cancelled: the run is over.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), acquireSendTimeout)
+	defer cancel()
+	err := c.SignalWorkflow(sctx, pool, "", contract.SignalPoolRelease, contract.PoolRelease{
+		Holder: contract.PoolHolder{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}, Outcome: contract.ReleaseDone})
+	if err != nil {
+		activity.GetLogger(ctx).Info("giving the pool slot back failed; the deployment releases it", "pool", pool, "error", err)
+		return false
+	}
+	return true
 }

@@ -142,3 +142,41 @@ func TestPoolAcquireSignalFailureFailsItsRequests(t *testing.T) {
 		t.Fatalf("signals %v, want 2", s.sent)
 	}
 }
+
+// A priority-1 request does not wait behind a signal that carries others:
+// each priority has its own signals.
+func TestPoolAcquireSignalPriorityDoesNotWaitBehindOthers(t *testing.T) {
+	s := &signaller{gate: make(chan struct{})}
+	p := &activities.Pools{Client: s}
+	acquire := func(prio int, key string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			var ts testsuite.WorkflowTestSuite
+			env := ts.NewTestActivityEnvironment()
+			env.RegisterActivity(p)
+			_, err := env.ExecuteActivity(p.PoolAcquireSignal, activities.PoolAcquireInput{Profile: "cr",
+				Pool: contract.PoolConfig{Name: "apitask", Limit: 2}, Priority: prio, Key: key, Slots: 1})
+			done <- err
+		}()
+		return done
+	}
+	slow := acquire(3, "burst")
+	for s.count() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-acquire(1, "urgent"):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the priority-1 acquire waited for the priority-3 signal under way")
+	}
+	close(s.gate)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sent) != 2 || !slices.Equal(s.sent[0], []string{"urgent"}) {
+		t.Fatalf("signals %v, want the urgent one first", s.sent)
+	}
+}

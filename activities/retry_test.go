@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -8,10 +9,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
@@ -101,7 +105,8 @@ func TestRetryAfterSentIsAmbiguousWithoutExecuting(t *testing.T) {
 	if !errors.As(err, &app) || contract.ErrorType(app.Type()) != contract.ErrAmbiguous {
 		t.Fatalf("workflow error = %v, want Ambiguous", err)
 	}
-	if !strings.Contains(app.Error(), "earlier attempt sent the API Task execute request at ") || !strings.Contains(app.Error(), "To check by hand") {
+	if !strings.Contains(app.Error(), "earlier attempt was about to send the API Task execute request at ") ||
+		!strings.Contains(app.Error(), "or that attempt may have ended before the request left") || !strings.Contains(app.Error(), "To check by hand") {
 		t.Errorf("error does not explain why it stopped: %v", app)
 	}
 	if got := e.sim.Counters().Get("execute"); got != 1 {
@@ -112,6 +117,53 @@ func TestRetryAfterSentIsAmbiguousWithoutExecuting(t *testing.T) {
 	}
 	if got := e.sessions.count(contract.UpdateAccessDetails); got != 1 {
 		t.Errorf("access-details updates = %d, want 1 (the second attempt stops before asking)", got)
+	}
+}
+
+// lostAcks stores every mark, as a Temporal server does that writes a
+// heartbeat and then fails to answer (a deadline, a cut connection), and
+// loses the acknowledgement of the first `first` marks, or of every mark
+// of the first `attempts` attempts.
+type lostAcks struct {
+	first, attempts int32
+	calls           atomic.Int32
+}
+
+func (l *lostAcks) Mark(ctx context.Context, details any) error {
+	activity.RecordHeartbeat(ctx, details)
+	if l.calls.Add(1) <= l.first || activity.GetInfo(ctx).Attempt <= l.attempts {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// A "sent" mark the server stored but whose acknowledgement was lost must
+// not make the retry end Ambiguous: nothing was sent. The attempt asks
+// again and sends once it is acknowledged, or clears the mark when it gives
+// up, so the task runs exactly once either way.
+func TestSentMarkAckLostStillRunsOnce(t *testing.T) {
+	activities.PaceMarks(t, 10*time.Millisecond, 200*time.Millisecond)
+	for _, tc := range []struct {
+		name  string
+		marks *lostAcks
+	}{
+		{"asked again in the same attempt", &lostAcks{first: 1}},
+		{"every ack of the first attempt lost", &lostAcks{attempts: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAAEnv(t, aaSetup{})
+			e.cr.Marks = tc.marks
+			res, err := runDeployAPITask(t, e, "95134")
+			if err != nil {
+				t.Fatalf("workflow error = %v, want the task run once", err)
+			}
+			if res.BotOutput["State"] != "California" {
+				t.Errorf("output = %+v", res.BotOutput)
+			}
+			if got := e.sim.Counters().Get("execute"); got != 1 {
+				t.Errorf("executions = %d, want 1", got)
+			}
+		})
 	}
 }
 

@@ -1,11 +1,14 @@
 package contract
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Capacity pools. A profile may declare pools (RPAFLOW_<NAME>_POOLS); a
@@ -81,6 +84,53 @@ func (a *Admission) PriorityOr() int {
 	}
 	return a.Priority
 }
+
+// TaskPriority is the Temporal task priority of a deployment with this
+// admission, on the same scale: a priority-1 deployment's workflow and
+// activity tasks are dispatched ahead of a backlog of others, as its pool
+// request is. Without a priority it is unset (inherited, or Temporal's
+// default, which is 3 too).
+func (a *Admission) TaskPriority() temporal.Priority {
+	if a == nil || a.Priority == 0 {
+		return temporal.Priority{}
+	}
+	return temporal.Priority{PriorityKey: a.Priority}
+}
+
+// StartPriority is the Temporal priority to start a deployment input with:
+// its admission's (TaskPriority). in is a deployment input (value or
+// pointer) or its JSON object; anything else has none.
+func StartPriority(in any) temporal.Priority {
+	var a *Admission
+	switch v := in.(type) {
+	case DeployAPITaskInput:
+		a = v.Admission
+	case *DeployAPITaskInput:
+		a = v.Admission
+	case DeployBotInput:
+		a = v.Admission
+	case *DeployBotInput:
+		a = v.Admission
+	case StartJobInput:
+		a = v.Admission
+	case *StartJobInput:
+		a = v.Admission
+	case map[string]json.RawMessage:
+		var x Admission
+		if json.Unmarshal(v["admission"], &x) == nil {
+			a = &x
+		}
+	}
+	if a.Validate() != nil {
+		return temporal.Priority{} // the deployment reports it
+	}
+	return a.TaskPriority()
+}
+
+// PoolTaskPriority is the Temporal priority of the pools' own workflows:
+// every grant goes through a pool's workflow task, so it must not wait
+// behind a backlog of deployments' tasks.
+var PoolTaskPriority = temporal.Priority{PriorityKey: MinAdmissionPriority}
 
 // PoolConfig is one pool of a profile.
 type PoolConfig struct {

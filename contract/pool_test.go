@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -56,5 +57,32 @@ func TestAdmissionValidate(t *testing.T) {
 	}
 	if (*Admission)(nil).PriorityOr() != DefaultAdmissionPriority {
 		t.Error("nil admission's priority is not the default")
+	}
+}
+
+// A deployment input's admission priority is its Temporal priority, from
+// the typed input or its JSON; none (or an invalid one, which the
+// deployment reports) leaves Temporal's default.
+func TestStartPriority(t *testing.T) {
+	p1 := &Admission{Priority: 1}
+	for _, c := range []struct {
+		in   any
+		want int
+	}{
+		{DeployAPITaskInput{Admission: p1}, 1},
+		{&DeployBotInput{Admission: &Admission{Priority: 5}}, 5},
+		{StartJobInput{Admission: &Admission{FairnessKey: "orders"}}, 0},
+		{StartJobInput{}, 0},
+		{map[string]json.RawMessage{"admission": json.RawMessage(`{"priority":2}`)}, 2},
+		{map[string]json.RawMessage{"admission": json.RawMessage(`{"priority":9}`)}, 0},
+		{map[string]json.RawMessage{}, 0},
+		{AddQueueItemInput{}, 0},
+	} {
+		if got := StartPriority(c.in).PriorityKey; got != c.want {
+			t.Errorf("StartPriority(%#v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	if PoolTaskPriority.PriorityKey != 1 {
+		t.Errorf("pools run at priority %d, want 1", PoolTaskPriority.PriorityKey)
 	}
 }

@@ -42,6 +42,8 @@ func workflowRunOperation[I, O any](p *Plugin, op, workflowType string, kind pro
 				Memo:                     map[string]any{contract.NexusQueueMemo + queue: true},
 				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+				// Its tasks are dispatched in admission order too.
+				Priority: contract.StartPriority(any(in)),
 			}, p.o.NamePrefix+workflowType, in)
 		},
 	})

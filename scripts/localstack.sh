@@ -29,9 +29,17 @@ wait_for() { # wait_for <what> <command...>
   echo "timed out waiting for $what; see $STATE/*.log" >&2; exit 1
 }
 
+# The recommended server configuration (task priority, eager activities; see
+# docs/operations.md), from the file the compose stack mounts: each `key:`
+# with a `- value:` line (none of them has constraints).
+dynconfig=()
+while IFS= read -r kv; do dynconfig+=(--dynamic-config-value "$kv"); done < <(
+  awk '/^[A-Za-z][^ ]*:$/ { key = substr($0, 1, length($0) - 1) } /^  - value: / { v = $0; sub(/^  - value: /, "", v); print key "=" v }' \
+    deploy/temporal/dynamicconfig/rpaflow.yaml)
+
 echo "starting Temporal dev server (UI http://127.0.0.1:$UI_PORT, data in $STATE/temporal.db)"
 "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "${TEMPORAL_ADDR##*:}" --db-filename "$STATE/temporal.db" --ui-port "$UI_PORT" \
-  --ui-codec-endpoint "$CODEC" --log-level warn >"$STATE/temporal.log" 2>&1 &
+  --ui-codec-endpoint "$CODEC" --log-level warn "${dynconfig[@]}" >"$STATE/temporal.log" 2>&1 &
 pids+=($!)
 wait_for "Temporal" "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDR"
 

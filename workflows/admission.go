@@ -328,6 +328,44 @@ func (l *lease) retryPolicy(p *temporal.RetryPolicy) *temporal.RetryPolicy {
 	return p
 }
 
+// releaseByActivityVersion: runs from it on let the activity that sees the
+// platform run end give the slot back (activities.GiveBackSlot).
+const releaseByActivityVersion = "pool-release-by-activity"
+
+// byActivity returns the pool's workflow ID for an activity that gives the
+// slot back itself, or "" (no pool, or a run that began before).
+func (l *lease) byActivity(ctx workflow.Context) string {
+	if l == nil || workflow.GetVersion(ctx, releaseByActivityVersion, workflow.DefaultVersion, 1) < 1 {
+		return ""
+	}
+	return l.poolID
+}
+
+// releasedByActivity: the activity gave the slot back; Release does nothing.
+func (l *lease) releasedByActivity() {
+	if l != nil {
+		l.released = true
+	}
+}
+
+// givenBack: an earlier attempt of the activity gave the slot back and
+// this one did not call the platform.
+func (l *lease) givenBack(err error) bool {
+	return l != nil && contract.IsType(err, activities.ErrSlotGivenBack)
+}
+
+// reacquire queues for a slot again after givenBack. The release is sent
+// again first: the attempt that stored its "released" mark may not have
+// reached the pool.
+func (l *lease) reacquire(ctx workflow.Context) error {
+	workflow.GetLogger(ctx).Info("an earlier attempt gave the slot back before its result was lost; queueing for a slot again", "pool", l.plan.Pool.Name)
+	if err := l.signal(ctx, contract.ReleaseDone); err != nil {
+		return err
+	}
+	l.round++
+	return l.acquire(ctx)
+}
+
 // Release gives the slots back when the platform run is over. It is the
 // hook for whatever learns that a run ended; later calls do nothing.
 func (l *lease) Release(ctx workflow.Context) { l.release(ctx, contract.ReleaseDone) }

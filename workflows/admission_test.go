@@ -398,3 +398,81 @@ func TestWatchCheckTellsThePoolOnce(t *testing.T) {
 		t.Errorf("reads %v, pool signals %+v to %s; want the reads unchanged and one pending signal", states, f.releases, f.releasedTo)
 	}
 }
+
+// The execute activity gives the slot back itself (runs from
+// releaseByActivityVersion on): the deployment sends no release of its own
+// when it did, and its own when it could not; runs from before never ask
+// the activity.
+func TestDeployAPITaskReleaseByActivity(t *testing.T) {
+	for _, c := range []struct {
+		version       workflow.Version
+		released      bool
+		wantPool      string
+		wantWorkflows int // releases the workflow sends
+	}{
+		{1, true, contract.PoolID("cr", "apitask"), 0},
+		{1, false, contract.PoolID("cr", "apitask"), 1},
+		{workflow.DefaultVersion, false, "", 1},
+	} {
+		env := newEnv(t)
+		f := newFakePool(env, func(int) bool { return true })
+		env.OnGetVersion(releaseByActivityVersion, workflow.DefaultVersion, 1).Return(c.version)
+		var asked string
+		env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.ExecuteInput) (activities.ExecuteResult, error) {
+				asked = in.ReleasePool
+				return activities.ExecuteResult{Released: c.released && in.ReleasePool != ""}, nil
+			}).Once()
+		env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+		if asked != c.wantPool || len(f.releases) != c.wantWorkflows {
+			t.Errorf("version %d, activity released %v: activity asked to release to %q, workflow sent %d releases; want %q and %d",
+				c.version, c.released, asked, len(f.releases), c.wantPool, c.wantWorkflows)
+		}
+	}
+	// Without a pool the activity releases nothing.
+	env := newEnv(t)
+	env.RegisterActivity(&activities.Pools{})
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ExecuteInput) (activities.ExecuteResult, error) {
+			if in.ReleasePool != "" {
+				t.Errorf("unpooled execute asked to release to %q", in.ReleasePool)
+			}
+			return activities.ExecuteResult{}, nil
+		}).Once()
+	env.ExecuteWorkflow(DeployAPITask, apiTask(nil))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An attempt whose earlier attempt gave the slot back calls nothing; the
+// deployment releases for sure, queues for the next round and executes
+// again once granted.
+func TestDeployAPITaskSlotGivenBackQueuesAgain(t *testing.T) {
+	env := newEnv(t)
+	f := newFakePool(env, func(n int) bool { return n == 0 })
+	calls := 0
+	env.OnActivity(cr.AAExecuteAPITask, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ExecuteInput) (activities.ExecuteResult, error) {
+			calls++
+			if calls == 1 {
+				return activities.ExecuteResult{}, temporal.NewNonRetryableApplicationError("given back", string(activities.ErrSlotGivenBack), nil)
+			}
+			return activities.ExecuteResult{Released: true}, nil
+		})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask"}) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(contract.SignalPoolGrant, contract.PoolGrant{Pool: "apitask", Round: 1}) }, 20*time.Second)
+	env.ExecuteWorkflow(crPools.DeployAPITask, apiTask(nil))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || len(f.acquires) != 2 || f.acquires[1].Round != 1 {
+		t.Fatalf("%d executes, acquires %+v; want 2 executes and a second acquire of round 1", calls, f.acquires)
+	}
+	if len(f.releases) != 1 || f.releases[0].Outcome != contract.ReleaseDone {
+		t.Fatalf("releases %+v, want the one done before queueing again (the second execute released itself)", f.releases)
+	}
+}

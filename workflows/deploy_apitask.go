@@ -34,26 +34,39 @@ func (d *Deployments) DeployAPITask(ctx workflow.Context, in contract.DeployAPIT
 		StartToCloseTimeout: 4 * time.Minute, // session wait + the 75 s execute cap, with room
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy:         l.retryPolicy(retryPolicy(in.Idempotent, 8)),
+		Priority:            in.Admission.TaskPriority(),
 	})
 	var out activities.ExecuteResult
+	releasePool := l.byActivity(ctx)
 	for {
 		err = workflow.ExecuteActivity(ctx, cr.AAExecuteAPITask, activities.ExecuteInput{
-			Profile: in.Profile, Path: in.BotRepositoryPath, BotInput: botInput, Idempotent: in.Idempotent,
+			Profile: in.Profile, Path: in.BotRepositoryPath, BotInput: botInput, Idempotent: in.Idempotent, ReleasePool: releasePool,
 		}).Get(ctx, &out)
-		if !l.refused(ctx, err) {
-			break
+		switch {
+		case l.refused(ctx, err):
+			err = l.requeue(ctx, err)
+		case l.givenBack(err):
+			err = l.reacquire(ctx)
+		default:
+			if out.Released {
+				l.releasedByActivity()
+			}
+			if err != nil {
+				return contract.DeployAPITaskResult{}, err
+			}
+			return apiTaskResult(out), nil
 		}
-		if err = l.requeue(ctx, err); err != nil {
+		if err != nil {
 			return contract.DeployAPITaskResult{}, err
 		}
 	}
-	if err != nil {
-		return contract.DeployAPITaskResult{}, err
-	}
+}
+
+func apiTaskResult(out activities.ExecuteResult) contract.DeployAPITaskResult {
 	if out.BotOutput == nil {
 		out.BotOutput = map[string]botvalue.Value{}
 	}
-	return contract.DeployAPITaskResult{BotOutput: botvalue.PlainMap(out.BotOutput), RawBotOutput: out.BotOutput}, nil
+	return contract.DeployAPITaskResult{BotOutput: botvalue.PlainMap(out.BotOutput), RawBotOutput: out.BotOutput}
 }
 
 // retryPolicy retries what is safe: never the permanent types, and

@@ -47,6 +47,7 @@ func (d *Deployments) DeployBot(ctx workflow.Context, in contract.DeployBotInput
 	deployCtx = workflow.WithActivityOptions(deployCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         l.retryPolicy(retryPolicy(false, 8)),
+		Priority:            in.Admission.TaskPriority(),
 	})
 	var dep activities.Deployment
 	var ref activities.DeployRef

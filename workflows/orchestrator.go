@@ -45,6 +45,7 @@ func (d *Deployments) StartJob(ctx workflow.Context, in contract.StartJobInput) 
 	startCtx = workflow.WithActivityOptions(startCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         l.retryPolicy(retryPolicy(in.Idempotent, 8)),
+		Priority:            in.Admission.TaskPriority(),
 	})
 	var ref activities.JobRef
 	for {

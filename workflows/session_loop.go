@@ -253,6 +253,7 @@ func (s *session) nextWake(now time.Time) time.Time {
 
 // cycle runs one renewal (one activity) and applies its outcome.
 func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
+	why := s.loginReason(workflow.Now(ctx), action)
 	s.renewing = true
 	res, err := s.r.renew(ctx, action, s.st.Token, paths)
 	s.renewing = false
@@ -280,9 +281,11 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 				outcome = "login"
 			} else {
 				s.st.Refreshes++
+				why = nil
 			}
 			metrics.WithTags(map[string]string{"outcome": outcome}).Counter("rpaflow_session_renewals").Inc(1)
-			log.Info("session token renewed", "profile", s.in.Profile, "generation", s.st.Generation, "outcome", outcome, "expiry", c.Expiry)
+			log.Info("session token renewed", append([]any{"profile", s.in.Profile, "generation", s.st.Generation,
+				"outcome", outcome, "expiry", c.Expiry}, why...)...)
 		}
 		// A validated token keeps the times it was received with: its
 		// remaining life is not a fresh token's.
@@ -330,6 +333,31 @@ func (s *session) cycle(ctx workflow.Context, action string, paths []string) {
 		s.lastErr, s.lastErrType = res.PathsFailed, contract.ErrUnavailable
 		s.failures++
 		s.backoffUntil = now.Add(s.retryDelay(now))
+	}
+}
+
+// loginReason says, for the log, why a renewal at now that ends in a login
+// logs in. AA users without multi-login lose their other tokens at each
+// login, so an operator needs to tell a login forced by a token that
+// expired before its session could renew it (the renewal was due, and
+// Temporal did not run the session until after the expiry) from one that
+// should not have happened.
+func (s *session) loginReason(now time.Time, action string) []any {
+	switch {
+	case s.st.Token == "":
+		return []any{"reason", "no token"}
+	case s.wantLogin:
+		return []any{"reason", "token rejected"}
+	case action == activities.RenewLogin && !now.Before(s.st.Expiry):
+		// Times as text: the log keeps the sub-second part.
+		return []any{"reason", "expired", "previousExpiry", s.st.Expiry.UTC().Format(time.RFC3339Nano),
+			"renewalDue", s.renewalTime().UTC().Format(time.RFC3339Nano), "lateBy", now.Sub(s.renewalTime()).String()}
+	case !s.r.canRefresh():
+		return []any{"reason", "renewal"}
+	case action == activities.RenewValidate:
+		return []any{"reason", "validation refused"}
+	default:
+		return []any{"reason", "refresh refused"}
 	}
 }
 

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -1241,4 +1244,75 @@ func TestSessionInputKeepsTheContinueAsNewWireShape(t *testing.T) {
 	if pub, _ := json.Marshal(contract.SessionInput{Profile: "cr"}); strings.Contains(string(pub), "state") {
 		t.Errorf("the public input still carries state: %s", pub)
 	}
+}
+
+// A token that expires before any refresh succeeds is replaced by a login
+// that says so in the log: reason "expired", with the old token's expiry
+// and when its renewal was due, so a login forced by an outage can be told
+// from one that should not have happened.
+func TestControlRoomSession_LoginAfterExpiryLogsWhy(t *testing.T) {
+	var logs logRecords
+	env := newEnv(t, func(s *testsuite.WorkflowTestSuite) { s.SetLogger(log.NewStructuredLogger(slog.New(&logs))) })
+	f := newFakeCR(env, aaLife)
+	f.fail = func(_ int, in activities.RenewInput, _ time.Time) error {
+		if in.Action == activities.RenewRefresh {
+			return unavailable("503 from the Control Room")
+		}
+		return nil
+	}
+	first := tokenAt(env, time.Second, time.Minute)
+	logoutAt(env, aaLife+5*time.Minute)
+	env.ExecuteWorkflow(ControlRoomSession, crIn())
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	logins := logs.find("session token renewed", "outcome", "login")
+	if len(logins) != 2 {
+		t.Fatalf("logged logins %v, want the first and one after the expiry", logins)
+	}
+	if logins[0]["reason"] != "no token" {
+		t.Errorf("first login's reason = %v, want \"no token\"", logins[0]["reason"])
+	}
+	l := logins[1]
+	expiry := t0.Add(aaLife)
+	due, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["renewalDue"]))
+	if l["reason"] != "expired" || l["previousExpiry"] != expiry.Format(time.RFC3339Nano) || err != nil ||
+		due.Before(t0.Add(aaLife*3/4)) || !due.Before(expiry) {
+		t.Errorf("login after the expiry logged %v (%v); want reason expired, previousExpiry %s and the renewal due at 75-80%% of the life",
+			l, err, expiry.Format(time.RFC3339Nano))
+	}
+}
+
+// logRecords keeps the log's records as attribute maps.
+type logRecords struct {
+	mu   sync.Mutex
+	recs []map[string]any
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecords) WithGroup(string) slog.Handler            { return l }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]any{"msg": r.Message}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.Any(); return true })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, m)
+	return nil
+}
+
+// find returns the records with message msg whose attribute key is val.
+func (l *logRecords) find(msg, key string, val any) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, m := range l.recs {
+		if m["msg"] == msg && m[key] == val {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -485,7 +485,8 @@ func (r *Runner) start(ctx context.Context, spec startSpec, args []string) int {
 	defer conn.Close()
 	out.TaskQueue = cfg.TaskQueue
 
-	opts := client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true}
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Priority: contract.StartPriority(obj)}
 	if spec.fixedID != nil {
 		// One watch per profile: starting it again finds the running one.
 		opts.WorkflowExecutionErrorWhenAlreadyStarted = false

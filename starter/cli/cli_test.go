@@ -677,3 +677,24 @@ func TestPoolStatus(t *testing.T) {
 		t.Errorf("no profile: exit %d, %q", code, stderr)
 	}
 }
+
+// A deployment's admission priority is its Temporal priority too; without
+// one the start leaves Temporal's default.
+func TestStartPassesAdmissionPriority(t *testing.T) {
+	for _, c := range []struct {
+		input string
+		want  int
+	}{
+		{`{"profile":"cr","botRepositoryPath":"x","admission":{"priority":1,"fairnessKey":"orders"}}`, 1},
+		{`{"profile":"cr","botRepositoryPath":"x"}`, 0},
+	} {
+		fc := &fakeClient{}
+		h := newHarness(t, fc)
+		if code, _, stderr := h.run("deploy-api-task", "--json", "--input", c.input); code != ExitOK {
+			t.Fatalf("exit %d, stderr %s", code, stderr)
+		}
+		if got := fc.started[0].opts.Priority.PriorityKey; got != c.want {
+			t.Errorf("%s: started with priority key %d, want %d", c.input, got, c.want)
+		}
+	}
+}

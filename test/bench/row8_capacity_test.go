@@ -16,6 +16,7 @@ import (
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/contract/botvalue"
 	"github.com/rpaflow/rpaflow/internal/simenv"
+	"github.com/rpaflow/rpaflow/internal/temporalclient"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 )
 
@@ -62,8 +63,11 @@ func (r *runner) capacity(ctx context.Context) error {
 		in := contract.DeployAPITaskInput{Profile: profile, BotRepositoryPath: aasim.ZipCodeTaskPath,
 			BotInput: map[string]json.RawMessage{"iStrZipCode": json.RawMessage(fmt.Sprintf("%q", id))}, Admission: adm}
 		for try := 0; try < 5 && ctx.Err() == nil; try++ {
+			// As the capacity docs tell callers: the admission's priority
+			// is the start's Temporal priority too.
 			if _, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
-				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, contract.DeployAPITaskWorkflow, in); err == nil {
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, Priority: contract.StartPriority(in)},
+				contract.DeployAPITaskWorkflow, in); err == nil {
 				return nil
 			}
 		}
@@ -250,11 +254,19 @@ func (r *runner) capacity(ctx context.Context) error {
 	r.rep.Add(Line{Row: row, Metric: "one deployment with free slots p50", Unit: "ms", Rpaflow: withPool, Floor: F(without), FloorName: "no pool",
 		Ratio: F(withPool / without), Target: "≤ 1.2×", Met: yes(withPool <= 1.2*without)})
 	ids := make([]string, n)
+	prio := map[string]int{}
+	submittedAt := map[string]time.Time{}
 	for i, q := range reqs {
 		ids[i] = q.id
+		prio[q.id] = q.priority
+		submittedAt[q.id] = q.submitted
+	}
+	dc, _, err := temporalclient.Converters(s.Config)
+	if err != nil {
+		return err
 	}
 	mu.Lock()
-	trace, err := traceHandoffs(ctx, s.Client, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, run)
+	trace, err := traceHandoffs(ctx, s.Client, dc, contract.PoolID("cr", contract.PoolAPITask), burstStart, ids, started, submittedAt, prio, run)
 	mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("reading row 8's histories: %w", err)

@@ -43,6 +43,7 @@ type load struct {
 	unauth0   int64
 	startedAt time.Time
 	refused   atomic.Int32 // starts refused or unanswered, sent again
+	killedAt  time.Time    // when a worker was SIGKILLed under this load, if one was
 }
 
 func apiTaskInput(profile, key string, idempotent bool) contract.DeployAPITaskInput {
@@ -189,7 +190,7 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 	elapsed := time.Since(l.startedAt)
 	l.wait()
 
-	lost, ambiguous, bots, viaCLI := 0, 0, 0, 0
+	lost, ambiguous, cut, bots, viaCLI := 0, 0, 0, 0, 0
 	for i, d := range deps {
 		o := outs[i]
 		if d.cli {
@@ -219,6 +220,8 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 			t.Errorf("%s: a non-idempotent execution reached the platform %d times", d.id, execs)
 		case !d.idempotent && !ok && errType(o.err) == string(contract.ErrAmbiguous) && execs == 1:
 			ambiguous++ // sent once, outcome unknown: reported, not repeated
+		case !d.idempotent && !ok && errType(o.err) == string(contract.ErrAmbiguous) && execs == 0 && l.cutAfterMark(ctx, t, d, o.err):
+			cut++ // its worker killed between its mark and its request: unknown, reported, not repeated
 		case !ok:
 			lost++
 			t.Errorf("%s (idempotent %v, %d executions): want State ran:%s, got %v, %v", d.id, d.idempotent, execs, d.key, res.BotOutput, o.err)
@@ -233,17 +236,51 @@ func (l *load) finish(t *testing.T, ctx context.Context, detail string) {
 	if unauth != 0 {
 		t.Errorf("the Control Room answered 401 %d times: a token was used after it expired or was replaced", unauth)
 	}
-	lost += w.checkLogins(t)
+	badLogins, forced := w.checkLogins(t)
+	lost += badLogins
 	c := l.cons
 	if c.expired.Load() != 0 || c.rejected.Load() != 0 || c.served.Load() == 0 {
 		t.Errorf("session readers: %d tokens served, %d expired, %d rejected by the Control Room", c.served.Load(), c.expired.Load(), c.rejected.Load())
 	}
 	fmt.Printf("cluster: %s: tried %d, lost %d\n", l.name, len(deps), lost)
 	first, _ := c.firstErr.Load().(string)
-	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d starts refused or unanswered and sent again, %d non-idempotent ended Ambiguous after one execution; "+
-		"tokens read %d (expired 0 required: %d, rejected %d, read errors %d%s), Control Room 401s %d, logins per user 1\n",
-		l.name, detail, elapsed.Round(time.Second), bots, viaCLI, l.refused.Load(), ambiguous, c.served.Load(), c.expired.Load(), c.rejected.Load(), c.errs.Load(),
-		firstErrNote(first), unauth)
+	fmt.Printf("cluster: %s: %s; all closed %s after the first start; %d bots, %d via the Temporal CLI, %d starts refused or unanswered and sent again, %d non-idempotent ended Ambiguous after one execution "+
+		"(%d with none: their worker was killed between their mark and their request); tokens read %d (expired 0 required: %d, rejected %d, read errors %d%s), Control Room 401s %d, logins per user 1 (so far %d more, forced by a token that expired while Temporal could not run its session)\n",
+		l.name, detail, elapsed.Round(time.Second), bots, viaCLI, l.refused.Load(), ambiguous, cut, c.served.Load(), c.expired.Load(), c.rejected.Load(), c.errs.Load(),
+		firstErrNote(first), unauth, forced)
+}
+
+// markCut bounds the time from an attempt's "sent" mark being stored to its
+// request reaching the Control Room on a live worker (the ack's way back,
+// the request's way out), on a loaded machine.
+const markCut = 2 * time.Second
+
+// cutAfterMark reports whether a non-idempotent API Task that ended
+// Ambiguous without reaching the Control Room is explained by this load's
+// SIGKILL: its mark was stored at most markCut before the kill, and the
+// attempt that stored it ended by missing its heartbeats (its worker died)
+// rather than by failing. Nobody can tell then whether its request left,
+// so Ambiguous is the right end; anything else is a lost deployment.
+func (l *load) cutAfterMark(ctx context.Context, t *testing.T, d *deployment, err error) bool {
+	info, ok := contract.InfoOf(err)
+	if l.killedAt.IsZero() || !ok || info.SentAt == nil {
+		return false
+	}
+	if sent := *info.SentAt; sent.After(l.killedAt) || l.killedAt.Sub(sent) > markCut {
+		return false
+	}
+	it := l.w.Client.GetWorkflowHistory(ctx, d.id, d.run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Errorf("%s: reading its history: %v", d.id, err)
+			return false
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
+			return a.GetLastFailure().GetTimeoutFailureInfo().GetTimeoutType() == enumspb.TIMEOUT_TYPE_HEARTBEAT
+		}
+	}
+	return false
 }
 
 func firstErrNote(s string) string {

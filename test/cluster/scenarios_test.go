@@ -223,6 +223,7 @@ func testWorkerKill(t *testing.T, w *world) {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
+	l.killedAt = killedAt
 	if err := w.touch(ctx, moved); err != nil {
 		t.Errorf("sessions of the killed worker: %v", err)
 	}

@@ -5,18 +5,22 @@ package devserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	"go.yaml.in/yaml/v3"
 )
 
 // FindCLI returns the temporal binary: RPAFLOW_TEMPORAL_CLI, else
@@ -147,7 +151,10 @@ func serverOptions(o Options) (testsuite.DevServerOptions, error) {
 		}
 		o.HostPort = addr
 	}
-	var args []string
+	args, err := DynamicConfigArgs()
+	if err != nil {
+		return testsuite.DevServerOptions{}, err
+	}
 	for _, ns := range o.Namespaces {
 		args = append(args, "--namespace", ns)
 	}
@@ -166,4 +173,47 @@ func serverOptions(o Options) (testsuite.DevServerOptions, error) {
 		ClientOptions: &client.Options{HostPort: o.HostPort, Namespace: "default"},
 		ExtraArgs:     args,
 	}, nil
+}
+
+// DynamicConfigFile is the server configuration rpaflow recommends, which
+// the compose stack and the cluster test mount; every dev server started
+// here runs it too.
+func DynamicConfigFile() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "deploy", "temporal", "dynamicconfig", "rpaflow.yaml")
+}
+
+// DynamicConfigArgs turns DynamicConfigFile's settings without constraints
+// into the dev server's --dynamic-config-value arguments, in key order.
+func DynamicConfigArgs() ([]string, error) {
+	raw, err := os.ReadFile(DynamicConfigFile())
+	if err != nil {
+		return nil, fmt.Errorf("reading the recommended dynamic config: %w", err)
+	}
+	var dc map[string][]struct {
+		Value       any            `yaml:"value"`
+		Constraints map[string]any `yaml:"constraints"`
+	}
+	if err := yaml.Unmarshal(raw, &dc); err != nil {
+		return nil, fmt.Errorf("%s: %w", DynamicConfigFile(), err)
+	}
+	keys := make([]string, 0, len(dc))
+	for k := range dc {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var args []string
+	for _, k := range keys {
+		for _, v := range dc[k] {
+			if len(v.Constraints) > 0 {
+				continue // the dev server's flag takes no constraints
+			}
+			j, err := json.Marshal(v.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", DynamicConfigFile(), k, err)
+			}
+			args = append(args, "--dynamic-config-value", k+"="+string(j))
+		}
+	}
+	return args, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -112,7 +113,11 @@ func TestServerOptions(t *testing.T) {
 		got.ClientOptions.HostPort != "127.0.0.1:7999" || got.ClientOptions.Namespace != "default" {
 		t.Errorf("options not carried over: %+v (client %+v)", got, *got.ClientOptions)
 	}
-	if want := []string{"--namespace", "a-1", "--namespace", "a-2"}; !reflect.DeepEqual(got.ExtraArgs, want) {
+	dyn, err := DynamicConfigArgs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(slices.Clone(dyn), "--namespace", "a-1", "--namespace", "a-2"); !reflect.DeepEqual(got.ExtraArgs, want) {
 		t.Errorf("ExtraArgs = %v, want %v", got.ExtraArgs, want)
 	}
 
@@ -120,8 +125,23 @@ func TestServerOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.LogLevel != "never" || !strings.HasPrefix(got.ClientOptions.HostPort, "127.0.0.1:") || len(got.ExtraArgs) != 0 {
-		t.Errorf("defaults: log level %q, host %q, args %v; want never, a loopback port, none", got.LogLevel, got.ClientOptions.HostPort, got.ExtraArgs)
+	if got.LogLevel != "never" || !strings.HasPrefix(got.ClientOptions.HostPort, "127.0.0.1:") || !reflect.DeepEqual(got.ExtraArgs, dyn) {
+		t.Errorf("defaults: log level %q, host %q, args %v; want never, a loopback port, %v", got.LogLevel, got.ClientOptions.HostPort, got.ExtraArgs, dyn)
+	}
+}
+
+// The dev servers run the recommended configuration: task priority and
+// eager activities on.
+func TestDynamicConfigArgs(t *testing.T) {
+	args, err := DynamicConfigArgs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"matching.useNewMatcher=true", "system.enableActivityEagerExecution=true", "frontend.enableExecuteMultiOperation=true"} {
+		i := slices.Index(args, want)
+		if i < 1 || args[i-1] != "--dynamic-config-value" {
+			t.Errorf("args %v lack --dynamic-config-value %s", args, want)
+		}
 	}
 }
 
