@@ -44,31 +44,51 @@ type BudgetState struct {
 	Pauses      int64     `json:"pauses"`
 	// Waiting is how many permits the leases waiting in the budget ask for.
 	Waiting int `json:"waiting,omitempty"`
+	// Next is the moment of the next permit to grant (permits granted
+	// ahead of time); Late sums how long leases waited while permits went
+	// ungranted (the budget's own workflow tasks ran late).
+	Next time.Time `json:"next,omitzero"`
+	Late Duration  `json:"late,omitempty"`
 }
 
 // BudgetLease asks for up to Want permits, Urgent of them for reads that
 // confirm an event (served before the others); PerMinute is the asking
 // worker's configuration (the budget follows the latest). Worker names the
-// asking worker process.
+// asking worker process. Ahead says the worker takes permits granted ahead
+// of time (BudgetGrant.At); with Want 0 such a worker only listens for a
+// pause while it holds permits. Lag is how long the worker's last grant
+// took to reach it: no permit is granted for a moment sooner than that.
 type BudgetLease struct {
-	Want      int    `json:"want"`
-	Urgent    int    `json:"urgent,omitempty"`
-	PerMinute int    `json:"perMinute"`
-	Worker    string `json:"worker,omitempty"`
+	Want      int      `json:"want"`
+	Urgent    int      `json:"urgent,omitempty"`
+	PerMinute int      `json:"perMinute"`
+	Worker    string   `json:"worker,omitempty"`
+	Ahead     bool     `json:"ahead,omitempty"`
+	Lag       Duration `json:"lag,omitempty"`
 }
 
-// BudgetUrgent raises the urgent count of Worker's waiting lease.
+// BudgetUrgent raises the urgent count (and the permits wanted) of
+// Worker's waiting lease.
 type BudgetUrgent struct {
 	Worker string `json:"worker"`
 	Urgent int    `json:"urgent"`
+	Want   int    `json:"want,omitempty"`
 }
 
-// BudgetGrant answers a lease: Granted permits, to be used within
-// ValidFor; with none, ask again after RetryAfter.
+// BudgetGrant answers a lease: Granted permits, permit i to be used from
+// At + i × Every (the budget's clock) and within ValidFor after that; with
+// no At, at once and within ValidFor. Now is the budget's clock when it
+// granted, so a worker can place its own clock against it. PausedUntil, if
+// set, is a pause of the tenant: permits held for earlier moments are void.
+// With none granted and RetryAfter set, ask again after RetryAfter.
 type BudgetGrant struct {
-	Granted    int      `json:"granted"`
-	ValidFor   Duration `json:"validFor,omitempty"`
-	RetryAfter Duration `json:"retryAfter,omitempty"`
+	Granted     int       `json:"granted"`
+	At          time.Time `json:"at,omitzero"`
+	Every       Duration  `json:"every,omitempty"`
+	ValidFor    Duration  `json:"validFor,omitempty"`
+	Now         time.Time `json:"now,omitzero"`
+	PausedUntil time.Time `json:"pausedUntil,omitzero"`
+	RetryAfter  Duration  `json:"retryAfter,omitempty"`
 }
 
 // BudgetPause pauses the budget for For (from the platform's Retry-After).

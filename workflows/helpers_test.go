@@ -94,7 +94,7 @@ func logoutAt(env *testsuite.TestWorkflowEnvironment, delay time.Duration) *outc
 }
 
 // statusAt queries status after delay into *into.
-func statusAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, delay time.Duration, into *contract.SessionStatus) {
+func statusAt[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment, delay time.Duration, into *T) {
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(contract.QueryStatus)
 		if err != nil {
@@ -274,11 +274,17 @@ func authFailed(msg string) error {
 
 func continueAsNewHub(t *testing.T, err error) (contract.HubWatchInput, *workflow.ContinueAsNewError) {
 	t.Helper()
+	return continueAsNewInput[contract.HubWatchInput](t, err)
+}
+
+// continueAsNewInput is the input of the next run err continues as.
+func continueAsNewInput[T any](t *testing.T, err error) (T, *workflow.ContinueAsNewError) {
+	t.Helper()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var in contract.HubWatchInput
+	var in T
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatalf("decode continue-as-new input: %v", err)
 	}

@@ -60,3 +60,20 @@ func TestRecordedDeploymentHistoriesReplay(t *testing.T) {
 		}
 	}
 }
+
+// Recorded tenant budget histories (test/integration/record_histories_test.go)
+// replay on the current code: tenant-budget-queued-leases is a budget whose
+// leases wait in its queue and are granted for use at once.
+func TestRecordedBudgetHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob("testdata/tenant-budget-*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("recorded budget histories: %v %v", files, err)
+	}
+	for _, f := range files {
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflow(TenantBudget)
+		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

@@ -62,6 +62,29 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 	var lastEnd time.Time // the last job's end at the simulator
 	var wg sync.WaitGroup
 	start := time.Now()
+	// When the first and the last read came, so the report can tell the
+	// ramp and the tail from the budget's pace.
+	var firstRead, lastRead time.Duration
+	sampled := make(chan struct{})
+	sampling, stopSampling := context.WithCancel(ctx)
+	go func() {
+		defer close(sampled)
+		seen := int64(0)
+		for tick := time.NewTicker(50 * time.Millisecond); ; {
+			if got := sim.Counters().Get("job.get") + sim.Counters().Get("jobs.list"); got > seen {
+				if seen == 0 {
+					firstRead = time.Since(start)
+				}
+				seen, lastRead = got, time.Since(start)
+			}
+			select {
+			case <-sampling.Done():
+				tick.Stop()
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -83,6 +106,8 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 	}
 	wg.Wait()
 	wall := time.Since(start)
+	stopSampling()
+	<-sampled
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d runs failed, first: %w", len(failed), n, failed[0])
 	}
@@ -108,7 +133,8 @@ func (r *runner) tenantBudget(ctx context.Context) error {
 	if v, err := s.Client.QueryWorkflow(ctx, contract.BudgetID("orch"), "", contract.QueryStatus); err == nil {
 		_ = v.Get(&st)
 	}
-	r.rep.Note("row 10: %d StartJob (a process of %s) at once on %d workers sharing one Orchestrator simulator that answers 429 beyond %d job reads a minute (rolling), RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE=%d, per-worker budget 6000; %d reads, the last job ended %s after the first start, the budget granted %d permits; took %s.",
-		n, runTime, workers, limit, limit, reads, lastEnd.Sub(start).Round(time.Millisecond), st.Granted, wall.Round(time.Millisecond))
+	r.rep.Note("row 10: %d StartJob (a process of %s) at once on %d workers sharing one Orchestrator simulator that answers 429 beyond %d job reads a minute (rolling), RPAFLOW_ORCH_TENANT_BUDGET_PER_MINUTE=%d, per-worker budget 6000; %d reads, the last job ended %s after the first start, the budget granted %d permits (leases waited %s while permits went ungranted); the first read came %s after the first start, the last %s (%s for the reads); took %s.",
+		n, runTime, workers, limit, limit, reads, lastEnd.Sub(start).Round(time.Millisecond), st.Granted, st.Late.D().Round(time.Millisecond),
+		firstRead.Round(100*time.Millisecond), lastRead.Round(100*time.Millisecond), (lastRead - firstRead).Round(100*time.Millisecond), wall.Round(time.Millisecond))
 	return nil
 }

@@ -2,13 +2,16 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/rpaflow/rpaflow/activities"
 	"github.com/rpaflow/rpaflow/contract"
 	"github.com/rpaflow/rpaflow/providers/automationanywhere/aasim"
 	"github.com/rpaflow/rpaflow/providers/simkit"
@@ -99,5 +102,58 @@ func TestRecordEventHistories(t *testing.T) {
 			s.Sims.Orchestrator.Deliveries().SetFaults(simkit.DeliveryFaults{Drop: 1}, 1)
 		}
 		record(t, s, dir, r.file, r.workflowType, r.input, false)
+	}
+}
+
+// TestRecordBudgetHistory writes the history of a tenant budget that
+// workflows/replay_test.go replays: three workers' leases, a pause, and
+// leases after it. Recorded like TestRecordDeploymentHistories, with the
+// file name from RPAFLOW_RECORD_BUDGET (the budget's shape it records):
+//
+//	RPAFLOW_RECORD_HISTORIES=$PWD/workflows/testdata RPAFLOW_RECORD_BUDGET=tenant-budget-queued-leases \
+//	  go test ./test/integration -run TestRecordBudgetHistory
+func TestRecordBudgetHistory(t *testing.T) {
+	dir, name := os.Getenv("RPAFLOW_RECORD_HISTORIES"), os.Getenv("RPAFLOW_RECORD_BUDGET")
+	if dir == "" || name == "" {
+		t.Skip("set RPAFLOW_RECORD_HISTORIES=<dir> and RPAFLOW_RECORD_BUDGET=<file name> to record a budget history")
+	}
+	s := newStack(t, stackOptions{Extra: map[string]string{"RPAFLOW_CODEC_KEY": "", "RPAFLOW_INSECURE_PLAINTEXT": "true"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const perMinute = 600
+	var budgets []*activities.TenantBudgets
+	for i := range 3 {
+		budgets = append(budgets, &activities.TenantBudgets{Client: s.Client, TaskQueue: s.TaskQueue, Worker: fmt.Sprintf("worker-%d", i)})
+	}
+	takeAll := func(each int) {
+		var wg sync.WaitGroup
+		for i, b := range budgets {
+			for j := range each {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := b.Take(ctx, "orch", perMinute, (i+j)%3 == 0); err != nil {
+						t.Errorf("take: %v", err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+	}
+	takeAll(5)
+	if err := budgets[0].Pause(ctx, "orch", perMinute, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	takeAll(3)
+	id := contract.BudgetID("orch")
+	if err := s.Client.TerminateWorkflow(ctx, id, "", "recorded"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.cli("workflow", "show", "--workflow-id", id, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), []byte(out), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
