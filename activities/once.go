@@ -68,16 +68,31 @@ type sentMark struct {
 	Released bool `json:"released,omitempty"`
 }
 
-// earlierMark returns the mark an earlier attempt left, if any.
-func earlierMark(ctx context.Context) (sentMark, bool) {
-	if activity.GetInfo(ctx).Attempt <= 1 || !activity.HasHeartbeatDetails(ctx) {
-		return sentMark{}, false
-	}
+// earlierDetails returns the mark an earlier attempt of this activity
+// stored, or the zero mark.
+func earlierDetails(ctx context.Context) sentMark {
 	var m sentMark
-	if activity.GetHeartbeatDetails(ctx, &m) != nil || !m.Sent {
-		return sentMark{}, false
+	if activity.GetInfo(ctx).Attempt <= 1 || !activity.HasHeartbeatDetails(ctx) || activity.GetHeartbeatDetails(ctx, &m) != nil {
+		return sentMark{}
 	}
-	return m, true
+	return m
+}
+
+// earlierMark returns the "sent" mark an earlier attempt left, if any.
+func earlierMark(ctx context.Context) (sentMark, bool) {
+	m := earlierDetails(ctx)
+	return m, m.Sent
+}
+
+// storeMark replaces the attempt's mark with m and returns once the server
+// has it. The SDK's own heartbeat carries m too, so a heartbeat it holds
+// back cannot restore the older mark later.
+func storeMark(ctx context.Context, marks Marks, m sentMark) error {
+	if marks == nil {
+		marks = ServerMarks{}
+	}
+	activity.RecordHeartbeat(ctx, m)
+	return marks.Mark(ctx, m)
 }
 
 // Pacing of markSent: the first wait before asking again, and how long an
@@ -136,17 +151,12 @@ func attemptOver(err error) bool {
 }
 
 // clearMark records that the request provably did not run (the platform
-// refused it, or it never left), so a retry may send it. The SDK's own
-// heartbeat carries it too, so a heartbeat it holds back cannot restore the
-// old mark later. It runs even when the attempt's context has ended: that
-// is when a mark stored but never acted on is most likely.
+// refused it, or it never left), so a retry may send it. It runs even
+// when the attempt's context has ended: that is when a mark stored but
+// never acted on is most likely.
 func clearMark(ctx context.Context, marks Marks) {
-	if marks == nil {
-		marks = ServerMarks{}
-	}
 	ctx = context.WithoutCancel(ctx)
-	activity.RecordHeartbeat(ctx, sentMark{})
-	if err := marks.Mark(ctx, sentMark{}); err != nil {
+	if err := storeMark(ctx, marks, sentMark{}); err != nil {
 		activity.GetLogger(ctx).Warn("could not clear the attempt's \"sent\" mark; a retry that finds it ends Ambiguous", "error", err)
 	}
 }

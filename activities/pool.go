@@ -254,11 +254,7 @@ func errSlotGivenBack(pool string) error {
 // slotGivenBackEarlier reports whether an earlier attempt left the
 // "released" mark.
 func slotGivenBackEarlier(ctx context.Context) bool {
-	if activity.GetInfo(ctx).Attempt <= 1 || !activity.HasHeartbeatDetails(ctx) {
-		return false
-	}
-	var m sentMark
-	return activity.GetHeartbeatDetails(ctx, &m) == nil && m.Released
+	return earlierDetails(ctx).Released
 }
 
 // GiveBackSlot releases the pool slot (pool is the pool's workflow ID) that
@@ -270,12 +266,7 @@ func slotGivenBackEarlier(ctx context.Context) bool {
 // whether the pool has the release; if not, the deployment releases.
 func GiveBackSlot(ctx context.Context, c client.Client, marks Marks, pool string, safe bool) bool {
 	if !safe {
-		if marks == nil {
-			marks = ServerMarks{}
-		}
-		m := sentMark{Released: true}
-		activity.RecordHeartbeat(ctx, m) // so a held-back heartbeat cannot undo it
-		if err := marks.Mark(ctx, m); err != nil {
+		if err := storeMark(ctx, marks, sentMark{Released: true}); err != nil {
 			activity.GetLogger(ctx).Info("could not store the \"released\" mark; the deployment releases the slot", "pool", pool, "error", err)
 			return false
 		}
